@@ -1,0 +1,26 @@
+"""The API library, format converters and rate-limited executors."""
+
+from ._errors import REASONS, ExecutionFailure, ExecutorsError, SpecError
+from ._spec import (
+    ApiSpec,
+    Binding,
+    McpBinding,
+    PythonBinding,
+    RestBinding,
+    RestParameter,
+    validate_parameters_schema,
+)
+
+__all__ = [
+    "REASONS",
+    "ApiSpec",
+    "Binding",
+    "ExecutionFailure",
+    "ExecutorsError",
+    "McpBinding",
+    "PythonBinding",
+    "RestBinding",
+    "RestParameter",
+    "SpecError",
+    "validate_parameters_schema",
+]

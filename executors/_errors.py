@@ -1,0 +1,58 @@
+"""Errors of the API library and executors.
+
+Hierarchy::
+
+    ExecutorsError
+    ├── SpecError              reason "invalid_spec": a spec or source document is malformed
+    └── ExecutionFailure       a call did not produce a result (``reason`` is the stable code)
+
+Executors never raise into the pipeline: they return :class:`~executors.Outcome` values
+whose failures carry the same reason codes listed in :data:`REASONS`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["REASONS", "ExecutionFailure", "ExecutorsError", "SpecError"]
+
+REASONS: dict[str, str] = {
+    "unknown_api": "the call names an API the library does not have",
+    "invalid_arguments": "arguments do not fit the function's signature",
+    "function_error": "the function raised (out-of-domain arguments and the like)",
+    "timeout": "the call exceeded its timeout",
+    "worker_crashed": "the worker process died during the call",
+    "memory_exceeded": "the call exceeded its memory limit",
+    "result_too_large": "the result exceeded the size cap",
+    "not_serializable": "the result could not be converted to JSON",
+    "http_error": "the REST API answered with an error status",
+    "rate_limited": "the API kept answering 429 after retries",
+    "connection_error": "the host could not be reached",
+    "host_not_allowed": "the request would go to a host the spec does not name",
+    "mcp_error": "the MCP server reported an error",
+    "no_binding": "the API has no executable binding",
+}
+"""Every stable reason code an executor failure can carry, with its meaning."""
+
+
+class ExecutorsError(Exception):
+    reason = "executors_error"
+
+
+class SpecError(ExecutorsError):
+    """A spec that cannot be loaded or converted: names the document and the field."""
+
+    reason = "invalid_spec"
+
+    def __init__(self, document: str, field: str, problem: str) -> None:
+        super().__init__(f"{document}: {field}: {problem}")
+        self.document = document
+        self.field = field
+        self.problem = problem
+
+
+class ExecutionFailure(ExecutorsError):
+    """A call that failed with a stable ``reason`` from :data:`REASONS`."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message

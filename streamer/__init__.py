@@ -1,0 +1,3 @@
+"""Services, the stage runner and the CLI of the streaming APIGen pipeline."""
+
+__all__: list[str] = []

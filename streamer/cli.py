@@ -1,0 +1,22 @@
+"""The ``apigen`` command. Each group of subcommands lives in its own ``_cli_*`` module."""
+
+from __future__ import annotations
+
+import typer
+
+from . import _cli_apis, _cli_llm, _cli_pipeline
+
+app = typer.Typer(
+    name="apigen",
+    help="Streaming APIGen: generate verified function-calling datasets from real APIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_cli_pipeline.register(app)
+_cli_apis.register(app)
+_cli_llm.register(app)
+
+
+def main() -> None:
+    app()
