@@ -1,6 +1,7 @@
 """The API library, format converters and rate-limited executors."""
 
 from ._errors import REASONS, ExecutionFailure, ExecutorsError, SpecError
+from ._outcome import Executor, Outcome
 from ._spec import (
     ApiSpec,
     Binding,
@@ -16,8 +17,10 @@ __all__ = [
     "ApiSpec",
     "Binding",
     "ExecutionFailure",
+    "Executor",
     "ExecutorsError",
     "McpBinding",
+    "Outcome",
     "PythonBinding",
     "RestBinding",
     "RestParameter",
