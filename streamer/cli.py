@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import _cli_apis, _cli_llm, _cli_pipeline
+from . import _cli_apis, _cli_kafka, _cli_llm, _cli_pipeline
 
 app = typer.Typer(
     name="apigen",
@@ -16,6 +16,7 @@ app = typer.Typer(
 _cli_pipeline.register(app)
 _cli_apis.register(app)
 _cli_llm.register(app)
+_cli_kafka.register(app)
 
 
 def main() -> None:
