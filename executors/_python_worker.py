@@ -1,0 +1,243 @@
+"""The worker process behind :class:`~executors.PythonExecutor` (run as a script).
+
+It speaks length-prefixed orjson frames (4-byte big-endian length, then the payload) over
+the pipes it was started with; stdin, stdout and stderr are then pointed at ``/dev/null`` so
+a function that prints or reads cannot corrupt the protocol.
+
+The first frame configures the worker (``sys_path``, ``allowed_modules``, limits); the
+worker applies its resource limits and answers ``{"ready": pid}``. Every later frame is
+one call ``{"module", "function", "arguments"}`` answered by one reply frame: ``{"ok":
+true, "result": ...}`` or ``{"ok": false, "reason", "message"}``.
+
+Model output is data here and nothing else: arguments arrive as JSON, are bound by
+keyword with :meth:`inspect.Signature.bind`, and nothing is ever evaluated, executed or
+compiled. Only allow-listed modules are imported.
+
+This file imports nothing from the package so that the worker starts fast and without
+the parent's dependencies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import enum
+import importlib
+import inspect
+import math
+import os
+import resource
+import signal
+import struct
+import sys
+import uuid
+from typing import Any, BinaryIO
+
+import orjson
+
+_HEADER = struct.Struct(">I")
+_MAX_MESSAGE_CHARS = 2000
+_MAX_DEPTH = 200
+_DUMPS_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class _CpuLimitExceeded(BaseException):
+    """Raised from the SIGXCPU handler; a BaseException so user code rarely swallows it."""
+
+
+def _on_sigxcpu(signum: int, frame: object) -> None:
+    raise _CpuLimitExceeded
+
+
+def _truncate(text: str) -> str:
+    if len(text) <= _MAX_MESSAGE_CHARS:
+        return text
+    return text[:_MAX_MESSAGE_CHARS] + f"... [{len(text) - _MAX_MESSAGE_CHARS} more chars]"
+
+
+def _describe(exc: BaseException) -> str:
+    return _truncate(f"{type(exc).__name__}: {exc}")
+
+
+def normalize(value: Any, depth: int = 0) -> Any:
+    """Turn a result into plain JSON data: tuples to lists, sets to sorted lists.
+
+    Non-finite floats and objects without a JSON form raise ``_Failure("not_serializable")``:
+    orjson would silently write NaN as ``null``, and a dataset must not claim a result the
+    function did not give.
+    """
+    if depth > _MAX_DEPTH:
+        raise _Failure("not_serializable", f"result nested deeper than {_MAX_DEPTH} (cyclic?)")
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Failure("not_serializable", f"result contains the non-finite float {value}")
+        return value
+    if isinstance(value, dict):
+        return {k: normalize(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalize(v, depth + 1) for v in value]
+    if isinstance(value, set | frozenset):
+        items = [normalize(v, depth + 1) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=orjson.dumps)
+    if isinstance(value, enum.Enum):
+        return normalize(value.value, depth + 1)
+    if isinstance(value, datetime.date | datetime.time | uuid.UUID):
+        return orjson.loads(orjson.dumps(value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return normalize(dataclasses.asdict(value), depth + 1)
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy scalars and arrays
+        return normalize(value.tolist(), depth + 1)
+    raise _Failure("not_serializable", f"an object of type {type(value).__name__} is not JSON data")
+
+
+def _read_exactly(stream: BinaryIO, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = stream.read(n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(stream: BinaryIO) -> bytes | None:
+    header = _read_exactly(stream, _HEADER.size)
+    if header is None:
+        return None
+    return _read_exactly(stream, _HEADER.unpack(header)[0])
+
+
+def _write_frame(stream: BinaryIO, payload: bytes) -> None:
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+class Worker:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.allowed = frozenset(config["allowed_modules"])
+        self.max_result_bytes: int = config["max_result_bytes"]
+        self.cpu_limit_s: float | None = config["cpu_limit_s"]
+
+    def call(self, request: dict[str, Any]) -> bytes:
+        module_name, function_name = request["module"], request["function"]
+        arguments = request["arguments"]
+        if module_name not in self.allowed:
+            raise _Failure("unknown_api", f"module {module_name!r} is not in the allow-list")
+        if not function_name.isidentifier() or function_name.startswith("_"):
+            raise _Failure("unknown_api", f"{function_name!r} is not a public function name")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise _Failure(
+                "unknown_api", f"cannot import {module_name}: {_describe(exc)}"
+            ) from None
+        fn = getattr(module, function_name, None)
+        if not callable(fn):
+            raise _Failure("unknown_api", f"{module_name} has no function {function_name!r}")
+        try:
+            bound = inspect.signature(fn).bind(**arguments)
+        except TypeError as exc:
+            given = ", ".join(sorted(arguments)) or "none"
+            raise _Failure("invalid_arguments", _truncate(f"{exc} (given: {given})")) from None
+        except ValueError as exc:  # no signature (some builtins)
+            raise _Failure("unknown_api", f"{function_name}: {exc}") from None
+
+        self._arm_cpu_limit()
+        try:
+            result = fn(*bound.args, **bound.kwargs)
+            if inspect.iscoroutine(result):
+                result = asyncio.run(result)
+        except MemoryError:
+            message = "MemoryError: the call exceeded its memory limit"
+            raise _Failure("memory_exceeded", message) from None
+        except _CpuLimitExceeded:
+            message = f"the call exceeded its CPU time limit ({self.cpu_limit_s} s)"
+            raise _Failure("timeout", message) from None
+        except Exception as exc:
+            raise _Failure("function_error", _describe(exc)) from None
+        finally:
+            self._disarm_cpu_limit()
+
+        try:
+            body = orjson.dumps(normalize(result), option=_DUMPS_OPTIONS)
+        except orjson.JSONEncodeError as exc:
+            raise _Failure("not_serializable", _describe(exc)) from None
+        except MemoryError:
+            raise _Failure("memory_exceeded", "MemoryError while serializing the result") from None
+        if len(body) > self.max_result_bytes:
+            raise _Failure(
+                "result_too_large",
+                f"the result is {len(body)} bytes, over the cap of {self.max_result_bytes}",
+            )
+        return b'{"ok":true,"result":' + body + b"}"
+
+    def _arm_cpu_limit(self) -> None:
+        # RLIMIT_CPU counts the process's whole life, so each call gets "used so far + limit".
+        if self.cpu_limit_s is None:
+            return
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        soft = math.ceil(usage.ru_utime + usage.ru_stime + self.cpu_limit_s)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+    def _disarm_cpu_limit(self) -> None:
+        if self.cpu_limit_s is None:
+            return
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+
+
+def _failure_frame(reason: str, message: str) -> bytes:
+    return orjson.dumps({"ok": False, "reason": reason, "message": message})
+
+
+def main() -> None:
+    # Keep the protocol pipes on private descriptors; the standard ones go to /dev/null.
+    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    sys.stdin = open(os.devnull)  # noqa: SIM115
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+    config_frame = _read_frame(proto_in)
+    if config_frame is None:
+        return
+    config = orjson.loads(config_frame)
+    sys.path[:] = config["sys_path"]
+    if config["memory_limit_bytes"] is not None:
+        limit = config["memory_limit_bytes"]
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    signal.signal(signal.SIGXCPU, _on_sigxcpu)
+    worker = Worker(config)
+    _write_frame(proto_out, orjson.dumps({"ready": os.getpid()}))
+
+    while (frame := _read_frame(proto_in)) is not None:
+        try:
+            reply = worker.call(orjson.loads(frame))
+        except _Failure as failure:
+            reply = _failure_frame(failure.reason, failure.message)
+        except MemoryError:
+            reply = _failure_frame("memory_exceeded", "MemoryError: the call exceeded its limit")
+        except BaseException as exc:  # a BaseException from user code (SystemExit and the like)
+            reply = _failure_frame("function_error", _describe(exc))
+        _write_frame(proto_out, reply)
+
+
+if __name__ == "__main__":
+    main()
