@@ -29,6 +29,7 @@ REASONS: dict[str, str] = {
     "host_not_allowed": "the request would go to a host the spec does not name",
     "mcp_error": "the MCP server reported an error",
     "no_binding": "the API has no executable binding",
+    "executor_error": "the executor itself raised (a bug); the message names the exception",
 }
 """Every stable reason code an executor failure can carry, with its meaning."""
 
