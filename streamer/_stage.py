@@ -49,7 +49,7 @@ def stage_version(name: str, config: Any) -> str:
     >>> stage_version("format-v1", {"strict": True})[:10]
     'format-v1-'
     """
-    blob = orjson.dumps(config, option=orjson.OPT_SORT_KEYS, default=repr)
+    blob = orjson.dumps(config, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=repr)
     return f"{name}-{hashlib.blake2b(blob, digest_size=4).hexdigest()}"
 
 

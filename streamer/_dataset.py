@@ -1,0 +1,245 @@
+"""The verified dataset's durable store: records, duplicates and the funnel.
+
+The store is a SQLite file (``dataset.db`` in the output directory). A record is keyed by its
+event id, so a record re-delivered after a crash is never written twice; exported files
+(:mod:`streamer._export`) are rendered from the store and can be re-rendered at any time.
+
+Duplicates: a query whose normalized text equals a kept one is an exact duplicate; one whose
+MinHash (word 3-shingles, Jaccard >= ``near_threshold``) matches a kept one is a near
+duplicate. Both are recorded (with the kept record's id) but not exported.
+
+The funnel counts every terminal outcome once (keyed by event id): passes from
+``semantic-pass`` and rejects per stage and reason, per generator model and query style.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from datasketch import MinHash, MinHashLSH
+
+from topics import Reject, SemanticPass
+
+__all__ = ["DatasetRecord", "DatasetStore", "FunnelRow", "normalize_query"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    sample_id TEXT NOT NULL,
+    query TEXT NOT NULL,
+    query_norm TEXT NOT NULL,
+    style TEXT NOT NULL,
+    model TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    tools TEXT NOT NULL,
+    calls TEXT NOT NULL,
+    results TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    duplicate_of TEXT,
+    duplicate_kind TEXT
+);
+CREATE INDEX IF NOT EXISTS records_norm ON records(query_norm);
+CREATE TABLE IF NOT EXISTS outcomes (
+    id TEXT PRIMARY KEY,
+    stage TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    model TEXT NOT NULL,
+    style TEXT NOT NULL
+);
+"""
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def normalize_query(query: str) -> str:
+    """Lower-cased words joined by single spaces: the exact-duplicate key."""
+    return " ".join(_WORD.findall(query.lower()))
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRecord:
+    """A kept record as read back from the store (JSON fields decoded)."""
+
+    id: str
+    seq: int
+    sample_id: str
+    query: str
+    style: str
+    model: str
+    categories: list[str]
+    tools: list[dict[str, Any]]
+    calls: list[dict[str, Any]]
+    results: list[Any]
+    versions: list[list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelRow:
+    """Outcome counts: ``stage`` is where the event ended (``semantic`` pass = verified)."""
+
+    stage: str
+    reason: str
+    model: str
+    style: str
+    count: int
+
+
+class DatasetStore:
+    """SQLite-backed store of verified records and outcomes.
+
+    near_threshold: Jaccard similarity at or above which two queries are near duplicates
+    (0 disables near-duplicate removal). Thread-safe (one connection behind a lock).
+    """
+
+    def __init__(self, path: str | Path, *, near_threshold: float = 0.85, num_perm: int = 64):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._num_perm = num_perm
+        self._lsh: MinHashLSH | None = None
+        if near_threshold > 0:
+            self._lsh = MinHashLSH(threshold=near_threshold, num_perm=num_perm)
+            for rid, query in self._db.execute(
+                "SELECT id, query FROM records WHERE duplicate_of IS NULL"
+            ):
+                self._lsh.insert(rid, self._minhash(query))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _minhash(self, query: str) -> MinHash:
+        words = _WORD.findall(query.lower())
+        shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+        mh = MinHash(num_perm=self._num_perm)
+        for s in shingles:
+            mh.update(s.encode())
+        return mh
+
+    def add(self, event: SemanticPass) -> bool:
+        """Store a verified pair; False when its id was already stored (idempotent)."""
+        tools = [
+            {"name": t.name, "description": t.description, "parameters": t.parameters}
+            for t in event.sample.tools
+        ]
+        categories = sorted({t.category for t in event.sample.tools if t.category})
+        norm = normalize_query(event.query)
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM records WHERE id=?", (event.meta.id,)).fetchone():
+                return False
+            dup_of, dup_kind = None, None
+            row = self._db.execute(
+                "SELECT id FROM records WHERE query_norm=? AND duplicate_of IS NULL LIMIT 1",
+                (norm,),
+            ).fetchone()
+            mh = None
+            if row:
+                dup_of, dup_kind = row[0], "exact"
+            elif self._lsh is not None:
+                mh = self._minhash(event.query)
+                near = self._lsh.query(mh)
+                if near:
+                    dup_of, dup_kind = sorted(near)[0], "near"
+            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM records").fetchone()[0]
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    event.meta.id,
+                    seq,
+                    event.meta.sample_id,
+                    event.query,
+                    norm,
+                    str(event.sample.style),
+                    event.model,
+                    orjson.dumps(categories).decode(),
+                    orjson.dumps(tools).decode(),
+                    orjson.dumps(event.calls).decode(),
+                    orjson.dumps([r.result for r in event.results]).decode(),
+                    orjson.dumps(event.meta.versions).decode(),
+                    dup_of,
+                    dup_kind,
+                ),
+            )
+            self._record_outcome(event.meta.id, "semantic", "pass", event.model, event.sample)
+            self._db.execute("COMMIT")
+            if self._lsh is not None and dup_of is None:
+                self._lsh.insert(event.meta.id, mh or self._minhash(event.query))
+            return True
+
+    def add_reject(self, reject: Reject) -> bool:
+        """Count a reject in the funnel; False when already counted."""
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?)",
+                (reject.meta.id, reject.meta.stage, reject.reason, reject.model, reject.style),
+            )
+            return cur.rowcount == 1
+
+    def _record_outcome(self, rid: str, stage: str, reason: str, model: str, sample: Any) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?)",
+            (rid, stage, reason, model, str(sample.style)),
+        )
+
+    def count(self, *, include_duplicates: bool = False) -> int:
+        """Records kept (duplicates excluded unless asked)."""
+        sql = "SELECT COUNT(*) FROM records"
+        if not include_duplicates:
+            sql += " WHERE duplicate_of IS NULL"
+        with self._lock:
+            return int(self._db.execute(sql).fetchone()[0])
+
+    def duplicates(self) -> dict[str, int]:
+        """Duplicate counts by kind (``exact``, ``near``)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT duplicate_kind, COUNT(*) FROM records "
+                "WHERE duplicate_of IS NOT NULL GROUP BY duplicate_kind"
+            ).fetchall()
+        return {kind: n for kind, n in rows}
+
+    def records(self) -> Iterator[DatasetRecord]:
+        """Kept records in a stable order (by id, so equal runs export equal files)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, seq, sample_id, query, style, model, categories, tools, calls, "
+                "results, versions FROM records WHERE duplicate_of IS NULL ORDER BY id"
+            ).fetchall()
+        for r in rows:
+            yield DatasetRecord(
+                id=r[0],
+                seq=r[1],
+                sample_id=r[2],
+                query=r[3],
+                style=r[4],
+                model=r[5],
+                categories=orjson.loads(r[6]),
+                tools=orjson.loads(r[7]),
+                calls=orjson.loads(r[8]),
+                results=orjson.loads(r[9]),
+                versions=orjson.loads(r[10]),
+            )
+
+    def funnel(self) -> list[FunnelRow]:
+        """Outcome counts grouped by stage, reason, model and style."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT stage, reason, model, style, COUNT(*) FROM outcomes "
+                "GROUP BY stage, reason, model, style ORDER BY stage, reason, model, style"
+            ).fetchall()
+        return [FunnelRow(*r) for r in rows]
+
+    def __repr__(self) -> str:
+        return f"<DatasetStore {self.path} records={self.count()}>"

@@ -1,0 +1,313 @@
+"""Sampler -> ``samples``: which APIs, examples, template and style go into each task.
+
+- :class:`ApiSampler` balances over categories (the least-used category first) and, for the
+  multiple styles, draws related APIs (same category, else same source) plus distractors.
+- :class:`SeedPool` holds verified examples per style, bounded; it grows from
+  ``semantic-pass`` (the APIGen feedback loop) and evicts the oldest first, so prompts keep
+  seeing recent, varied data.
+- :class:`StyleController` keeps a target mix of styles by drawing the style whose verified
+  count lags its target share the most (ties broken by the seeded RNG).
+- :class:`Sampler` combines them; with the same seed, APIs and pool it yields the same tasks.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from executors import ApiSpec
+from topics import (
+    EventMeta,
+    Example,
+    GenerationSettings,
+    QueryStyle,
+    Sample,
+    SemanticPass,
+    Tool,
+    Topic,
+    derive_id,
+)
+
+from .._stage import Output, stage_version
+
+__all__ = [
+    "ApiSampler",
+    "Sampler",
+    "SamplerConfig",
+    "SeedFeedback",
+    "SeedPool",
+    "StyleController",
+    "tool_from_spec",
+]
+
+DEFAULT_MIX: dict[QueryStyle, float] = {
+    QueryStyle.SIMPLE: 0.3,
+    QueryStyle.MULTIPLE: 0.25,
+    QueryStyle.PARALLEL: 0.2,
+    QueryStyle.PARALLEL_MULTIPLE: 0.15,
+    QueryStyle.IRRELEVANCE: 0.1,
+}
+
+DEFAULT_API_RANGES: dict[QueryStyle, tuple[int, int]] = {
+    QueryStyle.SIMPLE: (1, 1),
+    QueryStyle.MULTIPLE: (2, 4),
+    QueryStyle.PARALLEL: (1, 2),
+    QueryStyle.PARALLEL_MULTIPLE: (2, 4),
+    QueryStyle.IRRELEVANCE: (1, 3),
+}
+
+
+def tool_from_spec(spec: ApiSpec) -> Tool:
+    """The part of a spec offered to the LLM (with its id for the executor)."""
+    return Tool(
+        name=spec.name,
+        description=spec.description,
+        parameters=spec.parameters,
+        category=spec.category,
+        api_id=spec.id,
+        api_version=spec.version,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SamplerConfig:
+    """What the sampler draws.
+
+    style_mix: target share of verified samples per style (normalized).
+    api_ranges: inclusive (min, max) number of APIs offered per task, per style.
+    example_range: inclusive (min, max) seed examples per task.
+    pool_capacity: seed examples kept per style.
+    templates: prompt template id per style (default: the style's own template).
+    settings: generation settings copied into every task.
+    seed: RNG seed; equal seeds and inputs give equal task sequences.
+    """
+
+    style_mix: Mapping[QueryStyle, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    api_ranges: Mapping[QueryStyle, tuple[int, int]] = field(
+        default_factory=lambda: dict(DEFAULT_API_RANGES)
+    )
+    example_range: tuple[int, int] = (0, 3)
+    pool_capacity: int = 200
+    templates: Mapping[QueryStyle, str] = field(default_factory=dict)
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    seed: int = 0
+
+
+class ApiSampler:
+    """Draws APIs balanced over categories."""
+
+    def __init__(self, apis: Sequence[Tool], rng: random.Random) -> None:
+        if not apis:
+            raise ValueError("the API sampler needs at least one API")
+        self._rng = rng
+        self._by_category: dict[str, list[Tool]] = {}
+        for tool in apis:
+            self._by_category.setdefault(tool.category or "general", []).append(tool)
+        self._by_source: dict[str, list[Tool]] = {}
+        for tool in apis:
+            self._by_source.setdefault(tool.api_id.rsplit(":", 1)[0], []).append(tool)
+        self._used: Counter[str] = Counter()
+        self._all = list(apis)
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted(self._by_category)
+
+    def _next_category(self) -> str:
+        least = min(self._used[c] for c in self._by_category)
+        candidates = sorted(c for c in self._by_category if self._used[c] == least)
+        category = self._rng.choice(candidates)
+        self._used[category] += 1
+        return category
+
+    def draw(self, style: QueryStyle, count: int) -> tuple[Tool, ...]:
+        """``count`` APIs with distinct names: an anchor from the least-used category, related
+        APIs (same category, else same source) for the multiple styles, then distractors."""
+        rng = self._rng
+        category = self._next_category()
+        anchor = rng.choice(self._by_category[category])
+        n_related = 0
+        if style is QueryStyle.PARALLEL_MULTIPLE:
+            n_related = count - 1
+        elif style is QueryStyle.MULTIPLE:
+            n_related = count - 2 if count >= 3 else count - 1
+        related = [t for t in self._by_category[category] if t.name != anchor.name]
+        if len(related) < n_related:
+            source = anchor.api_id.rsplit(":", 1)[0]
+            related += [t for t in self._by_source.get(source, []) if t.name != anchor.name]
+        rng.shuffle(related)
+        chosen = [anchor]
+        names = {anchor.name}
+        for tool in related:
+            if len(chosen) > n_related:
+                break
+            if tool.name not in names:
+                chosen.append(tool)
+                names.add(tool.name)
+        for _ in range(8 * count):
+            if len(chosen) >= min(count, len(self._all)):
+                break
+            tool = rng.choice(self._all)
+            if tool.name not in names:
+                chosen.append(tool)
+                names.add(tool.name)
+        rng.shuffle(chosen)
+        return tuple(chosen)
+
+
+class SeedPool:
+    """Verified examples per style, at most ``capacity`` each, oldest evicted first."""
+
+    def __init__(self, capacity: int = 200, initial: Sequence[tuple[QueryStyle, Example]] = ()):
+        if capacity < 1:
+            raise ValueError(f"seed pool capacity must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self._pools: dict[QueryStyle, deque[Example]] = {}
+        self._seen: set[str] = set()
+        self.added = 0
+        for style, example in initial:
+            self.add(style, example)
+
+    def add(self, style: QueryStyle, example: Example) -> bool:
+        """Add an example; False if one with the same source id was added before."""
+        key = example.source_id or example.query
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        pool = self._pools.setdefault(style, deque(maxlen=self.capacity))
+        pool.append(example)
+        self.added += 1
+        return True
+
+    def draw(self, style: QueryStyle, k: int, rng: random.Random) -> tuple[Example, ...]:
+        """Up to ``k`` examples of ``style`` (other styles' examples if it has none)."""
+        pool = self._pools.get(style) or next((p for p in self._pools.values() if p), None)
+        if not pool or k <= 0:
+            return ()
+        return tuple(rng.sample(list(pool), min(k, len(pool))))
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._pools.values())
+
+    def __repr__(self) -> str:
+        sizes = {str(s): len(p) for s, p in self._pools.items()}
+        return f"<SeedPool size={len(self)} added={self.added} per_style={sizes}>"
+
+
+class StyleController:
+    """Chooses the style whose verified count lags its target share the most."""
+
+    def __init__(self, mix: Mapping[QueryStyle, float], rng: random.Random) -> None:
+        total = sum(w for w in mix.values() if w > 0)
+        if total <= 0:
+            raise ValueError("the style mix needs at least one style with a positive share")
+        self.targets = {s: w / total for s, w in mix.items() if w > 0}
+        self.verified: Counter[QueryStyle] = Counter()
+        self.issued: Counter[QueryStyle] = Counter()
+        self._rng = rng
+
+    def choose(self) -> QueryStyle:
+        # Until verified counts exist, issued counts steer the mix.
+        counts = self.verified if sum(self.verified.values()) >= 20 else self.issued
+        total = sum(counts.values()) + 1
+        deficits = {s: share * total - counts[s] for s, share in self.targets.items()}
+        best = max(deficits.values())
+        candidates = sorted(s for s, d in deficits.items() if d >= best - 1e-9)
+        style = self._rng.choice(candidates)
+        self.issued[style] += 1
+        return style
+
+    def record_verified(self, style: QueryStyle) -> None:
+        self.verified[style] += 1
+
+
+class Sampler:
+    """Produces :class:`Sample` tasks."""
+
+    name = "sampler"
+
+    def __init__(
+        self,
+        apis: Sequence[Tool],
+        config: SamplerConfig | None = None,
+        *,
+        pool: SeedPool | None = None,
+    ) -> None:
+        self.config = config or SamplerConfig()
+        self._rng = random.Random(self.config.seed)
+        self.apis = ApiSampler(apis, self._rng)
+        self.pool = pool or SeedPool(self.config.pool_capacity)
+        self.controller = StyleController(self.config.style_mix, self._rng)
+        self.version = stage_version("sampler-v1", self.config)
+        self.issued = 0
+
+    def next_sample(self) -> Sample:
+        cfg = self.config
+        style = self.controller.choose()
+        lo, hi = cfg.api_ranges.get(style, (1, 1))
+        tools = self.apis.draw(style, self._rng.randint(lo, max(lo, hi)))
+        k = self._rng.randint(*cfg.example_range)
+        examples = self.pool.draw(style, k, self._rng)
+        template = cfg.templates.get(style, str(style))
+        self.issued += 1
+        content = orjson.dumps(
+            [
+                self.issued,
+                style,
+                [t.api_id or t.name for t in tools],
+                examples,
+                template,
+                cfg.settings,
+            ],
+        )
+        sid = derive_id("sample", self.version, content.decode())
+        meta = EventMeta(
+            id=sid,
+            parent_id=None,
+            sample_id=sid,
+            stage=self.name,
+            stage_version=self.version,
+            versions=((self.name, self.version),),
+        )
+        return Sample(
+            meta=meta,
+            style=style,
+            tools=tools,
+            examples=examples,
+            template_id=template,
+            settings=cfg.settings,
+        )
+
+    def learn(self, event: SemanticPass) -> None:
+        """Feed a verified pair back: it becomes a seed example and counts for the mix."""
+        style = event.sample.style
+        self.controller.record_verified(style)
+        self.pool.add(
+            style,
+            Example(
+                query=event.query,
+                answers=event.calls,
+                tools=tuple(t.name for t in event.sample.tools),
+                source_id=event.meta.id,
+            ),
+        )
+
+
+class SeedFeedback:
+    """Stage over ``semantic-pass`` that feeds verified pairs back into a :class:`Sampler`."""
+
+    name = "seed-feedback"
+    version = "seed-feedback-v1"
+    input_topic = Topic.SEMANTIC_PASS
+    input_type = SemanticPass
+
+    def __init__(self, sampler: Sampler) -> None:
+        self.sampler = sampler
+
+    async def process(self, event: SemanticPass) -> list[Output]:
+        self.sampler.learn(event)
+        return []
