@@ -1,5 +1,6 @@
 """Event contracts, serialization and transports (the pipeline's backbone)."""
 
+from ._embedded import EmbeddedTransport
 from ._errors import MalformedEvent, StorageFull, TopicNotFound, TopicsError, TransportError
 from ._events import (
     SCHEMA_VERSION,
@@ -21,6 +22,7 @@ from ._events import (
     Usage,
     derive_id,
 )
+from ._memory import MemoryTransport
 from ._names import PIPELINE, Topic
 from ._serde import decode, decode_for_topic, encode, event_type_for_topic
 from ._transport import (
@@ -39,6 +41,7 @@ __all__ = [
     "Call",
     "CallResult",
     "Consumer",
+    "EmbeddedTransport",
     "Event",
     "EventMeta",
     "Example",
@@ -48,6 +51,7 @@ __all__ = [
     "GenerationSettings",
     "Judgement",
     "MalformedEvent",
+    "MemoryTransport",
     "Message",
     "PartitionListener",
     "Producer",
