@@ -22,6 +22,7 @@ from ._events import (
     Usage,
     derive_id,
 )
+from ._kafka import KafkaTransport
 from ._memory import MemoryTransport
 from ._names import PIPELINE, Topic
 from ._serde import decode, decode_for_topic, encode, event_type_for_topic
@@ -50,6 +51,7 @@ __all__ = [
     "Generation",
     "GenerationSettings",
     "Judgement",
+    "KafkaTransport",
     "MalformedEvent",
     "MemoryTransport",
     "Message",

@@ -1,0 +1,40 @@
+"""Session-wide fixtures: the anyio backend and the real Kafka broker (streamer._broker)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from streamer._broker import LocalKafkaBroker, jars_present
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafkaBroker]:
+    """One single-node KRaft broker per test session, on a fresh data dir and free ports.
+
+    Without the jars this skips (run ``scripts/kafka fetch``), except under ``CI`` where a
+    missing broker is a failure, not a reason to test less."""
+    if not jars_present():
+        message = "Kafka broker jars missing: run `scripts/kafka fetch` (or scripts/install --test)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    broker = LocalKafkaBroker(tmp_path_factory.mktemp("kafka"), die_with_parent=True)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: LocalKafkaBroker) -> str:
+    """``"127.0.0.1:PORT"`` of the session's broker."""
+    return kafka_broker.bootstrap
