@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 from ._errors import SpecError
 
 __all__ = [
+    "WHOLE_BODY",
     "ApiSpec",
     "Binding",
     "McpBinding",
@@ -45,12 +46,18 @@ class PythonBinding:
     kind: Literal["python"] = "python"
 
 
+WHOLE_BODY = "*"
+"""``RestParameter.wire_name`` of a parameter that is the whole request body."""
+
+
 @dataclass(frozen=True, slots=True)
 class RestParameter:
     """Where one spec parameter goes in the HTTP request.
 
     ``location`` is ``path``, ``query``, ``header`` or ``body`` (a top-level JSON body
-    field); ``wire_name`` is its name on the wire when it differs from the spec's.
+    field); ``wire_name`` is its name on the wire when it differs from the spec's. A
+    ``body`` parameter whose ``wire_name`` is :data:`WHOLE_BODY` is the entire JSON body
+    (an OpenAPI request body that is not an object, e.g. an array).
     """
 
     name: str

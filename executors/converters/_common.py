@@ -1,0 +1,194 @@
+"""What every converter shares: name sanitizing, document loading, the batch report.
+
+Converters turn one catalogue item into one or more :class:`~executors.ApiSpec` and raise
+:class:`~executors.SpecError` (document, field, problem) when an item cannot convert. Batch
+functions catch those per item and return a :class:`ConversionReport`, so one bad tool never
+loses the rest of a file.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .._errors import SpecError
+from .._spec import ApiSpec
+
+__all__ = [
+    "PYTHON_RESERVED",
+    "TOOLBENCH_RESERVED",
+    "ConversionReport",
+    "Rename",
+    "clip_name",
+    "collect",
+    "load_document",
+    "read_json_lines",
+    "sanitize_name",
+    "unique_name",
+]
+
+_INVALID = re.compile(r"[^A-Za-z0-9_]+")
+PYTHON_RESERVED = frozenset(k.lower() for k in keyword.kwlist)
+"""Names prefixed with ``is_`` so every sanitized name is usable as a keyword argument."""
+TOOLBENCH_RESERVED = PYTHON_RESERVED | {"id"}
+"""ToolBench's ``change_name`` list (``from class return false true id and``) plus the
+Python keywords: what ToolBench-style names prefix with ``is_``."""
+
+MAX_NAME = 64
+"""OpenAI's function-name limit; ToolBench keeps the last 64 characters, so do we."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """A name changed to make it a valid identifier; ``field`` is ``name`` for the API
+    itself or ``parameters.<name>`` for one of its parameters."""
+
+    document: str
+    field: str
+    original: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionReport:
+    """The result of converting a whole file or listing.
+
+    ``specs`` holds everything that converted; ``errors`` one :class:`SpecError` per item
+    that did not; ``renames`` every name that had to change (the original is also kept in
+    the binding's ``wire_name`` or the property's ``title`` where the spec has room).
+    """
+
+    specs: tuple[ApiSpec, ...]
+    errors: tuple[SpecError, ...] = ()
+    renames: tuple[Rename, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def __add__(self, other: ConversionReport) -> ConversionReport:
+        return ConversionReport(
+            self.specs + other.specs, self.errors + other.errors, self.renames + other.renames
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<ConversionReport specs={len(self.specs)} errors={len(self.errors)} "
+            f"renames={len(self.renames)}>"
+        )
+
+
+def sanitize_name(
+    raw: str,
+    *,
+    lower: bool = False,
+    digit_prefix: str = "get_",
+    reserved: frozenset[str] = PYTHON_RESERVED,
+) -> str:
+    """Make ``raw`` a valid identifier the way ToolBench does.
+
+    Runs of characters outside ``[A-Za-z0-9_]`` become one underscore, leading and trailing
+    underscores go, a leading digit gets ``digit_prefix``, and ``reserved`` words
+    (compared case-insensitively; :data:`TOOLBENCH_RESERVED` adds ``id``) get ``is_``. An
+    empty result becomes ``unnamed``.
+
+    >>> sanitize_name("User by id"), sanitize_name("from"), sanitize_name("array[]")
+    ('User_by_id', 'is_from', 'array')
+    """
+    name = _INVALID.sub("_", raw).strip("_")
+    name = re.sub(r"__+", "_", name)
+    if lower:
+        name = name.lower()
+    if not name:
+        return "unnamed"
+    if name[0].isdigit():
+        name = digit_prefix + name
+    if name.lower() in reserved:
+        name = "is_" + name
+    return name
+
+
+def clip_name(name: str) -> str:
+    """Keep the last :data:`MAX_NAME` characters (ToolBench's rule), still a valid name."""
+    if len(name) <= MAX_NAME:
+        return name
+    clipped = name[-MAX_NAME:].lstrip("_0123456789")
+    return clipped or "unnamed"
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... whichever is not in ``taken``; adds it there."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def load_document(path: str | Path) -> Any:
+    """Read a JSON or YAML file (YAML is a superset, but JSON is parsed natively first)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(str(path), "<file>", f"cannot read: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), "<root>", f"neither JSON nor YAML: {exc}") from None
+
+
+def read_json_lines(path: str | Path) -> Iterator[tuple[str, Any]]:
+    """Yield ``(document, record)`` per non-empty line; ``document`` is ``path:line``.
+
+    A line that is not JSON yields a :class:`SpecError` as its record so batch callers can
+    report it and carry on.
+    """
+    path = Path(path)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(str(path), "<file>", f"cannot read: {exc.strerror}") from None
+    with handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{lineno}"
+            try:
+                yield where, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield where, SpecError(where, "<line>", f"not JSON: {exc.msg}")
+
+
+def collect(
+    items: Iterable[tuple[str, Any]], convert: Callable[[Any, str], ConversionReport]
+) -> ConversionReport:
+    """Run ``convert(record, where)`` over items, gathering each item's error."""
+    specs: list[ApiSpec] = []
+    errors: list[SpecError] = []
+    renames: list[Rename] = []
+    for where, record in items:
+        if isinstance(record, SpecError):
+            errors.append(record)
+            continue
+        try:
+            report = convert(record, where)
+        except SpecError as exc:
+            errors.append(exc)
+            continue
+        specs.extend(report.specs)
+        errors.extend(report.errors)
+        renames.extend(report.renames)
+    return ConversionReport(tuple(specs), tuple(errors), tuple(renames))

@@ -1,0 +1,118 @@
+"""BFCL function docs -> :class:`~executors.ApiSpec`.
+
+BFCL writes JSON-Schema-like docs with a Python vocabulary: the top level says
+``"type": "dict"``; types are ``string, integer, float, boolean, array, tuple, dict, any``.
+They map to ``string, integer, number, boolean, array, array, object`` and, for ``any``, no
+type constraint. Names are kept verbatim (dots included) because BFCL's answers use them.
+BFCL's non-standard ``optional`` flag is dropped; ``required`` says the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .._errors import SpecError
+from .._spec import ApiSpec
+from ._common import ConversionReport, collect, read_json_lines
+
+__all__ = ["bfcl_schema", "convert_bfcl_file", "spec_from_bfcl_function"]
+
+_TYPES = {
+    "string": "string",
+    "str": "string",
+    "integer": "integer",
+    "int": "integer",
+    "float": "number",
+    "number": "number",
+    "double": "number",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "array": "array",
+    "list": "array",
+    "tuple": "array",
+    "dict": "object",
+    "object": "object",
+    "null": "null",
+}
+
+
+def bfcl_schema(schema: Any, *, where: str, field: str) -> dict[str, Any]:
+    """One BFCL (sub)schema as JSON Schema; nested ``items`` and ``properties`` too."""
+    if not isinstance(schema, dict):
+        raise SpecError(where, field, "must be an object")
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "type":
+            if value == "any":
+                continue
+            if value not in _TYPES:
+                raise SpecError(where, f"{field}.type", f"unknown BFCL type {value!r}")
+            out["type"] = _TYPES[value]
+        elif key == "items":
+            out["items"] = bfcl_schema(value, where=where, field=f"{field}.items")
+        elif key == "properties":
+            if not isinstance(value, dict):
+                raise SpecError(where, f"{field}.properties", "must be an object")
+            out["properties"] = {
+                name: bfcl_schema(sub, where=where, field=f"{field}.properties.{name}")
+                for name, sub in value.items()
+            }
+        elif key != "optional":
+            out[key] = value
+    return out
+
+
+def spec_from_bfcl_function(
+    doc: Any, *, where: str = "<bfcl>", source: str = "bfcl", category: str = "general"
+) -> ApiSpec:
+    """One BFCL function doc ``{name, description, parameters}`` as a validated spec."""
+    if not isinstance(doc, dict):
+        raise SpecError(where, "<root>", "a function doc must be an object")
+    name = doc.get("name")
+    if not isinstance(name, str):
+        raise SpecError(where, "name", "is missing")
+    params = doc.get("parameters", {"type": "dict", "properties": {}})
+    parameters = bfcl_schema(params, where=f"{where}#{name}", field="parameters")
+    parameters.setdefault("type", "object")
+    parameters.setdefault("properties", {})
+    return ApiSpec.create(
+        where=where,
+        name=name,
+        description=str(doc.get("description") or ""),
+        parameters=parameters,
+        category=category,
+        source=source,
+    )
+
+
+def convert_bfcl_file(path: str | Path, *, dedupe: bool = True) -> ConversionReport:
+    """Every function of every question in a BFCL JSON Lines file.
+
+    The same function doc recurs across questions; with ``dedupe`` identical specs are kept
+    once (differing docs under one name are all kept: a library tells them apart by id only
+    if their sources differ, so the source is ``bfcl:<file stem>``).
+    """
+    path = Path(path)
+    source = f"bfcl:{path.stem.removeprefix('BFCL_v4_')}"
+    seen: set[str] = set()
+
+    def convert(record: Any, where: str) -> ConversionReport:
+        if not isinstance(record, dict) or not isinstance(record.get("function"), list):
+            raise SpecError(where, "function", "must be a list of function docs")
+        specs: list[ApiSpec] = []
+        errors: list[SpecError] = []
+        for i, doc in enumerate(record["function"]):
+            try:
+                spec = spec_from_bfcl_function(doc, where=f"{where}#function[{i}]", source=source)
+            except SpecError as exc:
+                errors.append(exc)
+                continue
+            key = repr(spec.to_dict())
+            if dedupe and key in seen:
+                continue
+            seen.add(key)
+            specs.append(spec)
+        return ConversionReport(tuple(specs), tuple(errors))
+
+    return collect(read_json_lines(path), convert)
