@@ -1,0 +1,426 @@
+"""An OpenAI-compatible chat endpoint behind rate limits, retries and accounting.
+
+:class:`LlmEndpoint` says where and how hard to call; :class:`LlmClient` does the calling
+with the ``openai`` SDK over its aiohttp transport. The SDK's own retries are off: our loop
+retries 429, 5xx, timeouts and connection errors with exponential backoff and full jitter,
+honours ``Retry-After``, and counts every attempt so metrics see the real load.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, NoReturn
+
+import anyio
+import httpx2
+import openai
+import orjson
+from aiolimiter import AsyncLimiter
+
+from topics import Usage
+
+from ..prompts import ChatMessage
+from ._errors import LlmError, LlmReason
+from ._model import Completion, OutputMode, parse_json_content
+
+__all__ = ["LlmClient", "LlmEndpoint", "LlmStats"]
+
+TOKEN_WINDOW_S = 10.0
+"""The token bucket holds this many seconds' worth of ``tokens_per_minute``."""
+
+
+@dataclass(frozen=True, slots=True)
+class LlmEndpoint:
+    """Where and how to call one OpenAI-compatible chat completions endpoint.
+
+    ``api_key_env`` names the environment variable holding the key (read when the client is
+    made; never stored here, never logged); empty means the endpoint needs no key.
+    ``requests_per_minute`` / ``tokens_per_minute`` of 0 mean unlimited; the request bucket
+    bursts at most one second's worth, the token bucket :data:`TOKEN_WINDOW_S` seconds'
+    worth. Prices are US dollars per million input / output tokens.
+    ``supports_json_schema``: True sends ``response_format`` json_schema and never falls
+    back; False starts at json_object; None (auto) tries json_schema and on a 400 that
+    mentions ``response_format`` falls back to json_object, then to plain prompting —
+    sticky for the life of the client.
+
+    Usage::
+
+        LlmEndpoint(
+            name="openai",
+            base_url="https://api.openai.com/v1",
+            model="gpt-4o-mini",
+            api_key_env="OPENAI_API_KEY",
+            requests_per_minute=500,
+            tokens_per_minute=200_000,
+            price_input_per_mtok=0.15,
+            price_output_per_mtok=0.60,
+        )
+    """
+
+    name: str
+    base_url: str
+    model: str
+    api_key_env: str = ""
+    requests_per_minute: float = 0.0
+    tokens_per_minute: float = 0.0
+    max_concurrency: int = 16
+    timeout_s: float = 60.0
+    max_retries: int = 5
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    max_retry_after_s: float = 120.0
+    price_input_per_mtok: float = 0.0
+    price_output_per_mtok: float = 0.0
+    supports_json_schema: bool | None = None
+
+    def cost_usd(self, usage: Usage) -> float:
+        return (
+            usage.prompt_tokens * self.price_input_per_mtok
+            + usage.completion_tokens * self.price_output_per_mtok
+        ) / 1e6
+
+
+@dataclass(slots=True)
+class LlmStats:
+    """Counters of one client since it was made (monotonic; for Prometheus counters).
+
+    ``requests`` counts HTTP attempts (retries included), ``calls`` calls of
+    :meth:`LlmClient.complete_json`; ``attempt_errors`` failed attempts by reason and
+    ``failures`` calls that raised, by reason.
+    """
+
+    calls: int = 0
+    requests: int = 0
+    retries: int = 0
+    format_fallbacks: int = 0
+    attempt_errors: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    rate_limit_wait_s: float = 0.0
+    retry_wait_s: float = 0.0
+
+
+_FALLBACK: dict[OutputMode, OutputMode] = {"json_schema": "json_object", "json_object": "prompt"}
+
+
+class _FormatUnsupported(Exception):
+    pass
+
+
+def _retry_after_s(headers: httpx2.Headers) -> float | None:
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _status_reason(status: int) -> LlmReason:
+    if status == 429:
+        return "rate_limited"
+    if status in (401, 403):
+        return "auth_error"
+    if status == 408:
+        return "timeout"
+    if status == 409 or status >= 500:
+        return "server_error"
+    return "bad_request"
+
+
+class LlmClient:
+    """Calls one :class:`LlmEndpoint`; implements :class:`~streamer.llm.ChatModel`.
+
+    ``http_client`` (an ``httpx2.AsyncClient``, e.g. with a test transport) replaces the
+    default ``openai.DefaultAioHttpClient``; the caller then owns and closes it. ``rng``
+    drives the backoff jitter (inject a seeded one for reproducible tests).
+
+    Usage::
+
+        async with LlmClient(endpoint) as llm:
+            completion = await llm.complete_json(messages, schema, max_tokens=512)
+            completion.parsed   # the JSON value, or None when the content was not JSON
+    """
+
+    def __init__(
+        self,
+        endpoint: LlmEndpoint,
+        *,
+        http_client: httpx2.AsyncClient | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        key = ""
+        if endpoint.api_key_env:
+            key = os.environ.get(endpoint.api_key_env, "")
+            if not key:
+                raise LlmError(
+                    "auth_error", f"environment variable {endpoint.api_key_env} is not set"
+                )
+        self.endpoint = endpoint
+        self.stats = LlmStats()
+        self._owns_http = http_client is None
+        self._openai = openai.AsyncOpenAI(
+            api_key=key or "no-key",
+            base_url=endpoint.base_url,
+            max_retries=0,
+            timeout=endpoint.timeout_s,
+            http_client=http_client or openai.DefaultAioHttpClient(timeout=endpoint.timeout_s),
+        )
+        self._rng = rng or random.Random()
+        self._capacity = anyio.CapacityLimiter(max(1, endpoint.max_concurrency))
+        rpm, tpm = endpoint.requests_per_minute, endpoint.tokens_per_minute
+        self._requests = AsyncLimiter(max(1.0, rpm / 60), 1.0) if rpm > 0 else None
+        self._tokens = (
+            AsyncLimiter(max(1.0, tpm * TOKEN_WINDOW_S / 60), TOKEN_WINDOW_S) if tpm > 0 else None
+        )
+        self._token_credit = 0.0
+        self._mode: OutputMode = (
+            "json_object" if endpoint.supports_json_schema is False else ("json_schema")
+        )
+        self._in_flight = 0
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.name
+
+    @property
+    def mode(self) -> OutputMode:
+        """The structured-output mode the next request will use."""
+        return self._mode
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._openai.close()
+
+    async def __aenter__(self) -> LlmClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        e = self.endpoint
+        limits = []
+        if self._requests is not None:
+            limits.append(f"requests={self._requests._level:.1f}/{self._requests.max_rate:g}")
+        if self._tokens is not None:
+            limits.append(f"tokens={self._tokens._level:.0f}/{self._tokens.max_rate:g}")
+        return (
+            f"<LlmClient {e.name!r} model={e.model!r} url={e.base_url!r} mode={self._mode}"
+            f" in_flight={self._in_flight}/{self._capacity.total_tokens:g}"
+            f" waiting={self._capacity.statistics().tasks_waiting}"
+            f" {' '.join(limits) or 'unlimited'} requests={self.stats.requests}"
+            f" retries={self.stats.retries} failures={sum(self.stats.failures.values())}>"
+        )
+
+    async def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        schema: dict[str, Any],
+        *,
+        temperature: float = 0.7,
+        max_tokens: int = 1024,
+    ) -> Completion:
+        """One chat completion asking for JSON that matches ``schema``.
+
+        Raises :class:`LlmError` (and nothing else, cancellation aside) when the call fails
+        after the allowed retries.
+        """
+        self.stats.calls += 1
+        started = time.perf_counter()
+        estimate = sum(len(m["content"]) for m in messages) / 4 + max_tokens
+        attempt = 0
+        while True:
+            mode = self._mode
+            try:
+                body = await self._attempt(
+                    messages, schema, mode, temperature, max_tokens, estimate
+                )
+            except _FormatUnsupported as exc:
+                fallback: OutputMode | None = None
+                if self.endpoint.supports_json_schema is not True:
+                    fallback = _FALLBACK.get(mode)
+                if fallback is None:
+                    self._fail(LlmError("bad_request", str(exc), status=400, attempts=attempt + 1))
+                if self._mode == mode:
+                    self._mode = fallback
+                    self.stats.format_fallbacks += 1
+                continue
+            except LlmError as exc:
+                exc.attempts = attempt + 1
+                retry_after = exc.retry_after
+                if not exc.retryable or attempt >= self.endpoint.max_retries:
+                    self._fail(exc)
+                if retry_after is not None and retry_after > self.endpoint.max_retry_after_s:
+                    self._fail(exc)
+                cap = min(self.endpoint.backoff_max_s, self.endpoint.backoff_base_s * 2**attempt)
+                delay = self._rng.uniform(0, cap)
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+                attempt += 1
+                self.stats.retries += 1
+                self.stats.retry_wait_s += delay
+                await anyio.sleep(delay)
+                continue
+            return self._completion(body, mode, started, attempt + 1)
+
+    def _fail(self, exc: LlmError) -> NoReturn:
+        self.stats.failures[exc.reason] += 1
+        raise exc
+
+    def _request_kwargs(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: OutputMode
+    ) -> tuple[list[dict[str, str]], dict[str, Any]]:
+        msgs = [{"role": m["role"], "content": m["content"]} for m in messages]
+        if mode == "json_schema":
+            fmt: dict[str, Any] = {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": schema, "strict": False},
+            }
+            return msgs, {"response_format": fmt}
+        note = (
+            "\n\nYour answer must be a single JSON value that validates against this JSON "
+            "Schema:\n" + orjson.dumps(schema).decode()
+        )
+        if msgs and msgs[0]["role"] == "system":
+            msgs[0] = {"role": "system", "content": msgs[0]["content"] + note}
+        else:
+            msgs.insert(0, {"role": "system", "content": note.strip()})
+        if mode == "json_object":
+            return msgs, {"response_format": {"type": "json_object"}}
+        return msgs, {}
+
+    async def _acquire_rate(self, estimate: float) -> None:
+        t0 = time.perf_counter()
+        if self._requests is not None:
+            await self._requests.acquire()
+        if self._tokens is not None:
+            amount = estimate - self._token_credit
+            self._token_credit = 0.0
+            if amount > 0:
+                await self._tokens.acquire(min(amount, self._tokens.max_rate))
+            else:
+                self._token_credit = -amount
+        self.stats.rate_limit_wait_s += time.perf_counter() - t0
+
+    async def _attempt(
+        self,
+        messages: Sequence[ChatMessage],
+        schema: dict[str, Any],
+        mode: OutputMode,
+        temperature: float,
+        max_tokens: int,
+        estimate: float,
+    ) -> tuple[bytes, float]:
+        msgs, extra = self._request_kwargs(messages, schema, mode)
+        async with self._capacity:
+            await self._acquire_rate(estimate)
+            self._in_flight += 1
+            self.stats.requests += 1
+            try:
+                raw = await self._openai.chat.completions.with_raw_response.create(
+                    model=self.endpoint.model,
+                    messages=msgs,  # type: ignore[arg-type]
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    **extra,
+                )
+                body = raw.content
+            except openai.APITimeoutError:
+                raise self._attempt_error(
+                    "timeout", f"no answer within {self.endpoint.timeout_s:g} s"
+                ) from None
+            except openai.APIConnectionError as exc:
+                raise self._attempt_error("connection_error", str(exc.__cause__ or exc)) from None
+            except openai.APIStatusError as exc:
+                text = f"{exc.message} {exc.body!r}"
+                if (
+                    exc.status_code in (400, 422)
+                    and "response_format" in text
+                    and (mode != "prompt")
+                ):
+                    raise _FormatUnsupported(text[:300]) from None
+                err = self._attempt_error(
+                    _status_reason(exc.status_code), exc.message[:300], status=exc.status_code
+                )
+                err.retry_after = _retry_after_s(exc.response.headers)
+                raise err from None
+            except openai.OpenAIError as exc:
+                raise self._attempt_error("bad_response", str(exc)[:300]) from None
+            finally:
+                self._in_flight -= 1
+        return body, estimate
+
+    def _attempt_error(
+        self, reason: LlmReason, message: str, *, status: int | None = None
+    ) -> LlmError:
+        self.stats.attempt_errors[reason] += 1
+        return LlmError(reason, message, status=status)
+
+    def _completion(
+        self, result: tuple[bytes, float], mode: OutputMode, started: float, attempts: int
+    ) -> Completion:
+        body, estimate = result
+        try:
+            data = orjson.loads(body)
+            choice = data["choices"][0]
+            message = choice["message"]
+            text = message.get("content")
+            if not isinstance(text, str):
+                refusal = message.get("refusal")
+                raise ValueError(f"no content{f' (refusal: {refusal})' if refusal else ''}")
+            finish_reason = str(choice.get("finish_reason") or "stop")
+            raw_usage = data.get("usage") or {}
+            usage = Usage(
+                prompt_tokens=int(raw_usage.get("prompt_tokens") or 0),
+                completion_tokens=int(raw_usage.get("completion_tokens") or 0),
+            )
+            model = str(data.get("model") or self.endpoint.model)
+        except (orjson.JSONDecodeError, LookupError, TypeError, ValueError, AttributeError) as exc:
+            self.stats.attempt_errors["bad_response"] += 1
+            snippet = body[:120].decode(errors="replace")
+            err = LlmError(
+                "bad_response",
+                f"not a chat completion ({type(exc).__name__}: {exc}): {snippet!r}",
+                attempts=attempts,
+            )
+            self._fail(err)
+        if self._tokens is not None and (usage.prompt_tokens or usage.completion_tokens):
+            actual = usage.prompt_tokens + usage.completion_tokens
+            # Positive credit: we reserved too much; negative: the next caller pays the overrun.
+            bound = self._tokens.max_rate
+            self._token_credit = max(-bound, min(bound, self._token_credit + estimate - actual))
+        cost = self.endpoint.cost_usd(usage)
+        self.stats.prompt_tokens += usage.prompt_tokens
+        self.stats.completion_tokens += usage.completion_tokens
+        self.stats.cost_usd += cost
+        return Completion(
+            text=text,
+            parsed=parse_json_content(text),
+            usage=usage,
+            latency_s=time.perf_counter() - started,
+            cost_usd=cost,
+            model=model,
+            finish_reason=finish_reason,
+            mode=mode,
+            attempts=attempts,
+        )
