@@ -51,6 +51,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}/]+)\}")
 _FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _EXCERPT_CHARS = 200
 _SCRUBBED = "***"
+_WHOLE_BODY = "*"
+"""``RestParameter.wire_name`` of a parameter that is the entire JSON body."""
 
 
 def default_client(*, timeout_s: float = 10.0, max_connections: int = 100) -> httpx.AsyncClient:
@@ -96,7 +98,7 @@ class _Request:
     url: httpx.URL
     params: list[tuple[str, str]]
     headers: dict[str, str]
-    body: dict[str, Any] | None
+    body: Any
     api_id: str
     secret: str = ""
 
@@ -384,7 +386,9 @@ def _build_request(spec: ApiSpec, arguments: dict[str, Any]) -> _Request:
     segments: dict[str, str] = {}
     params: list[tuple[str, str]] = []
     headers: dict[str, str] = {}
-    body: dict[str, Any] | None = None
+    fields: dict[str, Any] = {}
+    whole_body: Any = None
+    has_whole_body = False
     for name, value in arguments.items():
         param = by_name[name]
         wire = param.wire_name or param.name
@@ -399,9 +403,14 @@ def _build_request(spec: ApiSpec, arguments: dict[str, Any]) -> _Request:
                 raise ExecutionFailure("host_not_allowed", f"spec header {wire!r} is not allowed")
             if value is not None:
                 headers[wire] = _header_value(name, value)
+        elif wire == _WHOLE_BODY:
+            whole_body, has_whole_body = value, True
         else:
-            body = {} if body is None else body
-            body[wire] = value
+            fields[wire] = value
+
+    if has_whole_body and fields:
+        raise ExecutionFailure("invalid_arguments", "a whole-body argument excludes body fields")
+    body = whole_body if has_whole_body else fields or None
 
     missing = [p for p in _PLACEHOLDER.findall(binding.path) if p not in segments]
     if missing:
