@@ -289,6 +289,9 @@ class KafkaConsumer:
         self._on_revoke = on_revoke
         self._consumer: AIOKafkaConsumer | None = None
         self._first_assignment = asyncio.Event()
+        # Our own view: aiokafka keeps reporting revoked partitions until the re-join ends,
+        # but once on_revoke ran they are no longer this member's (eager rebalancing).
+        self._owned: frozenset[TopicPartition] = frozenset()
         self.rebalances = 0
 
     def __repr__(self) -> str:
@@ -352,11 +355,15 @@ class KafkaConsumer:
                 await consumer.stop()
 
     async def _revoked(self, tps: frozenset[TopicPartition]) -> None:
-        if tps and self._on_revoke is not None:
-            await self._on_revoke(tps)
+        try:
+            if tps and self._on_revoke is not None:
+                await self._on_revoke(tps)
+        finally:
+            self._owned = frozenset()
 
     async def _assigned(self, tps: frozenset[TopicPartition]) -> None:
         self.rebalances += 1
+        self._owned = tps
         try:
             if tps and self._on_assign is not None:
                 await self._on_assign(tps)
@@ -364,10 +371,19 @@ class KafkaConsumer:
             self._first_assignment.set()
 
     async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        consumer = self._c
+        timeout_s = max(0.0, timeout_s)
+        # aiokafka's getmany waits for a rebalance to finish regardless of its timeout; the
+        # outer bound keeps poll's promise. Cancelling it there loses no records: records
+        # are drained from the fetcher only after its last await.
         with _mapped(f"polling group {self.group!r}"):
-            batches = await self._c.getmany(
-                timeout_ms=max(0, int(timeout_s * 1000)), max_records=max_records
-            )
+            try:
+                async with asyncio.timeout(timeout_s + 0.05):
+                    batches = await consumer.getmany(
+                        timeout_ms=int(timeout_s * 1000), max_records=max_records
+                    )
+            except TimeoutError:
+                return []
         return [
             Record(
                 topic=r.topic,
@@ -395,9 +411,9 @@ class KafkaConsumer:
         return offset
 
     def assignment(self) -> frozenset[TopicPartition]:
-        if self._consumer is None:
-            return frozenset()
-        return _from_kafka(self._consumer.assignment())
+        """Partitions this member owns: empty from the end of ``on_revoke`` until the
+        rebalance completes."""
+        return self._owned if self._consumer is not None else frozenset()
 
     async def seek(self, tp: TopicPartition, offset: int) -> None:
         with _mapped(f"seeking {tp}"):
@@ -433,11 +449,11 @@ class KafkaConsumer:
     def pause(self, tps: Sequence[TopicPartition]) -> None:
         """Pause the assigned ones among ``tps``. As in Kafka, a rebalance forgets pauses: a
         partition that comes back (or moves) after a rebalance is unpaused."""
-        assigned = self.assignment()
+        assigned = _from_kafka(self._c.assignment())
         self._c.pause(*(_to_kafka(tp) for tp in tps if tp in assigned))
 
     def resume(self, tps: Sequence[TopicPartition]) -> None:
-        assigned = self.assignment()
+        assigned = _from_kafka(self._c.assignment())
         self._c.resume(*(_to_kafka(tp) for tp in tps if tp in assigned))
 
     async def end_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
