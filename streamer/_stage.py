@@ -64,6 +64,7 @@ def make_reject(
     input_topic: str = "",
     discriminator: str = "",
     pair_index: int | None = None,
+    model: str | None = None,
 ) -> Output:
     """A reject event for ``event`` (decoded input) or ``raw`` (undecodable bytes).
 
@@ -73,7 +74,8 @@ def make_reject(
     if event is not None:
         meta = event.meta.child(stage, version, "reject", discriminator)
         rejected: Any = event
-        model = str(getattr(event, "model", ""))
+        if model is None:
+            model = str(getattr(event, "model", ""))
         sample = getattr(event, "sample", event)
         style = str(getattr(sample, "style", ""))
         if pair_index is None:
@@ -90,7 +92,8 @@ def make_reject(
             versions=((stage, version),),
         )
         rejected = data.decode("utf-8", errors="replace")
-        model = style = ""
+        model = model or ""
+        style = ""
         pair_index = -1 if pair_index is None else pair_index
     reject = Reject(
         meta=meta,

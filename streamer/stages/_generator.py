@@ -1,0 +1,92 @@
+"""Generator: ``samples`` -> ``generations`` | ``rejects``.
+
+Renders the generation prompt for a task, asks one of the configured models (chosen by
+weight, deterministically per sample so a re-delivered sample goes to the same model) for
+``settings.pairs`` query/answer pairs with JSON-schema structured output, and records the raw
+text with model, usage, latency and cost. An LLM failure becomes a reject with reason
+``llm_<reason>`` (e.g. ``llm_rate_limited``), never a crash.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from topics import Generation, Sample, Topic
+
+from .._stage import Output, make_reject, stage_version
+from ..llm import ChatModel, LlmError
+from ..prompts import GENERATOR, generation_schema, render_generation
+
+__all__ = ["Generator", "WeightedModel"]
+
+WeightedModel = tuple[ChatModel, float]
+"""A generator model and its relative weight (> 0)."""
+
+
+class Generator:
+    """The generator stage over one or more weighted models."""
+
+    name = "generator"
+    input_topic = Topic.SAMPLES
+    input_type = Sample
+
+    def __init__(
+        self, models: Sequence[WeightedModel], *, version_name: str = "generator-v1"
+    ) -> None:
+        if not models:
+            raise ValueError("the generator needs at least one model")
+        for model, weight in models:
+            if weight <= 0:
+                raise ValueError(f"model {model.name!r} has weight {weight}; weights must be > 0")
+        self.models = list(models)
+        self._by_name = {m.name: m for m, _ in models}
+        self.version = stage_version(
+            version_name,
+            {"models": [(m.name, w) for m, w in models], "prompt": GENERATOR.stage_version},
+        )
+
+    def choose(self, sample: Sample) -> ChatModel:
+        """The pinned model, else a weighted draw seeded by the sample id."""
+        pinned = sample.settings.model
+        if pinned and pinned in self._by_name:
+            return self._by_name[pinned]
+        if len(self.models) == 1:
+            return self.models[0][0]
+        rng = random.Random(sample.meta.id)
+        return rng.choices([m for m, _ in self.models], [w for _, w in self.models])[0]
+
+    async def process(self, event: Sample) -> list[Output]:
+        model = self.choose(event)
+        settings = event.settings
+        messages = render_generation(event.tools, event.examples, event.style, settings.pairs)
+        schema = generation_schema(event.tools, event.style, settings.pairs)
+        try:
+            completion = await model.complete_json(
+                messages,
+                schema,
+                temperature=settings.temperature,
+                max_tokens=settings.max_tokens,
+            )
+        except LlmError as exc:
+            return [
+                make_reject(
+                    self.name,
+                    self.version,
+                    reason=f"llm_{exc.reason}",
+                    message=exc.message,
+                    event=event,
+                    input_topic=self.input_topic,
+                    model=model.name,
+                )
+            ]
+        generation = Generation(
+            meta=event.meta.child(self.name, self.version, "0"),
+            sample=event,
+            model=completion.model or model.name,
+            raw=completion.text,
+            usage=completion.usage,
+            latency_s=completion.latency_s,
+            cost_usd=completion.cost_usd,
+        )
+        return [Output(Topic.GENERATIONS, generation)]

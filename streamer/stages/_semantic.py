@@ -1,0 +1,318 @@
+"""Semantic checker: ``exec-pass`` -> ``semantic-pass`` | ``rejects``.
+
+Cheap rules run first; what passes them goes to the LLM judge(s).
+
+Rule reason codes::
+
+    error_result          a result looks like an error (an ``error`` key, "Error: ..." text)
+    empty_result          a result is empty (null, "", [] or {})
+    ungrounded_arguments  too many argument values do not appear in the query
+    missing_calls         the query makes more numbered requests than there are calls
+
+Judge reason codes: ``judge_rejected`` (the verdict, or the quorum, says no) and
+``judge_<reason>`` when the judge call itself failed (e.g. ``judge_timeout``) or its answer
+lacked a verdict (``judge_bad_response``).
+
+Judging is batched: concurrent events are graded together, up to ``batch_size`` per call,
+waiting at most ``batch_linger_s`` seconds to fill a batch. The first waiter of a batch leads
+it (makes the call); the others wait for their verdicts, so no background task is needed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from topics import CallResult, ExecPass, Judgement, QueryStyle, SemanticPass, Topic
+
+from .._stage import Output, make_reject, stage_version
+from ..llm import ChatModel, LlmError
+from ..prompts import JUDGE, JudgeItem, judge_schema, render_judge
+
+__all__ = ["SemanticChecker", "SemanticRules", "Verdict", "rule_check"]
+
+_ERROR_TEXT = re.compile(r"^\s*(error|exception|traceback|failed)\b", re.IGNORECASE)
+_NUMBERED = re.compile(r"(?m)(?:^|\s)\(?(\d{1,2})[.)]\s+\S")
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticRules:
+    """Rule settings (part of the stage version).
+
+    check_results: reject error-like and empty results.
+    max_ungrounded: largest accepted fraction of groundable argument values (strings of two
+      or more characters outside enums, and numbers) that do not appear in the query; 1.0
+      disables the rule.
+    check_request_count: reject when the query's numbered requests outnumber the calls.
+    """
+
+    check_results: bool = True
+    max_ungrounded: float = 0.5
+    check_request_count: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One judge's answer for one event."""
+
+    passed: bool
+    reasoning: str
+    judge: str
+    reason: str = ""
+
+
+def _result_problem(result: CallResult) -> tuple[str, str] | None:
+    value = result.result
+    if value is None or value == "" or value == [] or value == {}:
+        return "empty_result", f"result is empty ({value!r})"
+    if isinstance(value, dict):
+        keys = {str(k).lower() for k in value}
+        if keys & {"error", "errors", "exception"} or str(value.get("status", "")).lower() in {
+            "error",
+            "failed",
+        }:
+            return "error_result", f"result reports an error: {str(value)[:200]}"
+    if isinstance(value, str) and _ERROR_TEXT.match(value):
+        return "error_result", f"result reads as an error: {value[:200]}"
+    return None
+
+
+def _number_forms(value: float) -> set[str]:
+    forms = {str(value)}
+    if isinstance(value, float) and value.is_integer():
+        forms.add(str(int(value)))
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        forms.add(f"{int(value):,}")
+    return forms
+
+
+def _groundable(value: Any, schema: dict[str, Any]) -> list[Any]:
+    if "enum" in schema or isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if len(value.strip()) >= 2 else []
+    if isinstance(value, int | float):
+        return [value]
+    if isinstance(value, list):
+        items = schema.get("items", {}) if isinstance(schema.get("items"), dict) else {}
+        return [g for v in value for g in _groundable(v, items)]
+    if isinstance(value, dict):
+        props = schema.get("properties", {}) if isinstance(schema.get("properties"), dict) else {}
+        return [g for k, v in value.items() for g in _groundable(v, props.get(k, {}))]
+    return []
+
+
+def _grounded(value: Any, query_lower: str) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in query_lower
+    return any(form.lower() in query_lower for form in _number_forms(value))
+
+
+def rule_check(event: ExecPass, rules: SemanticRules) -> tuple[str, str] | None:
+    """The first rule the event breaks, as ``(reason, message)``; None if it passes."""
+    if event.sample.style is QueryStyle.IRRELEVANCE or not event.calls:
+        return None
+    if rules.check_results:
+        for call, result in zip(event.calls, event.results, strict=False):
+            problem = _result_problem(result)
+            if problem:
+                return problem[0], f"{call.name}: {problem[1]}"
+    if rules.max_ungrounded < 1.0:
+        schemas = {t.name: t.parameters.get("properties", {}) for t in event.sample.tools}
+        query = event.query.lower()
+        values: list[Any] = []
+        for call in event.calls:
+            props = schemas.get(call.name, {})
+            for name, value in call.arguments.items():
+                values += _groundable(value, props.get(name, {}))
+        missing = [v for v in values if not _grounded(v, query)]
+        if values and len(missing) / len(values) > rules.max_ungrounded:
+            shown = ", ".join(repr(v) for v in missing[:5])
+            return (
+                "ungrounded_arguments",
+                f"{len(missing)} of {len(values)} argument values are not in the query: {shown}",
+            )
+    if rules.check_request_count:
+        numbers = {int(n) for n in _NUMBERED.findall(event.query)}
+        requests = len(numbers) if len(numbers) >= 2 and 1 in numbers else 0
+        if requests > len(event.calls):
+            return "missing_calls", f"the query makes {requests} requests, {len(event.calls)} calls"
+    return None
+
+
+class _Slot:
+    __slots__ = ("item", "verdict", "wake")
+
+    def __init__(self, item: JudgeItem) -> None:
+        self.item = item
+        self.verdict: Verdict | None = None
+        self.wake = anyio.Event()
+
+
+class _JudgeBatcher:
+    """Groups concurrent judge requests into calls of up to ``size`` items."""
+
+    def __init__(self, model: ChatModel, size: int, linger_s: float, max_tokens: int) -> None:
+        self.model = model
+        self.size = size
+        self.linger_s = linger_s
+        self.max_tokens = max_tokens
+        self._pending: list[_Slot] = []
+        self._full = anyio.Event()
+        self.calls = 0
+
+    async def judge(self, item: JudgeItem) -> Verdict:
+        slot = _Slot(item)
+        self._pending.append(slot)
+        if len(self._pending) >= self.size:
+            self._full.set()
+        while slot.verdict is None:
+            if self._pending and self._pending[0] is slot:
+                await self._lead()
+            else:
+                await slot.wake.wait()
+                slot.wake = anyio.Event()
+        return slot.verdict
+
+    async def _lead(self) -> None:
+        if len(self._pending) < self.size:
+            with anyio.move_on_after(self.linger_s):
+                await self._full.wait()
+        batch, self._pending = self._pending[: self.size], self._pending[self.size :]
+        self._full = anyio.Event()
+        if len(self._pending) >= self.size:
+            self._full.set()
+        if self._pending:
+            self._pending[0].wake.set()  # promote the next leader
+        try:
+            verdicts = await self._call([s.item for s in batch])
+        except BaseException:
+            verdicts = [Verdict(False, "judge call cancelled", self.model.name, "judge_cancelled")]
+            verdicts *= len(batch)
+            raise
+        finally:
+            for slot, verdict in zip(batch, verdicts, strict=True):
+                slot.verdict = verdict
+                slot.wake.set()
+
+    async def _call(self, items: Sequence[JudgeItem]) -> list[Verdict]:
+        name = self.model.name
+        self.calls += 1
+        try:
+            completion = await self.model.complete_json(
+                render_judge(items),
+                judge_schema(len(items)),
+                temperature=0.0,
+                max_tokens=self.max_tokens * len(items),
+            )
+        except LlmError as exc:
+            return [Verdict(False, exc.message, name, f"judge_{exc.reason}")] * len(items)
+        by_index: dict[int, Verdict] = {}
+        parsed = completion.parsed
+        raw = parsed.get("verdicts") if isinstance(parsed, dict) else None
+        for v in raw if isinstance(raw, list) else []:
+            if isinstance(v, dict) and isinstance(v.get("index"), int):
+                by_index.setdefault(
+                    v["index"],
+                    Verdict(v.get("passed") is True, str(v.get("reasoning", ""))[:2000], name),
+                )
+        missing = Verdict(False, "the judge gave no verdict for this sample", name)
+        return [
+            by_index.get(i, Verdict(missing.passed, missing.reasoning, name, "judge_bad_response"))
+            for i in range(len(items))
+        ]
+
+
+class SemanticChecker:
+    """The semantic stage: rules, then one judge or an ensemble with a quorum.
+
+    judges: the judge models (by default not the generator's); empty means rules only.
+    quorum: passing verdicts needed (default: a majority of the judges).
+    batch_size: events graded per judge call at most.
+    batch_linger_s: seconds a judge call waits to fill its batch.
+    """
+
+    name = "semantic"
+    input_topic = Topic.EXEC_PASS
+    input_type = ExecPass
+
+    def __init__(
+        self,
+        judges: Sequence[ChatModel] = (),
+        *,
+        rules: SemanticRules | None = None,
+        quorum: int | None = None,
+        batch_size: int = 8,
+        batch_linger_s: float = 0.02,
+        max_tokens_per_verdict: int = 160,
+        version_name: str = "semantic-v1",
+    ) -> None:
+        self.rules = rules or SemanticRules()
+        self.quorum = quorum if quorum is not None else len(judges) // 2 + 1
+        if judges and not 1 <= self.quorum <= len(judges):
+            raise ValueError(f"quorum {self.quorum} is not within 1..{len(judges)} judges")
+        self._batchers = [
+            _JudgeBatcher(j, batch_size, batch_linger_s, max_tokens_per_verdict) for j in judges
+        ]
+        self.version = stage_version(
+            version_name,
+            {
+                "rules": self.rules,
+                "judges": [j.name for j in judges],
+                "quorum": self.quorum,
+                "prompt": JUDGE.stage_version,
+            },
+        )
+
+    async def process(self, event: ExecPass) -> list[Output]:
+        broken = rule_check(event, self.rules)
+        if broken:
+            return [self._reject(event, *broken)]
+        verdicts: list[Verdict] = []
+        if self._batchers:
+            item = JudgeItem(query=event.query, calls=event.calls, results=event.results)
+            verdicts = [Verdict(False, "", "")] * len(self._batchers)
+
+            async def ask(i: int) -> None:
+                verdicts[i] = await self._batchers[i].judge(item)
+
+            async with anyio.create_task_group() as tg:
+                for i in range(len(self._batchers)):
+                    tg.start_soon(ask, i)
+            passed = sum(v.passed for v in verdicts)
+            if passed < self.quorum:
+                failed = next((v for v in verdicts if v.reason), None)
+                if failed is not None and passed == 0 and all(v.reason for v in verdicts):
+                    return [self._reject(event, failed.reason, failed.reasoning)]
+                why = "; ".join(f"{v.judge}: {v.reasoning}" for v in verdicts if not v.passed)
+                return [self._reject(event, "judge_rejected", why)]
+        judgement = Judgement(
+            passed=True,
+            reasoning=" | ".join(v.reasoning for v in verdicts if v.passed) or "rules passed",
+            judges=tuple(v.judge for v in verdicts),
+        )
+        verified = SemanticPass(
+            meta=event.meta.child(self.name, self.version),
+            sample=event.sample,
+            model=event.model,
+            pair_index=event.pair_index,
+            query=event.query,
+            calls=event.calls,
+            results=event.results,
+            judgement=judgement,
+        )
+        return [Output(Topic.SEMANTIC_PASS, verified)]
+
+    def _reject(self, event: ExecPass, reason: str, message: str) -> Output:
+        return make_reject(
+            self.name,
+            self.version,
+            reason=reason,
+            message=message,
+            event=event,
+            input_topic=self.input_topic,
+        )
