@@ -229,3 +229,22 @@ async def test_stream_survives_a_broker_restart(restartable_broker: LocalKafkaBr
     assert len(acknowledged) == 600
     assert set(acknowledged) <= seen
     print(f"restart: {len(errors)} transient errors: {errors[:3]}")
+
+
+async def test_transactional_batches_are_read_committed(kafka_bootstrap: str) -> None:
+    transport = KafkaTransport(kafka_bootstrap, client_id="txn", transactional=True)
+    topic = _name("txn")
+    try:
+        await transport.create_topics([topic], partitions=2)
+        async with transport.producer() as producer:
+            for batch in range(3):
+                await producer.produce(
+                    [Message(topic, f"{batch}-{i}".encode(), key=b"%d" % i) for i in range(10)]
+                )
+        async with transport.consumer([topic], _name("g")) as consumer:
+            records = await _consume([consumer], 30, timeout_s=30)
+        assert sorted(r.value for r in records) == sorted(
+            f"{b}-{i}".encode() for b in range(3) for i in range(10)
+        )
+    finally:
+        await transport.aclose()

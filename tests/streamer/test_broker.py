@@ -1,0 +1,59 @@
+"""The local Kafka broker helper and the `apigen kafka` CLI (the broker itself is exercised by
+tests/topics/test_kafka.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from streamer import _broker, _cli_kafka
+from streamer.cli import app
+
+
+def test_cluster_ids_look_like_kafka_uuids() -> None:
+    ids = {_broker._cluster_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+
+
+def test_heap_sizes_parse() -> None:
+    assert _broker._megabytes("512m") == 512
+    assert _broker._megabytes("1g") == 1024
+
+
+def test_fetch_is_skipped_when_the_jars_are_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = _broker.lib_dir(tmp_path)
+    lib.mkdir(parents=True)
+    (lib / ".complete").write_text(_broker.KAFKA_VERSION)
+    monkeypatch.setattr("shutil.which", lambda _: pytest.fail("mvn must not run"))
+    assert _broker.fetch(tmp_path) == lib
+
+
+@pytest.mark.kafka
+@pytest.mark.slow
+def test_cli_start_is_idempotent_and_stop_stops(
+    kafka_broker: _broker.LocalKafkaBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # State and data under tmp_path; jars from the real home (kafka_broker made sure of them).
+    monkeypatch.setattr(_cli_kafka, "default_home", lambda: tmp_path)
+    runner = CliRunner()
+    started = runner.invoke(app, ["kafka", "start"])
+    assert started.exit_code == 0, started.output
+    bootstrap = started.output.strip()
+    assert bootstrap.startswith("127.0.0.1:")
+    state = json.loads((tmp_path / "broker.json").read_text())
+    try:
+        assert state["bootstrap"] == bootstrap
+        assert _cli_kafka._alive(state["pid"])
+        again = runner.invoke(app, ["kafka", "start"])
+        assert again.output.strip() == bootstrap
+    finally:
+        stopped = runner.invoke(app, ["kafka", "stop"])
+    assert stopped.exit_code == 0, stopped.output
+    assert not _cli_kafka._alive(state["pid"])
+    assert "no broker running" in runner.invoke(app, ["kafka", "stop"]).output
