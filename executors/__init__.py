@@ -2,6 +2,8 @@
 
 from ._errors import REASONS, ExecutionFailure, ExecutorsError, SpecError
 from ._outcome import Executor, Outcome
+from ._rate_limits import Rate, RateLimits
+from ._rest import RestExecutor
 from ._spec import (
     ApiSpec,
     Binding,
@@ -22,7 +24,10 @@ __all__ = [
     "McpBinding",
     "Outcome",
     "PythonBinding",
+    "Rate",
+    "RateLimits",
     "RestBinding",
+    "RestExecutor",
     "RestParameter",
     "SpecError",
     "validate_parameters_schema",

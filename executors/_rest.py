@@ -43,7 +43,7 @@ import httpx
 from ._errors import ExecutionFailure
 from ._outcome import Outcome
 from ._rate_limits import RateLimits
-from ._spec import ApiSpec, RestBinding
+from ._spec import WHOLE_BODY, ApiSpec, RestBinding
 
 __all__ = ["RestExecutor", "default_client", "parse_retry_after"]
 
@@ -51,8 +51,6 @@ _PLACEHOLDER = re.compile(r"\{([^{}/]+)\}")
 _FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _EXCERPT_CHARS = 200
 _SCRUBBED = "***"
-_WHOLE_BODY = "*"
-"""``RestParameter.wire_name`` of a parameter that is the entire JSON body."""
 
 
 def default_client(*, timeout_s: float = 10.0, max_connections: int = 100) -> httpx.AsyncClient:
@@ -403,7 +401,7 @@ def _build_request(spec: ApiSpec, arguments: dict[str, Any]) -> _Request:
                 raise ExecutionFailure("host_not_allowed", f"spec header {wire!r} is not allowed")
             if value is not None:
                 headers[wire] = _header_value(name, value)
-        elif wire == _WHOLE_BODY:
+        elif wire == WHOLE_BODY:
             whole_body, has_whole_body = value, True
         else:
             fields[wire] = value
