@@ -1,10 +1,12 @@
 """The API library, format converters and rate-limited executors."""
 
 from ._errors import REASONS, ExecutionFailure, ExecutorsError, SpecError
+from ._library import AmbiguousApiName, ApiLibrary
 from ._outcome import Executor, Outcome
 from ._rate_limits import Rate, RateLimits
 from ._rest import RestExecutor
 from ._spec import (
+    WHOLE_BODY,
     ApiSpec,
     Binding,
     McpBinding,
@@ -16,6 +18,9 @@ from ._spec import (
 
 __all__ = [
     "REASONS",
+    "WHOLE_BODY",
+    "AmbiguousApiName",
+    "ApiLibrary",
     "ApiSpec",
     "Binding",
     "ExecutionFailure",

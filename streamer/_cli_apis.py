@@ -1,11 +1,144 @@
-"""`apigen` subcommands: apis."""
+"""`apigen apis`: list, show and convert API catalogues.
+
+``list`` and ``show`` read the built-in library unless ``--source`` names catalogue files
+(any kind :func:`executors.ApiLibrary.from_sources` detects); ``convert`` turns one
+catalogue into our spec JSON Lines, OpenAI ``tools`` or xLAM tool lists.
+"""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from executors import ApiLibrary, ApiSpec, SpecError
+from executors._library import load_source
 
 __all__ = ["register"]
+
+apis = typer.Typer(help="Inspect and convert API catalogues.", no_args_is_help=True)
+
+
+class FromFormat(StrEnum):
+    openapi = "openapi"
+    toolbench = "toolbench"
+    bfcl = "bfcl"
+    xlam = "xlam"
+    openai = "openai"
+    glaive = "glaive"
+    mcp = "mcp"
+
+
+class ToFormat(StrEnum):
+    spec = "spec"
+    openai = "openai"
+    xlam = "xlam"
+
+
+SourceOption = Annotated[
+    list[Path] | None,
+    typer.Option("--source", "-s", help="Catalogue file(s); default: the built-in library."),
+]
+
+
+def _library(sources: list[Path] | None) -> ApiLibrary:
+    try:
+        return ApiLibrary.from_sources(sources) if sources else ApiLibrary.builtin()
+    except (SpecError, RuntimeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _summary(spec: ApiSpec) -> dict[str, Any]:
+    return {
+        "id": spec.id,
+        "name": spec.name,
+        "category": spec.category,
+        "binding": spec.binding.kind if spec.binding is not None else "none",
+        "source": spec.source,
+        "description": spec.description,
+        "required": list(spec.required),
+    }
+
+
+@apis.command("list")
+def list_apis(
+    source: SourceOption = None,
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one API a line.")] = False,
+) -> None:
+    """List APIs: id, name, category, binding kind and description."""
+    library = _library(source)
+    if category is not None:
+        library = library.filter(category=category)
+    if as_json:
+        for spec in library:
+            typer.echo(json.dumps(_summary(spec), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(library)} APIs in {len(library.categories())} categories")
+    for column in ("name", "category", "binding", "id", "description"):
+        table.add_column(column, overflow="fold")
+    for spec in library:
+        first_line = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
+        kind = spec.binding.kind if spec.binding is not None else "none"
+        table.add_row(spec.name, spec.category, kind, spec.id, first_line[:80])
+    Console().print(table)
+
+
+@apis.command("show")
+def show_api(
+    name: Annotated[str, typer.Argument(help="API name or id (source:name).")],
+    source: SourceOption = None,
+) -> None:
+    """Print one API's spec as JSON."""
+    library = _library(source)
+    try:
+        spec = library.get(name)
+    except KeyError as exc:
+        typer.echo(f"error: {exc.args[0]}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(spec.to_dict(), indent=2, ensure_ascii=False))
+
+
+@apis.command("convert")
+def convert(
+    source: Annotated[Path, typer.Argument(help="The catalogue file to convert.")],
+    from_: Annotated[FromFormat, typer.Option("--from", help="The catalogue's format.")],
+    to: Annotated[ToFormat, typer.Option("--to", help="Output format.")] = ToFormat.spec,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    mcp_server: Annotated[
+        str | None, typer.Option(help="Server name for MCP bindings (default: file stem).")
+    ] = None,
+) -> None:
+    """Convert a catalogue; items that fail are reported on stderr and skipped.
+
+    ``--to spec`` writes JSON Lines of specs (loadable with ``ApiLibrary.load``);
+    ``openai`` and ``xlam`` write one JSON list of tools.
+    """
+    try:
+        specs, errors = load_source(source, kind=from_.value, mcp_server=mcp_server)
+    except SpecError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for error in errors:
+        typer.echo(f"skipped: {error}", err=True)
+    if to is ToFormat.spec:
+        text = "".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in specs)
+    else:
+        tools = [s.to_openai_tool() if to is ToFormat.openai else s.to_xlam_tool() for s in specs]
+        text = json.dumps(tools, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+    typer.echo(f"converted {len(specs)} APIs, {len(errors)} errors", err=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's subcommands to ``app``."""
+    app.add_typer(apis, name="apis")

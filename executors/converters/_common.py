@@ -12,7 +12,7 @@ import json
 import keyword
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "PYTHON_RESERVED",
     "TOOLBENCH_RESERVED",
     "ConversionReport",
+    "Deduper",
     "Rename",
     "clip_name",
     "collect",
@@ -123,12 +124,16 @@ def clip_name(name: str) -> str:
     return clipped or "unnamed"
 
 
-def unique_name(name: str, taken: set[str]) -> str:
-    """``name``, or ``name_2``, ``name_3``... whichever is not in ``taken``; adds it there."""
-    candidate, n = name, 1
+def unique_name(name: str, taken: set[str], *, clip: bool = False) -> str:
+    """``name``, or ``name_2``, ``name_3``... whichever is not in ``taken``; adds it there.
+
+    With ``clip`` each candidate is passed through :func:`clip_name`, so the suffix survives
+    the 64-character limit.
+    """
+    candidate, n = (clip_name(name) if clip else name), 1
     while candidate in taken:
         n += 1
-        candidate = f"{name}_{n}"
+        candidate = clip_name(f"{name}_{n}") if clip else f"{name}_{n}"
     taken.add(candidate)
     return candidate
 
@@ -192,3 +197,31 @@ def collect(
         errors.extend(report.errors)
         renames.extend(report.renames)
     return ConversionReport(tuple(specs), tuple(errors), tuple(renames))
+
+
+class Deduper:
+    """Keeps each distinct spec once across a batch and keeps ids unique.
+
+    Catalogues repeat a function in many records (BFCL questions, xLAM rows); identical
+    copies are dropped. A different spec under an already-used id gets ``/<item>`` appended
+    to its source (``bfcl:irrelevance/irrelevance_12``) so a library can hold both.
+    """
+
+    def __init__(self, *, dedupe: bool = True) -> None:
+        self.dedupe = dedupe
+        self._seen: set[str] = set()
+        self._ids: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"<Deduper seen={len(self._seen)} ids={len(self._ids)}>"
+
+    def add(self, spec: ApiSpec, *, item: str) -> ApiSpec | None:
+        """``spec`` (maybe with a more specific source), or None if already seen."""
+        key = json.dumps(spec.to_dict(), sort_keys=True, default=str)
+        if self.dedupe and key in self._seen:
+            return None
+        self._seen.add(key)
+        if spec.id in self._ids:
+            spec = replace(spec, source=f"{spec.source}/{item}")
+        self._ids.add(spec.id)
+        return spec

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._errors import SpecError
 from .._spec import ApiSpec
-from ._common import ConversionReport, collect, read_json_lines
+from ._common import ConversionReport, Deduper, collect, read_json_lines
 
 __all__ = ["bfcl_schema", "convert_bfcl_file", "spec_from_bfcl_function"]
 
@@ -90,16 +90,17 @@ def convert_bfcl_file(path: str | Path, *, dedupe: bool = True) -> ConversionRep
     """Every function of every question in a BFCL JSON Lines file.
 
     The same function doc recurs across questions; with ``dedupe`` identical specs are kept
-    once (differing docs under one name are all kept: a library tells them apart by id only
-    if their sources differ, so the source is ``bfcl:<file stem>``).
+    once. The source is ``bfcl:<category>``; a differing doc under a name already used gets
+    ``bfcl:<category>/<question id>`` so ids stay unique.
     """
     path = Path(path)
     source = f"bfcl:{path.stem.removeprefix('BFCL_v4_')}"
-    seen: set[str] = set()
+    deduper = Deduper(dedupe=dedupe)
 
     def convert(record: Any, where: str) -> ConversionReport:
         if not isinstance(record, dict) or not isinstance(record.get("function"), list):
             raise SpecError(where, "function", "must be a list of function docs")
+        item = str(record.get("id") or where)
         specs: list[ApiSpec] = []
         errors: list[SpecError] = []
         for i, doc in enumerate(record["function"]):
@@ -108,11 +109,9 @@ def convert_bfcl_file(path: str | Path, *, dedupe: bool = True) -> ConversionRep
             except SpecError as exc:
                 errors.append(exc)
                 continue
-            key = repr(spec.to_dict())
-            if dedupe and key in seen:
-                continue
-            seen.add(key)
-            specs.append(spec)
+            kept = deduper.add(spec, item=item)
+            if kept is not None:
+                specs.append(kept)
         return ConversionReport(tuple(specs), tuple(errors))
 
     return collect(read_json_lines(path), convert)

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._errors import SpecError
 from .._spec import ApiSpec
-from ._common import ConversionReport, collect, load_document
+from ._common import ConversionReport, Deduper, collect, load_document
 
 __all__ = ["convert_glaive_file", "convert_openai_tools", "spec_from_openai_tool"]
 
@@ -65,12 +65,13 @@ def convert_openai_tools(
 
 def convert_glaive_file(path: str | Path, *, dedupe: bool = True) -> ConversionReport:
     """Function schemas from a glaive ShareGPT file (each record's ``tools`` is a JSON
-    string of function objects); identical ones are kept once with ``dedupe``."""
+    string of function objects); identical ones are kept once with ``dedupe`` and a
+    differing one under a used name gets source ``glaive/<record index>``."""
     path = Path(path)
     records = load_document(path)
     if not isinstance(records, list):
         raise SpecError(path.name, "<root>", "must be a list of conversations")
-    seen: set[str] = set()
+    deduper = Deduper(dedupe=dedupe)
 
     def convert(record: Any, where: str) -> ConversionReport:
         tools = record.get("tools", "[]") if isinstance(record, dict) else None
@@ -84,10 +85,9 @@ def convert_glaive_file(path: str | Path, *, dedupe: bool = True) -> ConversionR
         report = convert_openai_tools(tools, source="glaive")
         specs = []
         for spec in report.specs:
-            key = repr(spec.to_dict())
-            if not (dedupe and key in seen):
-                seen.add(key)
-                specs.append(spec)
+            kept = deduper.add(spec, item=where.rsplit("[", 1)[-1].rstrip("]"))
+            if kept is not None:
+                specs.append(kept)
         errors = tuple(SpecError(where, e.field, e.problem) for e in report.errors)
         return ConversionReport(tuple(specs), errors)
 

@@ -29,7 +29,6 @@ from ._common import (
     TOOLBENCH_RESERVED,
     ConversionReport,
     Rename,
-    clip_name,
     collect,
     load_document,
     read_json_lines,
@@ -167,12 +166,8 @@ def _convert_api(
     api_name = api.get("api_name") or api.get("name")
     if not isinstance(api_name, str):
         raise SpecError(where, "api_name", "is missing")
-    name = unique_name(
-        clip_name(
-            f"{sanitize_name(api_name, lower=True, reserved=TOOLBENCH_RESERVED)}_for_{tool_slug}"
-        ),
-        taken,
-    )
+    api_slug = sanitize_name(api_name, lower=True, reserved=TOOLBENCH_RESERVED)
+    name = unique_name(f"{api_slug}_for_{tool_slug}", taken, clip=True)
     renames = [Rename(where, "name", api_name, name)]
     properties: dict[str, Any] = {}
     required: list[str] = []

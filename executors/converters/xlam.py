@@ -18,7 +18,7 @@ from typing import Any
 
 from .._errors import SpecError
 from .._spec import ApiSpec
-from ._common import ConversionReport, collect, load_document, read_json_lines
+from ._common import ConversionReport, Deduper, collect, load_document, read_json_lines
 
 __all__ = ["XlamType", "convert_xlam_file", "parse_xlam_type", "spec_from_xlam_tool"]
 
@@ -184,11 +184,13 @@ def spec_from_xlam_tool(
 
 def convert_xlam_file(path: str | Path, *, dedupe: bool = True) -> ConversionReport:
     """Tools of an xlam-function-calling-60k ``.jsonl`` (``tools`` is a JSON string per
-    row) or of a ``.json`` list of tools; identical tools are kept once with ``dedupe``."""
+    row) or of a ``.json`` list of tools; identical tools are kept once with ``dedupe``
+    and a differing tool under a used name gets source ``xlam/<row id>``."""
     path = Path(path)
-    seen: set[str] = set()
+    deduper = Deduper(dedupe=dedupe)
 
     def convert(record: Any, where: str) -> ConversionReport:
+        item = str(record.get("id", where)) if isinstance(record, dict) else where
         tools = record.get("tools") if isinstance(record, dict) and "tools" in record else record
         if isinstance(tools, str):
             try:
@@ -207,10 +209,9 @@ def convert_xlam_file(path: str | Path, *, dedupe: bool = True) -> ConversionRep
             except SpecError as exc:
                 errors.append(exc)
                 continue
-            key = repr(spec.to_dict())
-            if not (dedupe and key in seen):
-                seen.add(key)
-                specs.append(spec)
+            kept = deduper.add(spec, item=item)
+            if kept is not None:
+                specs.append(kept)
         return ConversionReport(tuple(specs), tuple(errors))
 
     if path.suffix == ".jsonl":
