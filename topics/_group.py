@@ -23,7 +23,7 @@ import anyio
 from ._errors import TransportError
 from ._transport import PartitionListener, Record, TopicPartition
 
-__all__ = ["GroupConsumer", "GroupSession", "SyncResult"]
+__all__ = ["GroupConsumer", "GroupSession", "SyncResult", "Wakeup"]
 
 OffsetReset = Literal["earliest", "latest"]
 
@@ -252,3 +252,22 @@ class GroupConsumer:
 
     async def end_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
         return await self._session.end_offsets(tps)
+
+
+class Wakeup:
+    """Wakes this process's idle pollers when a producer or a group change may have given
+    them work. Bound to the event loop of its first waiter."""
+
+    def __init__(self) -> None:
+        self._event: anyio.Event | None = None
+
+    def notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def wait(self, timeout_s: float) -> None:
+        if self._event is None:
+            self._event = anyio.Event()
+        with anyio.move_on_after(timeout_s):
+            await self._event.wait()

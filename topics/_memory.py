@@ -24,7 +24,7 @@ from typing import Literal, Self
 import anyio
 
 from ._errors import TopicNotFound, TransportError
-from ._group import GroupConsumer, SyncResult
+from ._group import GroupConsumer, SyncResult, Wakeup
 from ._partitioning import assign, partition_for_key
 from ._transport import Message, PartitionListener, Record, TopicPartition
 
@@ -47,7 +47,7 @@ class MemoryTransport:
         self._default_partitions = default_partitions
         self._logs: dict[str, list[list[Record]]] = {}
         self._groups: dict[str, _Group] = {}
-        self._changed: anyio.Event | None = None
+        self._wakeup = Wakeup()
 
     def __repr__(self) -> str:
         records = sum(len(p) for parts in self._logs.values() for p in parts)
@@ -93,15 +93,18 @@ class MemoryTransport:
     async def aclose(self) -> None:
         self._notify()
 
-    def list_groups(self) -> list[str]:
-        return sorted(self._groups)
+    async def list_groups(self) -> list[str]:
+        """Groups with members or committed offsets."""
+        await anyio.lowlevel.checkpoint()
+        return sorted(g for g, s in self._groups.items() if s.members or s.offsets)
 
-    def delete_group(self, group: str) -> None:
+    async def delete_group(self, group: str) -> None:
         """Forget ``group``'s committed offsets. Raises if it still has members."""
         state = self._groups.get(group)
         if state is not None and state.members:
             raise TransportError(f"group {group!r} still has members")
         self._groups.pop(group, None)
+        await anyio.lowlevel.checkpoint()
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -117,15 +120,7 @@ class MemoryTransport:
         return self._groups.setdefault(group, _Group())
 
     def _notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-
-    async def _wait(self, timeout_s: float) -> None:
-        if self._changed is None:
-            self._changed = anyio.Event()
-        with anyio.move_on_after(timeout_s):
-            await self._changed.wait()
+        self._wakeup.notify()
 
 
 class _MemoryProducer:
@@ -206,7 +201,9 @@ class _MemorySession:
         target = assign(g.members, counts)[self._member]
         mine = {tp for tp, m in g.owners.items() if m == self._member}
         claimed: dict[TopicPartition, int] = {}
-        for tp in sorted(target - mine):
+        # A partition this member held but lost (it expired) is revoked before it is
+        # claimed again, so the new position comes from what on_revoke commits.
+        for tp in sorted(target - mine - owned):
             if tp not in g.owners:
                 g.owners[tp] = self._member
                 start = g.offsets.get(tp)
@@ -247,7 +244,7 @@ class _MemorySession:
         return out
 
     async def wait(self, timeout_s: float) -> None:
-        await self._t._wait(timeout_s)
+        await self._t._wakeup.wait(timeout_s)
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         g = self._group

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import anyio
@@ -146,7 +147,7 @@ def test_acknowledged_messages_survive_sigkill_of_the_producer(
     for p in range(3):
         offsets = sorted(r.offset for r in records if r.partition == p)
         assert offsets == list(range(len(offsets)))
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
@@ -232,5 +233,5 @@ async def test_full_disk_raises_storage_full_and_keeps_the_log_consistent(
     await uncapped.aclose()
     records = await anyio.to_thread.run_sync(read_all, path, topic)
     assert len(records) == acked + 2
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
