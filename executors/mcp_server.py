@@ -1,0 +1,85 @@
+"""A small real MCP server (stdio) for tests and demos: arithmetic, text and date tools.
+
+Run it with ``python -m executors.mcp_server``; the :class:`~executors.McpExecutor` starts
+it as a subprocess::
+
+    McpExecutor({"demo": McpServerConfig(sys.executable, ("-m", "executors.mcp_server"))})
+
+With ``APIGEN_MCP_TEST_TOOLS=1`` in its environment it also exposes ``sleep`` and
+``process_id``, which the executor tests use to provoke timeouts and kill the server.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+__all__ = ["build_server", "main"]
+
+
+def build_server(*, test_tools: bool = False) -> MCPServer:
+    server: MCPServer = MCPServer("apigen-demo", version="1", log_level="WARNING")
+
+    @server.tool()
+    def add(a: float, b: float) -> float:
+        """Add two numbers."""
+        return a + b
+
+    @server.tool()
+    def multiply(a: float, b: float) -> float:
+        """Multiply two numbers."""
+        return a * b
+
+    @server.tool()
+    def divide(numerator: float, denominator: float) -> float:
+        """Divide ``numerator`` by ``denominator``; dividing by zero is an error."""
+        if denominator == 0:
+            raise ToolError("division by zero")
+        return numerator / denominator
+
+    @server.tool()
+    def reverse_text(text: str) -> str:
+        """Reverse a string."""
+        return text[::-1]
+
+    @server.tool()
+    def word_stats(text: str) -> dict[str, int]:
+        """Count the words and characters of a text."""
+        return {"words": len(text.split()), "characters": len(text)}
+
+    @server.tool()
+    def days_between(start: str, end: str) -> int:
+        """Days from ``start`` to ``end`` (ISO dates, YYYY-MM-DD); negative if end is earlier."""
+        return (datetime.date.fromisoformat(end) - datetime.date.fromisoformat(start)).days
+
+    @server.tool()
+    def weekday(date: str) -> str:
+        """The English weekday name of an ISO date (YYYY-MM-DD)."""
+        return datetime.date.fromisoformat(date).strftime("%A")
+
+    if test_tools:
+
+        @server.tool()
+        async def sleep(seconds: float) -> float:
+            """Sleep (without blocking the server) and return the seconds slept."""
+            await anyio.sleep(min(seconds, 30.0))
+            return seconds
+
+        @server.tool()
+        def process_id() -> int:
+            """The server's process id (tests kill it to check restarts)."""
+            return os.getpid()
+
+    return server
+
+
+def main() -> None:
+    build_server(test_tools=os.environ.get("APIGEN_MCP_TEST_TOOLS") == "1").run("stdio")
+
+
+if __name__ == "__main__":
+    main()

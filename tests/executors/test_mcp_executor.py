@@ -1,0 +1,128 @@
+"""McpExecutor against the real demo server (executors/mcp_server.py) as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+from executors import ApiSpec, ExecutionFailure, McpBinding, Outcome, PythonBinding
+from executors._mcp import McpExecutor, McpServerConfig
+
+pytestmark = pytest.mark.anyio
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEMO = McpServerConfig(
+    sys.executable,
+    ("-m", "executors.mcp_server"),
+    env={"APIGEN_MCP_TEST_TOOLS": "1"},
+    cwd=ROOT,
+)
+
+
+def spec(tool: str, server: str = "demo") -> ApiSpec:
+    return ApiSpec(
+        name=tool,
+        description="",
+        parameters={"type": "object"},
+        binding=McpBinding(server=server, tool=tool),
+        source="mcp:demo",
+    )
+
+
+@pytest.fixture(scope="module")
+async def executor() -> AsyncIterator[McpExecutor]:
+    """One executor (and so one server start, ~1-3 s of SDK imports) for the module."""
+    async with McpExecutor({"demo": DEMO}, timeout_s=1.5) as ex:
+        yield ex
+
+
+async def call(ex: McpExecutor, tool: str, **arguments: Any) -> Outcome:
+    return await ex.execute(spec(tool), arguments)
+
+
+async def test_tools_run_and_results_are_json(executor: McpExecutor) -> None:
+    assert (await call(executor, "add", a=2, b=3)).result == 5
+    assert (await call(executor, "reverse_text", text="321")).result == "123"
+    assert (await call(executor, "word_stats", text="a bc")).result == {
+        "words": 2,
+        "characters": 4,
+    }
+    assert (await call(executor, "days_between", start="2024-01-01", end="2024-03-01")).result == 60
+    assert (await call(executor, "weekday", date="2024-07-04")).result == "Thursday"
+    assert "servers=1/1" in repr(executor)
+
+
+async def test_tool_failures_map_to_reasons(executor: McpExecutor) -> None:
+    divide = await call(executor, "divide", numerator=1, denominator=0)
+    assert (divide.reason, divide.message) == (
+        "function_error",
+        "Error executing tool divide: division by zero",
+    )
+    assert (await call(executor, "add", a=1)).reason == "invalid_arguments"
+    assert (await call(executor, "no_such_tool")).reason == "unknown_api"
+    assert (await executor.execute(spec("add", server="nowhere"), {})).reason == "mcp_error"
+    python = ApiSpec(
+        name="f", description="", parameters={"type": "object"}, binding=PythonBinding("m", "f")
+    )
+    assert (await executor.execute(python, {})).reason == "no_binding"
+
+
+async def test_argument_values_stay_data(executor: McpExecutor) -> None:
+    payload = "__import__('os').system('touch /tmp/apigen_pwned'); $(rm -rf /)"
+    assert (await call(executor, "reverse_text", text=payload)).result == payload[::-1]
+
+
+async def test_timeout(executor: McpExecutor) -> None:
+    assert (await call(executor, "add", a=1, b=1)).ok  # the server is up
+    start = time.monotonic()
+    outcome = await call(executor, "sleep", seconds=3)
+    assert outcome.reason == "timeout"
+    assert time.monotonic() - start < 1.5 + 1.0
+
+
+async def test_dead_server_is_restarted_once(executor: McpExecutor) -> None:
+    restarts = executor.restarts_total
+    pid = (await call(executor, "process_id")).result
+    os.kill(pid, signal.SIGKILL)
+    assert (await call(executor, "add", a=2, b=2)).result == 4
+    assert (await call(executor, "process_id")).result != pid
+    assert executor.restarts_total == restarts + 1
+
+
+async def test_list_tools(executor: McpExecutor) -> None:
+    tools = {t["name"]: t for t in await executor.list_tools("demo")}
+    assert {"add", "divide", "reverse_text", "days_between", "weekday"} <= set(tools)
+    assert tools["add"]["inputSchema"]["required"] == ["a", "b"]
+    assert tools["add"]["description"] == "Add two numbers."
+    with pytest.raises(ExecutionFailure):
+        await executor.list_tools("nowhere")
+
+
+async def test_not_running_and_unstartable_servers_fail_cleanly() -> None:
+    idle = McpExecutor({"demo": DEMO})
+    assert "stopped servers=0/1" in repr(idle)  # servers start lazily, and only when running
+    assert (await call(idle, "add", a=1, b=1)).reason == "mcp_error"
+    broken = {"demo": McpServerConfig("/nonexistent/mcp-server")}
+    async with McpExecutor(broken, startup_timeout_s=5) as ex:
+        outcome = await call(ex, "add", a=1, b=1)
+        assert outcome.reason == "mcp_error"
+        assert "cannot start" in outcome.message
+
+
+async def test_concurrent_calls_share_one_server(executor: McpExecutor) -> None:
+    results: list[Any] = []
+
+    async def one(n: int) -> None:
+        results.append((await call(executor, "multiply", a=n, b=2)).result)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(5):
+            tg.start_soon(one, n)
+    assert sorted(results) == [0, 2, 4, 6, 8]
