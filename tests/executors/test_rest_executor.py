@@ -13,9 +13,8 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from executors import ApiSpec, RestBinding, RestParameter
-from executors._rate_limits import Rate, RateLimits
-from executors._rest import RestExecutor, default_client, parse_retry_after
+from executors import ApiSpec, Rate, RateLimits, RestBinding, RestExecutor, RestParameter
+from executors._rest import default_client, parse_retry_after
 
 from .rest_server import RunningService
 
@@ -475,3 +474,21 @@ def test_rate_limits_from_mapping() -> None:
         RateLimits.from_mapping({"per_host": {}})
     with pytest.raises(ValueError):
         Rate(0)
+
+
+async def test_specs_converted_from_the_services_openapi_document(
+    rest_service: RunningService,
+) -> None:
+    from executors.converters.openapi import specs_from_openapi
+
+    async with httpx.AsyncClient(trust_env=False) as client:
+        document = (await client.get(f"{rest_service.base_url}/openapi.json")).json()
+    specs = {s.name: s for s in specs_from_openapi(document, base_url=rest_service.base_url)}
+    assert len(specs) >= 30
+    async with executor() as ex:
+        weight = await ex.execute(specs["planet_surface_weight"], {"name": "Mars", "mass_kg": 70})
+        molar = await ex.execute(specs["compute_molar_mass"], {"formula": "C6H12O6"})
+        missing = await ex.execute(specs["get_country"], {"code": "XX"})
+    assert weight.ok and weight.result["weight_newtons"] == pytest.approx(259.0)
+    assert molar.ok and molar.result["molar_mass_g_mol"] == pytest.approx(180.156, abs=1e-3)
+    assert missing.reason == "http_error" and "404" in missing.message
