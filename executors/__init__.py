@@ -1,8 +1,12 @@
 """The API library, format converters and rate-limited executors."""
 
+from ._cache import ResultCache
+from ._dispatch import Dispatcher
 from ._errors import REASONS, ExecutionFailure, ExecutorsError, SpecError
 from ._library import AmbiguousApiName, ApiLibrary
+from ._mcp import McpExecutor, McpServerConfig
 from ._outcome import Executor, Outcome
+from ._python import PythonExecutor
 from ._rate_limits import Rate, RateLimits
 from ._rest import RestExecutor
 from ._spec import (
@@ -23,17 +27,22 @@ __all__ = [
     "ApiLibrary",
     "ApiSpec",
     "Binding",
+    "Dispatcher",
     "ExecutionFailure",
     "Executor",
     "ExecutorsError",
     "McpBinding",
+    "McpExecutor",
+    "McpServerConfig",
     "Outcome",
     "PythonBinding",
+    "PythonExecutor",
     "Rate",
     "RateLimits",
     "RestBinding",
     "RestExecutor",
     "RestParameter",
+    "ResultCache",
     "SpecError",
     "validate_parameters_schema",
 ]
