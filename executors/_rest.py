@@ -14,7 +14,10 @@ A credential named by ``auth_env`` is read from the environment at call time, se
 Transient failures (429, 5xx, timeouts, connection errors) are retried ``retries`` times
 with exponential backoff and full jitter; a ``Retry-After`` header (seconds or HTTP date) is
 honoured, and when it asks for more than ``backoff_max_s`` the executor gives up instead of
-retrying early. Bodies are streamed and abandoned at ``max_response_bytes``.
+retrying early. Every method is retried, POST included: the APIs this executes are lookups
+and computations, and a lost response is worse for a dataset than a repeated request; give
+an executor with ``retries=0`` to APIs with side effects. Bodies are streamed and abandoned
+at ``max_response_bytes`` (decoded bytes, so a compressed bomb stops at the cap too).
 
 Usage::
 
