@@ -36,20 +36,21 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TextIO, TypeVar
 
 import anyio
-import mcp_types
 import orjson
 from anyio.abc import TaskGroup, TaskStatus
-from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp.shared.exceptions import MCPError
 
 from ._errors import ExecutionFailure
 from ._outcome import Outcome
 from ._spec import ApiSpec, McpBinding
 
 __all__ = ["McpExecutor", "McpServerConfig"]
+
+if TYPE_CHECKING:  # the SDK takes ~1 s to import: only when a server starts
+    import mcp_types
+    from mcp import ClientSession
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,8 @@ class McpExecutor:
         """Every tool of ``server`` as its JSON dict (``name``, ``description``,
         ``inputSchema``, ...). Raises :class:`ExecutionFailure` (``mcp_error``/``timeout``)."""
 
+        import mcp_types
+
         async def all_pages(session: ClientSession) -> list[dict[str, Any]]:
             tools: list[dict[str, Any]] = []
             params: mcp_types.PaginatedRequestParams | None = None
@@ -192,6 +195,9 @@ class McpExecutor:
     ) -> T:
         """Run ``request(session)``, restarting a dead server once; failures become
         :class:`ExecutionFailure`."""
+        import mcp_types
+        from mcp.shared.exceptions import MCPError
+
         state = self._servers.get(server)
         if state is None:
             raise ExecutionFailure("mcp_error", f"no MCP server named {server!r} is configured")
@@ -250,6 +256,8 @@ class McpExecutor:
         self, state: _ServerState, *, task_status: TaskStatus[ClientSession]
     ) -> None:
         """Own one server process and its session until told to stop."""
+        from mcp import ClientSession, StdioServerParameters, stdio_client
+
         cfg = state.config
         params = StdioServerParameters(
             command=cfg.command, args=list(cfg.args), env=dict(cfg.env) or None, cwd=cfg.cwd
@@ -282,6 +290,8 @@ class McpExecutor:
 
 
 def _to_outcome(result: mcp_types.CallToolResult, latency_s: float) -> Outcome:
+    import mcp_types
+
     if result.is_error:
         text = "\n".join(b.text for b in result.content if isinstance(b, mcp_types.TextContent))
         text = text or "the tool reported an error without a message"
@@ -302,6 +312,8 @@ def _to_outcome(result: mcp_types.CallToolResult, latency_s: float) -> Outcome:
 
 
 def _block_value(block: mcp_types.ContentBlock) -> Any:
+    import mcp_types
+
     if isinstance(block, mcp_types.TextContent):
         try:
             return orjson.loads(block.text)
