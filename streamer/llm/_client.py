@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 
+import aiohttp
 import anyio
 import httpx2
 import openai
@@ -31,9 +32,6 @@ from ._model import Completion, OutputMode, parse_json_content
 
 __all__ = ["LlmClient", "LlmEndpoint", "LlmStats"]
 
-TOKEN_WINDOW_S = 10.0
-"""The token bucket holds this many seconds' worth of ``tokens_per_minute``."""
-
 
 @dataclass(frozen=True, slots=True)
 class LlmEndpoint:
@@ -42,8 +40,11 @@ class LlmEndpoint:
     ``api_key_env`` names the environment variable holding the key (read when the client is
     made; never stored here, never logged); empty means the endpoint needs no key.
     ``requests_per_minute`` / ``tokens_per_minute`` of 0 mean unlimited; the request bucket
-    bursts at most one second's worth, the token bucket :data:`TOKEN_WINDOW_S` seconds'
-    worth. Prices are US dollars per million input / output tokens.
+    bursts at most one second's worth, the token bucket ``token_window_s`` seconds'
+    worth (it must hold the largest request: a request estimated above the bucket waits
+    for a full bucket). Tokens are estimated as prompt characters / 4 + ``max_tokens``
+    and corrected by the reported usage on the next request. Prices are US dollars per
+    million input / output tokens.
     ``supports_json_schema``: True sends ``response_format`` json_schema and never falls
     back; False starts at json_object; None (auto) tries json_schema and on a 400 that
     mentions ``response_format`` falls back to json_object, then to plain prompting —
@@ -69,6 +70,7 @@ class LlmEndpoint:
     api_key_env: str = ""
     requests_per_minute: float = 0.0
     tokens_per_minute: float = 0.0
+    token_window_s: float = 10.0
     max_concurrency: int = 16
     timeout_s: float = 60.0
     max_retries: int = 5
@@ -135,6 +137,27 @@ def _retry_after_s(headers: httpx2.Headers) -> float | None:
         return None
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(out) < 10:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a timeout the SDK reports is really a failed connection.
+
+    The vendored httpx-aiohttp transport maps every ``aiohttp.ClientConnectionError``
+    (refused, reset, server disconnected) to ``ConnectTimeout``; the cause chain tells.
+    """
+    chain = _chain(exc)
+    if any(isinstance(e, TimeoutError) for e in chain):
+        return False
+    return any(isinstance(e, aiohttp.ClientConnectionError | ConnectionError) for e in chain)
+
+
 def _status_reason(status: int) -> LlmReason:
     if status == 429:
         return "rate_limited"
@@ -190,7 +213,9 @@ class LlmClient:
         rpm, tpm = endpoint.requests_per_minute, endpoint.tokens_per_minute
         self._requests = AsyncLimiter(max(1.0, rpm / 60), 1.0) if rpm > 0 else None
         self._tokens = (
-            AsyncLimiter(max(1.0, tpm * TOKEN_WINDOW_S / 60), TOKEN_WINDOW_S) if tpm > 0 else None
+            AsyncLimiter(max(1.0, tpm * endpoint.token_window_s / 60), endpoint.token_window_s)
+            if tpm > 0
+            else None
         )
         self._token_credit = 0.0
         self._mode: OutputMode = (
@@ -345,7 +370,9 @@ class LlmClient:
                     **extra,
                 )
                 body = raw.content
-            except openai.APITimeoutError:
+            except openai.APITimeoutError as exc:
+                if _refused(exc):
+                    raise self._attempt_error("connection_error", str(_chain(exc)[-1])) from None
                 raise self._attempt_error(
                     "timeout", f"no answer within {self.endpoint.timeout_s:g} s"
                 ) from None
