@@ -55,6 +55,9 @@ class EmbeddedTransport:
     ``session_timeout_s``: a consumer silent this long leaves its group.
     ``max_db_bytes``: cap the database size; reaching it raises :class:`~topics.StorageFull`.
     ``busy_timeout_s``: how long a writer waits for another's transaction.
+
+    Use one instance per event loop (its wake-ups are loop-bound); several processes, or
+    several instances, may share one file.
     """
 
     def __init__(

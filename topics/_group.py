@@ -127,7 +127,12 @@ class GroupConsumer:
         )
 
     async def __aenter__(self) -> Self:
-        await self._session.join()
+        try:
+            await self._session.join()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._session.close()
+            raise
         self._joined = True
         try:
             await self._sync()
