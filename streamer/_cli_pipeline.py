@@ -1,11 +1,238 @@
-"""`apigen` subcommands: pipeline."""
+"""``apigen run`` (every stage in one process) and ``apigen serve STAGE`` (one stage)."""
 
 from __future__ import annotations
 
+import logging
+import signal
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Annotated
+
+import anyio
 import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from ._config import ConfigError, ModelConfig, PipelineConfig, load_config
+from ._pipeline import (
+    STAGE_NAMES,
+    Progress,
+    RunSummary,
+    build_stage,
+    open_transport,
+    run_pipeline,
+)
+from ._runner import StageRunner
 
 __all__ = ["register"]
 
+console = Console(stderr=True)
+
+
+def _parse_corruptions(items: list[str]) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for item in items:
+        kind, sep, rate = item.partition("=")
+        try:
+            rates[kind] = float(rate)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise typer.BadParameter(f"{item!r}: expected KIND=RATE, e.g. wrong_type=0.05")
+    return rates
+
+
+def _config(
+    config_file: Path | None,
+    *,
+    out: Path | None,
+    samples: int | None,
+    target: int | None,
+    kafka: str | None,
+    partitions: int | None,
+    pairs: int | None,
+    seed: int | None,
+    feedback: bool | None,
+    simulate: bool,
+    latency_ms: float,
+    corrupt: list[str],
+    endpoint: str | None,
+    model: str | None,
+    api_key_env: str | None,
+    gguf: Path | None,
+    apis: list[str],
+) -> PipelineConfig:
+    try:
+        config = load_config(config_file) if config_file else PipelineConfig()
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--config") from None
+    generators = config.generators
+    judges = config.judges
+    if simulate:
+        sim = ModelConfig(
+            kind="simulated", latency_ms=latency_ms, corrupt=_parse_corruptions(corrupt)
+        )
+        generators, judges = (sim,), (ModelConfig(kind="simulated", seed=1),)
+    elif endpoint:
+        generators = (
+            ModelConfig(
+                kind="openai",
+                base_url=endpoint,
+                model=model or "",
+                name=model or endpoint,
+                api_key_env=api_key_env or "",
+            ),
+        )
+    elif gguf:
+        generators = (ModelConfig(kind="local", path=str(gguf)),)
+    return config.with_overrides(
+        out=out,
+        samples=samples,
+        target=target,
+        kafka=kafka,
+        partitions=partitions,
+        pairs=pairs,
+        seed=seed,
+        feedback=feedback,
+        generators=generators,
+        judges=judges,
+        api_sources=tuple(apis) or None,
+    )
+
+
+def _table(progress: Progress) -> Table:
+    table = Table(title=f"apigen run: {progress.elapsed_s:,.0f} s", expand=False)
+    table.add_column("")
+    table.add_column("count", justify="right")
+    rate = progress.completed / progress.elapsed_s if progress.elapsed_s else 0.0
+    table.add_row("tasks issued", f"{progress.issued:,}")
+    table.add_row("tasks finished", f"{progress.completed:,} ({rate:,.1f}/s)")
+    table.add_row("[green]verified pairs", f"{progress.verified:,}")
+    by_stage: dict[str, int] = {}
+    for (stage, _), n in progress.rejected.items():
+        by_stage[stage] = by_stage.get(stage, 0) + n
+    for stage, n in sorted(by_stage.items()):
+        table.add_row(f"[red]rejected at {stage}", f"{n:,}")
+    models = sorted({m for m, _ in progress.per_model})
+    for m in models:
+        verified = progress.per_model[(m, "verified")]
+        total = sum(n for (mm, _), n in progress.per_model.items() if mm == m)
+        table.add_row(f"pass rate {m}", f"{verified / total:.1%} of {total:,}" if total else "-")
+    return table
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's subcommands to ``app``."""
+    """Add ``run`` and ``serve``."""
+
+    @app.command()
+    def run(
+        config_file: Annotated[
+            Path | None, typer.Option("--config", help="TOML config file (see docs).")
+        ] = None,
+        out: Annotated[Path | None, typer.Option(help="Dataset directory.")] = None,
+        samples: Annotated[int | None, typer.Option(help="Tasks to produce, then finish.")] = None,
+        target: Annotated[
+            int | None, typer.Option(help="Verified pairs to reach, then finish.")
+        ] = None,
+        kafka: Annotated[
+            str | None, typer.Option(help="Kafka bootstrap servers (default: embedded log).")
+        ] = None,
+        partitions: Annotated[int | None, typer.Option(help="Partitions per topic.")] = None,
+        pairs: Annotated[int | None, typer.Option(help="Pairs asked for per LLM call.")] = None,
+        seed: Annotated[int | None, typer.Option(help="Sampler seed.")] = None,
+        feedback: Annotated[
+            bool | None, typer.Option("--feedback/--no-feedback", help="Grow the seed pool.")
+        ] = None,
+        simulate: Annotated[
+            bool, typer.Option(help="Use the SIMULATED LLM endpoint (for trying things out).")
+        ] = False,
+        latency_ms: Annotated[float, typer.Option(help="Simulated latency (ms).")] = 0.0,
+        corrupt: Annotated[
+            list[str], typer.Option(help="Simulated corruption KIND=RATE (repeatable).")
+        ] = [],  # noqa: B006
+        endpoint: Annotated[
+            str | None, typer.Option(help="OpenAI-compatible base URL for the generator.")
+        ] = None,
+        model: Annotated[str | None, typer.Option(help="Model name at --endpoint.")] = None,
+        api_key_env: Annotated[
+            str | None, typer.Option(help="Environment variable holding the API key.")
+        ] = None,
+        gguf: Annotated[Path | None, typer.Option(help="Local GGUF model file.")] = None,
+        apis: Annotated[
+            list[str], typer.Option("--apis", help="API source file (repeatable).")
+        ] = [],  # noqa: B006
+    ) -> None:
+        """Run every stage in one process until the goal is reached; write the dataset."""
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        config = _config(
+            config_file, out=out, samples=samples, target=target, kafka=kafka,
+            partitions=partitions, pairs=pairs, seed=seed, feedback=feedback,
+            simulate=simulate, latency_ms=latency_ms, corrupt=corrupt, endpoint=endpoint,
+            model=model, api_key_env=api_key_env, gguf=gguf, apis=apis,
+        )  # fmt: skip
+        if config.samples is None and config.target is None:
+            config = config.with_overrides(target=20)
+        with Live(console=console, refresh_per_second=2, transient=False) as live:
+
+            def show(progress: Progress) -> None:
+                live.update(_table(progress))
+
+            try:
+                summary = anyio.run(_run_with_signals, config, show)
+            except ConfigError as exc:
+                console.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(2) from None
+        console.print(f"[bold]{summary.records}[/bold] verified records in {config.out}/")
+        for kind, path in summary.files.items():
+            console.print(f"  {kind:9} {path}")
+
+    @app.command()
+    def serve(
+        stage: Annotated[str, typer.Argument(help=f"One of {', '.join(STAGE_NAMES)}.")],
+        config_file: Annotated[Path | None, typer.Option("--config")] = None,
+        kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
+        out: Annotated[Path | None, typer.Option(help="Dataset directory (sink).")] = None,
+        simulate: Annotated[bool, typer.Option(help="Use the SIMULATED LLM endpoint.")] = False,
+        group: Annotated[str | None, typer.Option(help="Consumer group (default: stage).")] = None,
+    ) -> None:
+        """Run one stage as a long-running service (replicas share its partitions)."""
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        config = _config(
+            config_file, out=out, samples=None, target=None, kafka=kafka, partitions=None,
+            pairs=None, seed=None, feedback=None, simulate=simulate, latency_ms=0.0,
+            corrupt=[], endpoint=None, model=None, api_key_env=None, gguf=None, apis=[],
+        )  # fmt: skip
+        try:
+            anyio.run(_serve, stage, config, group)
+        except ConfigError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+
+
+async def _run_with_signals(config: PipelineConfig, show: Callable[[Progress], None]) -> RunSummary:
+    stop = anyio.Event()
+    result: list[RunSummary] = []
+
+    async def watch() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                console.print("stopping: draining in-flight work (Ctrl-C again to abort)")
+                stop.set()
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
+        result.append(await run_pipeline(config, on_progress=show, stop=stop))
+        tg.cancel_scope.cancel()
+    return result[0]
+
+
+async def _serve(name: str, config: PipelineConfig, group: str | None) -> None:
+    transport = open_transport(config)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(transport.aclose)
+        stage, _ = await build_stage(name, config, stack)
+        runner = StageRunner(stage, transport, group=group, handle_signals=True)
+        await runner.run()

@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS outcomes (
     stage TEXT NOT NULL,
     reason TEXT NOT NULL,
     model TEXT NOT NULL,
-    style TEXT NOT NULL
+    style TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    pair_index INTEGER NOT NULL
 );
 """
 
@@ -172,7 +174,18 @@ class DatasetStore:
                     dup_kind,
                 ),
             )
-            self._record_outcome(event.meta.id, "semantic", "pass", event.model, event.sample)
+            self._db.execute(
+                "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?,?,?)",
+                (
+                    event.meta.id,
+                    "semantic",
+                    "pass",
+                    event.model,
+                    str(event.sample.style),
+                    event.meta.sample_id,
+                    event.pair_index,
+                ),
+            )
             self._db.execute("COMMIT")
             if self._lsh is not None and dup_of is None:
                 self._lsh.insert(event.meta.id, mh or self._minhash(event.query))
@@ -182,16 +195,18 @@ class DatasetStore:
         """Count a reject in the funnel; False when already counted."""
         with self._lock:
             cur = self._db.execute(
-                "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?)",
-                (reject.meta.id, reject.meta.stage, reject.reason, reject.model, reject.style),
+                "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?,?,?)",
+                (
+                    reject.meta.id,
+                    reject.meta.stage,
+                    reject.reason,
+                    reject.model,
+                    reject.style,
+                    reject.meta.sample_id,
+                    reject.pair_index,
+                ),
             )
             return cur.rowcount == 1
-
-    def _record_outcome(self, rid: str, stage: str, reason: str, model: str, sample: Any) -> None:
-        self._db.execute(
-            "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?)",
-            (rid, stage, reason, model, str(sample.style)),
-        )
 
     def count(self, *, include_duplicates: bool = False) -> int:
         """Records kept (duplicates excluded unless asked)."""
@@ -231,6 +246,12 @@ class DatasetStore:
                 results=orjson.loads(r[9]),
                 versions=orjson.loads(r[10]),
             )
+
+    def terminal_outcomes(self) -> Iterator[tuple[str, int]]:
+        """``(sample_id, pair_index)`` of every pass and reject stored (pair -1: whole task)."""
+        with self._lock:
+            rows = self._db.execute("SELECT sample_id, pair_index FROM outcomes").fetchall()
+        yield from rows
 
     def funnel(self) -> list[FunnelRow]:
         """Outcome counts grouped by stage, reason, model and style."""

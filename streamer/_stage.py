@@ -35,10 +35,17 @@ class Stage(Protocol):
     exception is turned into a ``stage_error`` reject by the runner.
     """
 
-    name: str
-    version: str
-    input_topic: str
-    input_type: type[Any]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def input_topic(self) -> str: ...
+
+    @property
+    def input_type(self) -> type[Any]: ...
 
     async def process(self, event: Any) -> Sequence[Output]: ...
 

@@ -18,6 +18,7 @@ Reason codes, in the order they are checked::
     enum_violation     a value is not one of the allowed values
     out_of_range       a value breaks minimum/maximum/length/item-count bounds
     schema_violation   any other JSON Schema keyword fails
+    missing_pair       the output holds fewer pairs than the task asked for (one per pair)
     style_mismatch     the calls do not fit the query style
 """
 
@@ -241,6 +242,12 @@ class FormatChecker:
         except FormatError as exc:
             return [self._reject(event, exc, -1)]
         outputs: list[Output] = []
+        asked = event.sample.settings.pairs
+        for index in range(len(checked), asked):
+            missing = FormatError(
+                "missing_pair", f"the output holds {len(checked)} pair(s); {asked} were asked for"
+            )
+            outputs.append(self._reject(event, missing, index))
         for index, item in enumerate(checked):
             if isinstance(item, FormatError):
                 outputs.append(self._reject(event, item, index))

@@ -48,9 +48,14 @@ class FunnelSink:
     input_topic = Topic.REJECTS
     input_type = Reject
 
-    def __init__(self, store: DatasetStore) -> None:
+    def __init__(
+        self, store: DatasetStore, on_reject: Callable[[Reject], None] | None = None
+    ) -> None:
         self.store = store
+        self._on_reject = on_reject
 
     async def process(self, event: Reject) -> list[Output]:
-        await anyio.to_thread.run_sync(self.store.add_reject, event)
+        added = await anyio.to_thread.run_sync(self.store.add_reject, event)
+        if added and self._on_reject is not None:
+            self._on_reject(event)
         return []

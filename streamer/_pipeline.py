@@ -1,0 +1,382 @@
+"""Assemble and run the pipeline: every stage in one process (``apigen run``) or one stage as
+a service (``apigen serve``).
+
+``run_pipeline`` produces tasks with the sampler while the stage runners work, tracks each
+task until all its pairs reached a terminal outcome (verified or rejected), and finishes when
+the configured number of tasks completed (``samples``) or enough pairs were verified
+(``target``). Terminal outcomes live in the dataset store, so a run restarted on the same
+output directory and log resumes: re-issued tasks have the same ids and are not redone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from executors import ApiLibrary, ApiSpec, PythonBinding
+from executors._cache import ResultCache
+from executors._dispatch import Dispatcher
+from executors._python import PythonExecutor
+from executors._rest import RestExecutor
+from topics import (
+    PIPELINE,
+    GenerationSettings,
+    Message,
+    Reject,
+    SemanticPass,
+    Tool,
+    Transport,
+    encode,
+)
+
+from ._config import ConfigError, ModelConfig, PipelineConfig
+from ._dataset import DatasetStore
+from ._export import export_dataset
+from ._runner import RunnerSettings, StageRunner
+from ._stage import Stage
+from .llm import ChatModel, LlmClient, LlmEndpoint, LocalModel, SimulatorConfig, run_simulator
+from .stages import (
+    DatasetSink,
+    ExecutionChecker,
+    FormatChecker,
+    FunnelSink,
+    Generator,
+    Sampler,
+    SamplerConfig,
+    SeedFeedback,
+    SemanticChecker,
+    tool_from_spec,
+)
+
+__all__ = ["Progress", "RunSummary", "build_stage", "open_transport", "run_pipeline"]
+
+log = logging.getLogger("apigen.pipeline")
+
+STAGE_NAMES = ("generator", "format", "execution", "semantic", "sink", "funnel")
+
+
+def open_transport(config: PipelineConfig) -> Transport:
+    """Kafka when ``config.kafka`` is set, else the embedded log at ``config.embedded_log``."""
+    if config.kafka:
+        from topics import KafkaTransport
+
+        return KafkaTransport(config.kafka)
+    from topics import EmbeddedTransport
+
+    config.embedded_log.parent.mkdir(parents=True, exist_ok=True)
+    return EmbeddedTransport(config.embedded_log, default_partitions=config.partitions)
+
+
+def load_library(config: PipelineConfig) -> ApiLibrary:
+    """The configured API sources, or the built-in library."""
+    if not config.api_sources:
+        return ApiLibrary.builtin()
+    return ApiLibrary.from_sources(config.api_sources)
+
+
+@dataclass(slots=True)
+class Progress:
+    """Live counts of a run, for the terminal display and the summary."""
+
+    issued: int = 0
+    completed: int = 0
+    verified: int = 0
+    rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    per_model: Counter[tuple[str, str]] = field(default_factory=Counter)
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    progress: Progress
+    records: int
+    files: dict[str, Path]
+
+
+class _Completion:
+    """Which issued tasks reached a terminal outcome for every pair."""
+
+    def __init__(self, store: DatasetStore) -> None:
+        self._expected: dict[str, int] = {}
+        self._seen: Counter[str] = Counter()
+        self._whole: set[str] = set()
+        self._done: set[str] = set()
+        self.changed = anyio.Event()
+        for sample_id, pair_index in store.terminal_outcomes():
+            self._record(sample_id, pair_index)
+
+    def issue(self, sample_id: str, pairs: int) -> None:
+        self._expected[sample_id] = pairs
+        self._check(sample_id)
+
+    def _record(self, sample_id: str, pair_index: int) -> None:
+        if pair_index < 0:
+            self._whole.add(sample_id)
+        else:
+            self._seen[sample_id] += 1
+
+    def terminal(self, sample_id: str, pair_index: int) -> None:
+        self._record(sample_id, pair_index)
+        self._check(sample_id)
+
+    def _check(self, sample_id: str) -> None:
+        expected = self._expected.get(sample_id)
+        if expected is None or sample_id in self._done:
+            return
+        if sample_id in self._whole or self._seen[sample_id] >= expected:
+            self._done.add(sample_id)
+            self.changed.set()
+            self.changed = anyio.Event()
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._expected) - len(self._done)
+
+    @property
+    def done(self) -> int:
+        return len(self._done)
+
+
+@asynccontextmanager
+async def _open_model(cfg: ModelConfig, role: str, index: int) -> AsyncIterator[ChatModel]:
+    if cfg.kind == "local":
+        async with LocalModel(cfg.path or None, seed=cfg.seed or -1) as model:
+            yield model
+        return
+    if cfg.kind == "simulated" and not cfg.base_url:
+        sim_cfg = SimulatorConfig.from_dict(
+            {"seed": cfg.seed, "latency": f"fixed:{cfg.latency_ms}", "corruption": cfg.corrupt}
+            | ({"model": cfg.model} if cfg.model else {})
+        )
+        async with run_simulator(sim_cfg) as sim:
+            endpoint = LlmEndpoint(
+                name=cfg.name or f"simulated-{role}-{index}",
+                base_url=sim.base_url,
+                model=cfg.model or sim.config.model,
+                max_concurrency=cfg.max_concurrency,
+                timeout_s=cfg.timeout_s,
+            )
+            async with LlmClient(endpoint) as client:
+                yield client
+        return
+    endpoint = LlmEndpoint(
+        name=cfg.name or cfg.model,
+        base_url=cfg.base_url,
+        model=cfg.model,
+        api_key_env=cfg.api_key_env,
+        requests_per_minute=cfg.requests_per_minute,
+        tokens_per_minute=cfg.tokens_per_minute,
+        max_concurrency=cfg.max_concurrency,
+        timeout_s=cfg.timeout_s,
+        price_input_per_mtok=cfg.price_input_per_mtok,
+        price_output_per_mtok=cfg.price_output_per_mtok,
+    )
+    async with LlmClient(endpoint) as client:
+        yield client
+
+
+def _resolver(library: ApiLibrary) -> Callable[[Tool], ApiSpec | None]:
+    def resolve(tool: Tool) -> ApiSpec | None:
+        try:
+            return library.by_id(tool.api_id)
+        except KeyError:
+            return None
+
+    return resolve
+
+
+@dataclass(slots=True)
+class _Built:
+    stages: dict[str, Stage]
+    sampler: Sampler
+    store: DatasetStore
+    library: ApiLibrary
+
+
+async def _build(
+    config: PipelineConfig,
+    stack: AsyncExitStack,
+    only: Sequence[str] = STAGE_NAMES,
+    on_record: Callable[[SemanticPass], None] | None = None,
+    on_reject: Callable[[Reject], None] | None = None,
+) -> _Built:
+    library = load_library(config)
+    executable = [s for s in library if s.binding is not None]
+    if not executable:
+        raise ConfigError("the API library has no executable API (every binding is missing)")
+    sampler = Sampler(
+        [tool_from_spec(s) for s in executable],
+        SamplerConfig(seed=config.seed, settings=_settings(config)),
+    )
+    store = DatasetStore(config.out / "dataset.db")
+    stack.callback(store.close)
+    stages: dict[str, Stage] = {}
+    if "generator" in only:
+        generators = config.generators or (ModelConfig(kind="local"),)
+        models = [
+            (await stack.enter_async_context(_open_model(m, "generator", i)), m.weight)
+            for i, m in enumerate(generators)
+        ]
+        stages["generator"] = Generator(models)
+    if "format" in only:
+        stages["format"] = FormatChecker(config.format_rules)
+    if "execution" in only:
+        python = PythonExecutor(
+            workers=config.python_workers,
+            timeout_s=config.exec_timeout_s,
+            allowed_modules=_python_modules(library),
+        )
+        dispatcher = Dispatcher(
+            python=python,
+            rest=RestExecutor(),
+            cache=ResultCache(path=config.out / "results-cache.db"),
+        )
+        await stack.enter_async_context(dispatcher)
+        stages["execution"] = ExecutionChecker(dispatcher, _resolver(library))
+    if "semantic" in only:
+        judges_cfg = config.judges or (config.generators[:1] or (ModelConfig(kind="local"),))
+        judges = [
+            await stack.enter_async_context(_open_model(m, "judge", i))
+            for i, m in enumerate(judges_cfg)
+        ]
+        stages["semantic"] = SemanticChecker(
+            judges, rules=config.semantic_rules, batch_size=config.judge_batch
+        )
+    if "sink" in only:
+        stages["sink"] = DatasetSink(store, on_record)
+    if "funnel" in only:
+        stages["funnel"] = FunnelSink(store, on_reject)
+    return _Built(stages, sampler, store, library)
+
+
+def _settings(config: PipelineConfig) -> GenerationSettings:
+    return GenerationSettings(pairs=config.pairs)
+
+
+def _python_modules(library: ApiLibrary) -> set[str]:
+    return {s.binding.module for s in library if isinstance(s.binding, PythonBinding)}
+
+
+def _runner_settings(config: PipelineConfig) -> RunnerSettings:
+    return RunnerSettings(concurrency=config.concurrency)
+
+
+async def run_pipeline(
+    config: PipelineConfig,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: anyio.Event | None = None,
+) -> RunSummary:
+    """Run every stage in this process until the run's goal is reached (or ``stop``)."""
+    if config.samples is None and config.target is None:
+        raise ConfigError("set samples (tasks to produce) or target (verified pairs to reach)")
+    progress = Progress()
+    transport = open_transport(config)
+    await transport.create_topics(list(PIPELINE), config.partitions)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(transport.aclose)
+        completion: _Completion | None = None
+
+        def on_record(event: SemanticPass) -> None:
+            progress.verified += 1
+            progress.per_model[(event.model, "verified")] += 1
+            if completion is not None:
+                completion.terminal(event.meta.sample_id, event.pair_index)
+
+        def on_reject(event: Reject) -> None:
+            progress.rejected[(event.meta.stage, event.reason)] += 1
+            progress.per_model[(event.model, f"fail_{event.meta.stage}")] += 1
+            if completion is not None and event.meta.sample_id:
+                completion.terminal(event.meta.sample_id, event.pair_index)
+
+        built = await _build(config, stack, on_record=on_record, on_reject=on_reject)
+        completion = _Completion(built.store)
+        runners = [
+            StageRunner(stage, transport, settings=_runner_settings(config))
+            for stage in built.stages.values()
+        ]
+        if config.feedback:
+            runners.append(StageRunner(SeedFeedback(built.sampler), transport))
+        async with anyio.create_task_group() as tg:
+            for runner in runners:
+                tg.start_soon(runner.run)
+            if on_progress is not None:
+                tg.start_soon(_report, progress, on_progress)
+            async with transport.producer() as producer:
+                await _produce(config, built, completion, progress, producer, stop)
+            while completion.outstanding and not (stop and stop.is_set()):
+                with anyio.move_on_after(0.5):
+                    await completion.changed.wait()
+                progress.completed = completion.done
+            progress.completed = completion.done
+            for runner in runners:
+                runner.stop()
+            tg.cancel_scope.deadline = anyio.current_time() + 60
+        files = export_dataset(built.store, config.out)
+        records = built.store.count()
+        if on_progress is not None:
+            on_progress(progress)
+    return RunSummary(progress, records, files)
+
+
+async def _produce(
+    config: PipelineConfig,
+    built: _Built,
+    completion: _Completion,
+    progress: Progress,
+    producer: Any,
+    stop: anyio.Event | None,
+) -> None:
+    """Issue tasks while the goal is not met, keeping at most ``max_outstanding`` open."""
+    pairs = config.pairs
+    while not (stop and stop.is_set()):
+        if config.samples is not None and progress.issued >= config.samples:
+            return
+        if config.target is not None and built.store.count() >= config.target:
+            return
+        room = config.max_outstanding - completion.outstanding
+        if config.samples is not None:
+            room = min(room, config.samples - progress.issued)
+        if room <= 0:
+            with anyio.move_on_after(0.2):
+                await completion.changed.wait()
+            progress.completed = completion.done
+            continue
+        batch = [built.sampler.next_sample() for _ in range(min(room, 256))]
+        await producer.produce(
+            [Message("samples", encode(s), key=s.meta.sample_id.encode()) for s in batch]
+        )
+        for s in batch:
+            completion.issue(s.meta.sample_id, pairs)
+        progress.issued += len(batch)
+        progress.completed = completion.done
+
+
+async def _report(progress: Progress, callback: Callable[[Progress], None]) -> None:
+    while True:
+        callback(progress)
+        await anyio.sleep(0.5)
+
+
+async def build_stage(
+    name: str, config: PipelineConfig, stack: AsyncExitStack
+) -> tuple[Stage, Sampler]:
+    """One stage (for ``apigen serve``), with its resources entered on ``stack``."""
+    if name not in (*STAGE_NAMES, "sampler"):
+        raise ConfigError(f"unknown stage {name!r}; choose from {[*STAGE_NAMES, 'sampler']}")
+    built = await _build(config, stack, only=(name,))
+    if name == "sampler":
+        return SeedFeedback(built.sampler), built.sampler
+    return built.stages[name], built.sampler
