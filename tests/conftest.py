@@ -16,16 +16,21 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafkaBroker]:
-    """One single-node KRaft broker per test session, on a fresh data dir and free ports.
-
-    Without the jars this skips (run ``scripts/kafka fetch``), except under ``CI`` where a
-    missing broker is a failure, not a reason to test less."""
+def kafka_jars() -> None:
+    """Skip when the broker jars are missing (run ``scripts/kafka fetch``), except under
+    ``CI``, where a missing broker is a failure, not a reason to test less."""
     if not jars_present():
         message = "Kafka broker jars missing: run `scripts/kafka fetch` (or scripts/install --test)"
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(
+    kafka_jars: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalKafkaBroker]:
+    """One single-node KRaft broker per test session, on a fresh data dir and free ports."""
     broker = LocalKafkaBroker(tmp_path_factory.mktemp("kafka"), die_with_parent=True)
     broker.start()
     try:

@@ -4,6 +4,7 @@ tests/topics/test_kafka.py)."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -37,9 +38,9 @@ def test_fetch_is_skipped_when_the_jars_are_present(
 @pytest.mark.kafka
 @pytest.mark.slow
 def test_cli_start_is_idempotent_and_stop_stops(
-    kafka_broker: _broker.LocalKafkaBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kafka_jars: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # State and data under tmp_path; jars from the real home (kafka_broker made sure of them).
+    # State and data under tmp_path; jars from the real home (kafka_jars made sure of them).
     monkeypatch.setattr(_cli_kafka, "default_home", lambda: tmp_path)
     runner = CliRunner()
     started = runner.invoke(app, ["kafka", "start"])
@@ -57,3 +58,23 @@ def test_cli_start_is_idempotent_and_stop_stops(
     assert stopped.exit_code == 0, stopped.output
     assert not _cli_kafka._alive(state["pid"])
     assert "no broker running" in runner.invoke(app, ["kafka", "stop"]).output
+
+
+@pytest.mark.kafka
+@pytest.mark.slow
+def test_start_retries_on_new_ports_when_a_chosen_port_was_taken(
+    kafka_jars: None, tmp_path: Path
+) -> None:
+    broker = _broker.LocalKafkaBroker(tmp_path / "kafka", die_with_parent=True, start_attempts=2)
+    taken = broker.port
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        try:
+            broker.start()
+            assert broker.running
+            assert broker.port != taken
+        finally:
+            broker.stop()
+    assert broker.pid is None
+    assert "BindException" in broker.log_file.read_text()

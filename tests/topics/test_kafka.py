@@ -180,7 +180,7 @@ async def test_commit_in_on_revoke_is_honoured_by_the_next_owner(
 
 
 @pytest.fixture
-def restartable_broker(tmp_path: Path) -> Iterator[LocalKafkaBroker]:
+def restartable_broker(kafka_jars: None, tmp_path: Path) -> Iterator[LocalKafkaBroker]:
     """A broker of its own, so restarting it does not disturb the session's."""
     broker = LocalKafkaBroker(tmp_path / "kafka", die_with_parent=True)
     broker.start()
