@@ -89,7 +89,8 @@ def start_command(
 ) -> None:
     """Start the broker in the background and print its bootstrap address."""
     state = _read_state()
-    if state is not None and isinstance(state.get("pid"), int) and _alive(int(str(state["pid"]))):
+    pid = state.get("pid") if state is not None else None
+    if state is not None and isinstance(pid, int) and _alive(pid):
         typer.echo(str(state["bootstrap"]))
         return
     data_dir = (data_dir or default_home() / "data").resolve()
