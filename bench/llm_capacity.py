@@ -143,13 +143,15 @@ def main() -> None:
     proc = _start_server()
     try:
         if what == "server":
-            cpu0 = _cpu_s(proc.pid)
+            cpu0, load0 = _cpu_s(proc.pid), time.process_time()
             result = anyio.run(_server_bench)
-            cpu = _cpu_s(proc.pid) - cpu0
+            cpu, load = _cpu_s(proc.pid) - cpu0, time.process_time() - load0
             rps = result["requests"] / result["seconds"]
             print(
                 f"server: {rps:.0f} req/s with 100 concurrent clients, 0 ms latency; "
-                f"{cpu / result['requests'] * 1e3:.2f} ms server CPU/request"
+                f"{cpu / result['requests'] * 1e3:.2f} ms server CPU/request, "
+                f"{load / result['requests'] * 1e3:.2f} ms load-generator CPU/request; "
+                f"loadavg {os.getloadavg()[0]:.1f}"
             )
         else:
             for transport in ("aiohttp", "httpx", "aiohttp", "httpx"):
