@@ -246,9 +246,11 @@ class LlmClient:
         e = self.endpoint
         limits = []
         if self._requests is not None:
-            limits.append(f"requests={self._requests._level:.1f}/{self._requests.max_rate:g}")
+            level = getattr(self._requests, "_level", 0.0)
+            limits.append(f"requests={level:.1f}/{self._requests.max_rate:g}")
         if self._tokens is not None:
-            limits.append(f"tokens={self._tokens._level:.0f}/{self._tokens.max_rate:g}")
+            level = getattr(self._tokens, "_level", 0.0)
+            limits.append(f"tokens={level:.0f}/{self._tokens.max_rate:g}")
         return (
             f"<LlmClient {e.name!r} model={e.model!r} url={e.base_url!r} mode={self._mode}"
             f" in_flight={self._in_flight}/{self._capacity.total_tokens:g}"
@@ -393,6 +395,9 @@ class LlmClient:
                 raise err from None
             except openai.OpenAIError as exc:
                 raise self._attempt_error("bad_response", str(exc)[:300]) from None
+            except (aiohttp.ClientError, httpx2.HTTPError, OSError) as exc:
+                # Transport errors the SDK did not wrap; never let them escape as crashes.
+                raise self._attempt_error("connection_error", repr(exc)[:300]) from None
             finally:
                 self._in_flight -= 1
         return body, estimate

@@ -267,3 +267,33 @@ def test_cli_rejects_bad_settings() -> None:
     assert result.exit_code != 0 and "KIND=RATE" in result.output
     result = runner.invoke(cli_app, ["simulate-llm", "--model", "gpt-4o"])
     assert result.exit_code != 0 and "simulated-" in result.output
+
+
+def test_cli_serves_a_labelled_simulator() -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamer", "simulate-llm", "--port", str(port), "--seed", "1",
+         "--corrupt", "wrong_type=0.5", "--latency-ms", "uniform:1:2"],
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                reply = httpx2.get(f"http://127.0.0.1:{port}/stats", timeout=1)
+                break
+            except httpx2.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert reply.headers["x-simulated"] == "true" and reply.json()["requests"] == 0
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert b"SIMULATED" in err and b"wrong_type" in err
