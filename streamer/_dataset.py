@@ -104,7 +104,10 @@ class DatasetStore:
     def __init__(self, path: str | Path, *, near_threshold: float = 0.85, num_perm: int = 64):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # Several processes (sink, funnel) may write one store: wait for locks, do not fail.
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=60.0
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -152,44 +155,73 @@ class DatasetStore:
                 mh = self._minhash(event.query)
                 near = self._lsh.query(mh)
                 if near:
-                    dup_of, dup_kind = sorted(near)[0], "near"
-            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM records").fetchone()[0]
-            self._db.execute("BEGIN")
-            self._db.execute(
-                "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    event.meta.id,
-                    seq,
-                    event.meta.sample_id,
-                    event.query,
-                    norm,
-                    str(event.sample.style),
-                    event.model,
-                    orjson.dumps(categories).decode(),
-                    orjson.dumps(tools).decode(),
-                    orjson.dumps(event.calls).decode(),
-                    orjson.dumps([r.result for r in event.results]).decode(),
-                    orjson.dumps(event.meta.versions).decode(),
-                    dup_of,
-                    dup_kind,
-                ),
-            )
-            self._db.execute(
-                "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?,?,?)",
-                (
-                    event.meta.id,
-                    "semantic",
-                    "pass",
-                    event.model,
-                    str(event.sample.style),
-                    event.meta.sample_id,
-                    event.pair_index,
-                ),
-            )
+                    dup_of, dup_kind = min(near), "near"
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._insert(event, norm, categories, tools, dup_of, dup_kind)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             self._db.execute("COMMIT")
-            if self._lsh is not None and dup_of is None:
+            if self._lsh is not None and self._kept(event.meta.id):
                 self._lsh.insert(event.meta.id, mh or self._minhash(event.query))
             return True
+
+    def _kept(self, rid: str) -> bool:
+        row = self._db.execute("SELECT duplicate_of FROM records WHERE id=?", (rid,)).fetchone()
+        return row is not None and row[0] is None
+
+    def _insert(
+        self,
+        event: SemanticPass,
+        norm: str,
+        categories: list[str],
+        tools: list[dict[str, Any]],
+        dup_of: str | None,
+        dup_kind: str | None,
+    ) -> None:
+        if dup_of is not None and event.meta.id < dup_of:
+            # Keep the smallest id of a duplicate group, whatever the arrival order, so
+            # equal inputs give equal datasets however events interleave.
+            self._db.execute(
+                "UPDATE records SET duplicate_of=?, duplicate_kind=? WHERE id=? OR duplicate_of=?",
+                (event.meta.id, dup_kind, dup_of, dup_of),
+            )
+            if self._lsh is not None and dup_of in self._lsh:
+                self._lsh.remove(dup_of)
+            dup_of, dup_kind = None, None
+        seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM records").fetchone()[0]
+        self._db.execute(
+            "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                event.meta.id,
+                seq,
+                event.meta.sample_id,
+                event.query,
+                norm,
+                str(event.sample.style),
+                event.model,
+                orjson.dumps(categories).decode(),
+                orjson.dumps(tools).decode(),
+                orjson.dumps(event.calls).decode(),
+                orjson.dumps([r.result for r in event.results]).decode(),
+                orjson.dumps(event.meta.versions).decode(),
+                dup_of,
+                dup_kind,
+            ),
+        )
+        self._db.execute(
+            "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?,?,?)",
+            (
+                event.meta.id,
+                "semantic",
+                "pass",
+                event.model,
+                str(event.sample.style),
+                event.meta.sample_id,
+                event.pair_index,
+            ),
+        )
 
     def add_reject(self, reject: Reject) -> bool:
         """Count a reject in the funnel; False when already counted."""

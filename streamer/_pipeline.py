@@ -56,7 +56,15 @@ from .stages import (
     tool_from_spec,
 )
 
-__all__ = ["Progress", "RunSummary", "build_stage", "open_transport", "run_pipeline"]
+__all__ = [
+    "Progress",
+    "RunSummary",
+    "build_stage",
+    "load_library",
+    "make_sampler",
+    "open_transport",
+    "run_pipeline",
+]
 
 log = logging.getLogger("apigen.pipeline")
 
@@ -213,13 +221,7 @@ async def _build(
     on_reject: Callable[[Reject], None] | None = None,
 ) -> _Built:
     library = load_library(config)
-    executable = [s for s in library if s.binding is not None]
-    if not executable:
-        raise ConfigError("the API library has no executable API (every binding is missing)")
-    sampler = Sampler(
-        [tool_from_spec(s) for s in executable],
-        SamplerConfig(seed=config.seed, settings=_settings(config)),
-    )
+    sampler = make_sampler(config, library)
     store = DatasetStore(config.out / "dataset.db")
     stack.callback(store.close)
     stages: dict[str, Stage] = {}
@@ -261,8 +263,15 @@ async def _build(
     return _Built(stages, sampler, store, library)
 
 
-def _settings(config: PipelineConfig) -> GenerationSettings:
-    return GenerationSettings(pairs=config.pairs)
+def make_sampler(config: PipelineConfig, library: ApiLibrary) -> Sampler:
+    """The run's sampler over the library's executable APIs (same config, same tasks)."""
+    executable = [s for s in library if s.binding is not None]
+    if not executable:
+        raise ConfigError("the API library has no executable API (every binding is missing)")
+    return Sampler(
+        [tool_from_spec(s) for s in executable],
+        SamplerConfig(seed=config.seed, settings=GenerationSettings(pairs=config.pairs)),
+    )
 
 
 def _python_modules(library: ApiLibrary) -> set[str]:

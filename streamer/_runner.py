@@ -148,6 +148,7 @@ class StageRunner:
             async with anyio.create_task_group() as services:
                 if self._handle_signals:
                     services.start_soon(self._watch_signals)
+                log.info("%r started", self)
                 services.start_soon(self._commit_loop, consumer)
                 with anyio.CancelScope() as pipeline_scope:
                     async with anyio.create_task_group() as pipeline:

@@ -44,6 +44,18 @@ def test_exact_and_near_duplicates_are_kept_out(tmp_path: Path) -> None:
     assert normalize_query("A,  b!") == "a b"
 
 
+def test_the_kept_duplicate_does_not_depend_on_arrival_order(tmp_path: Path) -> None:
+    events = [verified("Convert 100 dollars to euros", sid=f"s{i}") for i in range(4)]
+    kept = set()
+    for name, order in (("a", events), ("b", events[::-1])):
+        store = DatasetStore(tmp_path / f"{name}.db")
+        for e in order:
+            store.add(e)
+        kept.add(tuple(r.id for r in store.records()))
+        assert store.count() == 1 and store.duplicates() == {"exact": 3}
+    assert len(kept) == 1
+
+
 def test_export_writes_every_format_and_a_card_with_the_funnel(tmp_path: Path) -> None:
     store = DatasetStore(tmp_path / "d.db")
     store.add(verified("What is f of 1?", sid="a", model="model-a"))
