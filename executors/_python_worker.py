@@ -68,7 +68,9 @@ def _describe(exc: BaseException) -> str:
 
 
 def normalize(value: Any, depth: int = 0) -> Any:
-    """Turn a result into plain JSON data: tuples to lists, sets to sorted lists.
+    """Turn a result into plain JSON data: tuples to lists, sets to sorted lists, integers
+    outside the signed 64-bit range (which orjson, and so every event, cannot carry) to their
+    exact decimal string.
 
     Non-finite floats and objects without a JSON form raise ``_Failure("not_serializable")``:
     orjson would silently write NaN as ``null``, and a dataset must not claim a result the
@@ -76,8 +78,10 @@ def normalize(value: Any, depth: int = 0) -> Any:
     """
     if depth > _MAX_DEPTH:
         raise _Failure("not_serializable", f"result nested deeper than {_MAX_DEPTH} (cyclic?)")
-    if value is None or isinstance(value, str | bool | int):
+    if value is None or isinstance(value, str | bool):
         return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise _Failure("not_serializable", f"result contains the non-finite float {value}")
