@@ -266,6 +266,7 @@ class LlmClient:
         *,
         temperature: float = 0.7,
         max_tokens: int = 1024,
+        seed: int | None = None,
     ) -> Completion:
         """One chat completion asking for JSON that matches ``schema``.
 
@@ -280,7 +281,7 @@ class LlmClient:
             mode = self._mode
             try:
                 body = await self._attempt(
-                    messages, schema, mode, temperature, max_tokens, estimate
+                    messages, schema, mode, temperature, max_tokens, estimate, seed
                 )
             except _FormatUnsupported as exc:
                 fallback: OutputMode | None = None
@@ -357,8 +358,11 @@ class LlmClient:
         temperature: float,
         max_tokens: int,
         estimate: float,
+        seed: int | None = None,
     ) -> tuple[bytes, float]:
         msgs, extra = self._request_kwargs(messages, schema, mode)
+        if seed is not None:
+            extra["seed"] = seed
         async with self._capacity:
             await self._acquire_rate(estimate)
             self._in_flight += 1

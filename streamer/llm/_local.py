@@ -120,6 +120,7 @@ class LocalModel:
         *,
         temperature: float = 0.7,
         max_tokens: int = 1024,
+        seed: int | None = None,
     ) -> Completion:
         started = time.perf_counter()
         async with self._lock:
@@ -135,6 +136,7 @@ class LocalModel:
                         response_format={"type": "json_object", "schema": schema},
                         temperature=temperature,
                         max_tokens=max_tokens,
+                        seed=seed,
                     )
 
                 response = await anyio.to_thread.run_sync(run)

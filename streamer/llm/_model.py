@@ -56,8 +56,13 @@ class ChatModel(Protocol):
         *,
         temperature: float = 0.7,
         max_tokens: int = 1024,
+        seed: int | None = None,
     ) -> Completion:
-        """Ask for JSON matching ``schema``; raise :class:`~streamer.llm.LlmError` on failure."""
+        """Ask for JSON matching ``schema``; raise :class:`~streamer.llm.LlmError` on failure.
+
+        ``seed`` asks the backend for reproducible sampling (OpenAI's ``seed`` parameter;
+        best effort where the backend supports it, ignored elsewhere).
+        """
         ...
 
     async def aclose(self) -> None: ...

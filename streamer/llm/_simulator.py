@@ -214,6 +214,14 @@ class _Handler:
             (c.error_rate_non_json, "non_json"),
         ]
 
+    def _seeded(self, messages: list[Any], seed: int) -> random.Random:
+        """A request's own ``seed``: the answer depends on it and the prompt, not on order."""
+        h = hashlib.blake2b(f"{self.config.seed}:{seed}".encode(), digest_size=8)
+        for m in messages:
+            content = m.get("content") if isinstance(m, dict) else None
+            h.update(str(content).encode())
+        return random.Random(int.from_bytes(h.digest(), "big"))
+
     def _rng(self, messages: list[Any]) -> random.Random:
         h = hashlib.blake2b(digest_size=16)
         for m in messages:
@@ -255,7 +263,8 @@ class _Handler:
                 ),
                 "bad_request",
             )
-        rng = self._rng(messages)
+        seed = body.get("seed")
+        rng = self._rng(messages) if not isinstance(seed, int) else self._seeded(messages, seed)
         if self.slots is None:
             return await self._answer(body, messages, rng)
         async with self.slots:

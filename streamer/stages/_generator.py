@@ -2,14 +2,17 @@
 
 Renders the generation prompt for a task, asks one of the configured models (chosen by
 weight, deterministically per sample so a re-delivered sample goes to the same model) for
-``settings.pairs`` query/answer pairs with JSON-schema structured output, and records the raw
-text with model, usage, latency and cost. An LLM failure becomes a reject with reason
-``llm_<reason>`` (e.g. ``llm_rate_limited``), never a crash.
+``settings.pairs`` query/answer pairs with JSON-schema structured output (and a ``seed``
+derived from the sample id, so endpoints that honour it answer a re-delivered or replayed
+sample the same way), and records the raw text with model, usage, latency and cost. An LLM
+failure becomes a reject with reason ``llm_<reason>`` (e.g. ``llm_rate_limited``), never a
+crash.
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Sequence
 
 from topics import Generation, Sample, Topic
@@ -67,6 +70,7 @@ class Generator:
                 schema,
                 temperature=settings.temperature,
                 max_tokens=settings.max_tokens,
+                seed=zlib.crc32(event.meta.id.encode()),
             )
         except LlmError as exc:
             return [

@@ -34,6 +34,7 @@ class FakeModel:
         *,
         temperature: float = 0.7,
         max_tokens: int = 1024,
+        seed: int | None = None,
     ) -> Completion:
         self.calls.append(messages)
         await anyio.lowlevel.checkpoint()

@@ -132,6 +132,24 @@ async def test_seeded_runs_are_reproducible_in_any_order() -> None:
     assert forward != other
 
 
+async def test_identical_prompts_answer_by_request_seed_not_by_arrival_order() -> None:
+    messages = render_generation(TOOLS, [], QueryStyle.SIMPLE, 1)
+    schema = generation_schema(TOOLS, QueryStyle.SIMPLE, 1)
+
+    async def run(order: list[int]) -> dict[int, str]:
+        config = SimulatorConfig(seed=3)
+        async with run_simulator(config) as sim, LlmClient(_endpoint(sim.base_url)) as c:
+            results: dict[int, str] = {}
+            for seed in order:  # the same prompt each time; only the seed differs
+                completion = await c.complete_json(messages, schema, seed=seed)
+                results[seed] = completion.text
+            return results
+
+    forward = await run([1, 2, 3, 4])
+    assert forward == await run([4, 3, 2, 1])
+    assert len(set(forward.values())) > 1
+
+
 def _classify(call: dict[str, Any], query: str) -> str | None:
     """The corruption a call shows, judged independently of the simulator's bookkeeping."""
     tool = BY_NAME.get(call["name"])
