@@ -270,19 +270,8 @@ class StageRunner:
                 n_messages = len(first[1])
                 deadline = time.monotonic() + cfg.produce_linger_s
                 while n_messages < cfg.produce_batch:
-                    try:
-                        item = done.receive_nowait()
-                    except anyio.WouldBlock:
-                        remaining = deadline - time.monotonic()
-                        if remaining <= 0:
-                            break
-                        with anyio.move_on_after(remaining):
-                            item = await done.receive()
-                            batch.append(item)
-                            n_messages += len(item[1])
-                            continue
-                        break
-                    except anyio.EndOfStream:
+                    item = await self._next_within(done, deadline)
+                    if item is None:
                         break
                     batch.append(item)
                     n_messages += len(item[1])
@@ -295,6 +284,23 @@ class StageRunner:
                     self.stats.produced += len(msgs)
                     self.stats.rejected += sum(1 for m in msgs if m.topic == rejects)
                 self.stats.last_processed_at = time.time()
+
+    @staticmethod
+    async def _next_within(done: MemoryObjectReceiveStream[_Done], deadline: float) -> _Done | None:
+        """The next finished event if one arrives before ``deadline`` (None: linger over or
+        the workers are gone)."""
+        try:
+            return done.receive_nowait()
+        except anyio.WouldBlock:
+            pass
+        except anyio.EndOfStream:
+            return None
+        with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
+            try:
+                return await done.receive()
+            except anyio.EndOfStream:
+                return None
+        return None
 
     async def _commit(
         self, consumer: Consumer, tps: Sequence[TopicPartition] | None = None
