@@ -233,6 +233,6 @@ async def _serve(name: str, config: PipelineConfig, group: str | None) -> None:
     transport = open_transport(config)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(transport.aclose)
-        stage, _ = await build_stage(name, config, stack)
+        stage = await build_stage(name, config, stack)
         runner = StageRunner(stage, transport, group=group, handle_signals=True)
         await runner.run()

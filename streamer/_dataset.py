@@ -32,7 +32,6 @@ __all__ = ["DatasetRecord", "DatasetStore", "FunnelRow", "normalize_query"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
     sample_id TEXT NOT NULL,
     query TEXT NOT NULL,
     query_norm TEXT NOT NULL,
@@ -71,7 +70,6 @@ class DatasetRecord:
     """A kept record as read back from the store (JSON fields decoded)."""
 
     id: str
-    seq: int
     sample_id: str
     query: str
     style: str
@@ -190,12 +188,10 @@ class DatasetStore:
             if self._lsh is not None and dup_of in self._lsh:
                 self._lsh.remove(dup_of)
             dup_of, dup_kind = None, None
-        seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM records").fetchone()[0]
         self._db.execute(
-            "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 event.meta.id,
-                seq,
                 event.meta.sample_id,
                 event.query,
                 norm,
@@ -261,22 +257,21 @@ class DatasetStore:
         """Kept records in a stable order (by id, so equal runs export equal files)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, seq, sample_id, query, style, model, categories, tools, calls, "
+                "SELECT id, sample_id, query, style, model, categories, tools, calls, "
                 "results, versions FROM records WHERE duplicate_of IS NULL ORDER BY id"
             ).fetchall()
         for r in rows:
             yield DatasetRecord(
                 id=r[0],
-                seq=r[1],
-                sample_id=r[2],
-                query=r[3],
-                style=r[4],
-                model=r[5],
-                categories=orjson.loads(r[6]),
-                tools=orjson.loads(r[7]),
-                calls=orjson.loads(r[8]),
-                results=orjson.loads(r[9]),
-                versions=orjson.loads(r[10]),
+                sample_id=r[1],
+                query=r[2],
+                style=r[3],
+                model=r[4],
+                categories=orjson.loads(r[5]),
+                tools=orjson.loads(r[6]),
+                calls=orjson.loads(r[7]),
+                results=orjson.loads(r[8]),
+                versions=orjson.loads(r[9]),
             )
 
     def terminal_outcomes(self) -> Iterator[tuple[str, int]]:

@@ -21,11 +21,15 @@ from typing import Any
 
 import anyio
 
-from executors import ApiLibrary, ApiSpec, PythonBinding
-from executors._cache import ResultCache
-from executors._dispatch import Dispatcher
-from executors._python import PythonExecutor
-from executors._rest import RestExecutor
+from executors import (
+    ApiLibrary,
+    ApiSpec,
+    Dispatcher,
+    PythonBinding,
+    PythonExecutor,
+    RestExecutor,
+    ResultCache,
+)
 from topics import (
     PIPELINE,
     GenerationSettings,
@@ -379,13 +383,9 @@ async def _report(progress: Progress, callback: Callable[[Progress], None]) -> N
         await anyio.sleep(0.5)
 
 
-async def build_stage(
-    name: str, config: PipelineConfig, stack: AsyncExitStack
-) -> tuple[Stage, Sampler]:
+async def build_stage(name: str, config: PipelineConfig, stack: AsyncExitStack) -> Stage:
     """One stage (for ``apigen serve``), with its resources entered on ``stack``."""
-    if name not in (*STAGE_NAMES, "sampler"):
-        raise ConfigError(f"unknown stage {name!r}; choose from {[*STAGE_NAMES, 'sampler']}")
+    if name not in STAGE_NAMES:
+        raise ConfigError(f"unknown stage {name!r}; choose from {list(STAGE_NAMES)}")
     built = await _build(config, stack, only=(name,))
-    if name == "sampler":
-        return SeedFeedback(built.sampler), built.sampler
-    return built.stages[name], built.sampler
+    return built.stages[name]
