@@ -87,6 +87,31 @@ async def test_kafka_and_embedded_runs_verify_the_same_dataset(
     assert embedded.records == kafka.records > 20
 
 
+@pytest.mark.kafka
+def test_apigen_run_subcommand_on_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
+    args = [
+        sys.executable,
+        "-m",
+        "streamer",
+        "run",
+        "--simulate",
+        "--samples",
+        "40",
+        "--no-feedback",
+        "--seed",
+        "7",
+        "--kafka",
+        kafka_bootstrap,
+        "--out",
+        str(tmp_path),
+    ]
+    done = subprocess.run(args, capture_output=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    rows = (tmp_path / "xlam.jsonl").read_text().splitlines()
+    assert len(rows) == len(_records(tmp_path)) > 5
+    assert sum(_terminal(tmp_path).values()) >= 40
+
+
 # --- stages as separate processes -------------------------------------------------------
 
 
