@@ -24,6 +24,7 @@ __all__ = [
     "grounded",
     "judge_samples",
     "sample_arguments",
+    "write_api_doc",
 ]
 
 SIMULATED_EXEC_FAILURE = "__simulated_exec_failure__"
@@ -405,3 +406,18 @@ def judge_samples(samples: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return verdicts
+
+
+def write_api_doc(api: Mapping[str, Any]) -> dict[str, Any]:
+    """A (simulated) description of an ``<api_doc>`` block's API and of each parameter.
+
+    Built from the name and parameter names only, so it is English, long enough and unlike
+    the other APIs' texts: what API curation's docstring regeneration needs in tests.
+    """
+    params = api.get("parameters") or {}
+    names = [str(p) for p in params] if isinstance(params, Mapping) else []
+    given = f" given its {', '.join(_human(p) for p in names)}" if names else ""
+    return {
+        "description": f"(simulated) Looks up the {_human(str(api.get('name', 'api')))}{given}.",
+        "parameters": {p: f"(simulated) The {_human(p)} to use for this lookup." for p in names},
+    }

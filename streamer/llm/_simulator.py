@@ -34,7 +34,7 @@ from aiohttp import web
 from topics import QueryStyle
 
 from ..prompts import extract_block
-from ._simdata import CORRUPTIONS, generate_pairs, judge_samples
+from ._simdata import CORRUPTIONS, generate_pairs, judge_samples, write_api_doc
 
 __all__ = [
     "Latency",
@@ -360,6 +360,8 @@ class _Handler:
                 for v in verdicts:
                     self.stats.verdicts["passed" if v["passed"] else "failed"] += 1
                 content = orjson.dumps({"verdicts": verdicts}).decode()
+            elif (api_doc := extract_block(user, "api_doc")) is not None:
+                content = orjson.dumps(write_api_doc(orjson.loads(api_doc))).decode()
             else:
                 raise ValueError("no <tools> or <samples> block")
         except (ValueError, TypeError, KeyError, AttributeError, orjson.JSONDecodeError) as exc:
