@@ -42,7 +42,7 @@ from ._errors import TransportError
 from ._group import GroupConsumer, Wakeup
 from ._partitioning import partition_for_key
 from ._sqlite import OFFSET_BITS, Connection, LogFile, end_offset, expire, now_ms, write
-from ._transport import Message, PartitionListener
+from ._transport import Message, PartitionListener, TopicPartition
 
 __all__ = ["EmbeddedTransport"]
 
@@ -112,6 +112,18 @@ class EmbeddedTransport:
                 "SELECT grp FROM members UNION SELECT grp FROM offsets ORDER BY 1"
             ).fetchall()
             return [g for (g,) in rows]
+
+        return await self._admin.run(run)
+
+    async def group_offsets(self, group: str) -> dict[TopicPartition, int]:
+        def run(conn: sqlite3.Connection) -> dict[TopicPartition, int]:
+            rows = conn.execute(
+                "SELECT t.name, o.pid - t.first_pid, o.next_offset FROM offsets o "
+                "JOIN topics t ON o.pid >= t.first_pid AND o.pid < t.first_pid + t.partitions "
+                "WHERE o.grp = ?",
+                (group,),
+            ).fetchall()
+            return {TopicPartition(name, p): offset for name, p, offset in rows}
 
         return await self._admin.run(run)
 

@@ -170,6 +170,29 @@ class KafkaTransport:
             if not t["is_internal"] and not t["topic"].startswith("__")
         }
 
+    async def group_offsets(self, group: str) -> dict[TopicPartition, int]:
+        """Through the admin client's OffsetFetch: no consumer joins ``group``."""
+        admin = await self._admin_client()
+        action = f"reading the committed offsets of group {group!r}"
+        # A fresh cluster creates its offsets topic on first use; until then, and while a
+        # coordinator loads, the broker answers with retriable errors.
+        for _ in range(100):
+            try:
+                offsets = await admin.list_consumer_group_offsets(group)
+                break
+            except KafkaError as e:
+                if not e.retriable:
+                    with _mapped(action):
+                        raise
+                await asyncio.sleep(0.1)
+        else:
+            raise TransportError(f"{action}: no group coordinator after 10 s")
+        return {
+            TopicPartition(tp.topic, tp.partition): meta.offset
+            for tp, meta in offsets.items()
+            if meta.offset >= 0
+        }
+
     def producer(self) -> KafkaProducer:
         return KafkaProducer(self)
 

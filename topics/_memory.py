@@ -98,6 +98,11 @@ class MemoryTransport:
         await anyio.lowlevel.checkpoint()
         return sorted(g for g, s in self._groups.items() if s.members or s.offsets)
 
+    async def group_offsets(self, group: str) -> dict[TopicPartition, int]:
+        await anyio.lowlevel.checkpoint()
+        state = self._groups.get(group)
+        return dict(state.offsets) if state is not None else {}
+
     async def delete_group(self, group: str) -> None:
         """Forget ``group``'s committed offsets. Raises if it still has members."""
         state = self._groups.get(group)

@@ -153,6 +153,12 @@ class Transport(Protocol):
         """Every topic and its partition count."""
         ...
 
+    async def group_offsets(self, group: str) -> dict[TopicPartition, int]:
+        """``group``'s committed offsets (next offset to read) for every partition it committed,
+        read without joining the group: its members, assignment and offsets are untouched. An
+        unknown group has none (``{}``)."""
+        ...
+
     def producer(self) -> Producer: ...
 
     def consumer(

@@ -288,3 +288,37 @@ async def test_poll_waits_for_a_record_produced_meanwhile(transport: Transport) 
             tg.start_soon(produce, transport, [Message(topic, b"late")])
             records = await poll_until([consumer], count(1))
     assert [r.value for r in records] == [b"late"]
+
+
+async def test_group_offsets_reads_another_group_without_joining(transport: Transport) -> None:
+    topic, group = unique("t"), unique("g")
+    await transport.create_topics([topic], partitions=2)
+    p0, p1 = TopicPartition(topic, 0), TopicPartition(topic, 1)
+    assert await transport.group_offsets(group) == {}
+    await produce(transport, [Message(topic, str(i).encode()) for i in range(10)])
+    revoked: list[frozenset[TopicPartition]] = []
+
+    async def note_revoked(tps: frozenset[TopicPartition]) -> None:
+        revoked.append(tps)
+
+    async with transport.consumer([topic], group, on_revoke=note_revoked) as member:
+        records = await poll_until([member], count(10))
+        await member.commit(
+            {tp: 1 + max(r.offset for r in records if r.tp == tp) for tp in member.assignment()}
+        )
+        expected = {tp: await member.committed(tp) for tp in (p0, p1)}
+        assignment = member.assignment()
+        assert assignment == {p0, p1}
+        for _ in range(3):
+            assert await transport.group_offsets(group) == expected
+        assert await member.poll(max_records=10, timeout_s=0.3) == []
+        assert member.assignment() == assignment
+        assert revoked == [], "reading the group's offsets made its member rebalance"
+    assert await transport.group_offsets(group) == expected
+    assert sum(v for v in expected.values() if v is not None) == 10
+    other = unique("g")
+    async with transport.consumer([topic], other) as reader:
+        await poll_until([reader], count(3))
+        await reader.commit({p0: 1})
+    assert await transport.group_offsets(other) == {p0: 1}
+    assert await transport.group_offsets(group) == expected
