@@ -17,7 +17,11 @@ import orjson
 
 from topics import Event, EventMeta, Reject, Topic, derive_id
 
-__all__ = ["Output", "Stage", "make_reject", "stage_version"]
+__all__ = ["MAX_RAW_REJECT_BYTES", "Output", "Stage", "make_reject", "stage_version"]
+
+MAX_RAW_REJECT_BYTES = 4096
+"""How many bytes of an undecodable input a reject keeps: a huge poison event must not make
+a reject the log cannot carry (Kafka's default message limit is 1 MiB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,9 @@ def make_reject(
             stage_version=version,
             versions=((stage, version),),
         )
-        rejected = data.decode("utf-8", errors="replace")
+        rejected = data[:MAX_RAW_REJECT_BYTES].decode("utf-8", errors="replace")
+        if len(data) > MAX_RAW_REJECT_BYTES:
+            rejected += f"... [{len(data) - MAX_RAW_REJECT_BYTES} more bytes]"
         model = model or ""
         style = ""
         pair_index = -1 if pair_index is None else pair_index
