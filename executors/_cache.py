@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from ._metrics import executor_metrics
 from ._outcome import Outcome
 from ._spec import ApiSpec
 
@@ -172,6 +173,8 @@ class ResultCache:
         )
         self.hits = 0
         self.misses = 0
+        metrics = executor_metrics()
+        self._hit, self._miss = metrics.cache_hit, metrics.cache_miss
 
     def __repr__(self) -> str:
         where = f" path={str(self.path)!r}" if self.path else ""
@@ -205,8 +208,10 @@ class ResultCache:
                 logger.warning("result cache read failed: %s", exc)
         if data is None:
             self.misses += 1
+            self._miss.inc()
             return None
         self.hits += 1
+        self._hit.inc()
         ok, result, reason, message = orjson.loads(data)
         return Outcome(ok=ok, result=result, reason=reason, message=message, cached=True)
 

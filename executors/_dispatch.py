@@ -17,11 +17,13 @@ executor needs its task group); leaving it, or :meth:`aclose`, closes them and t
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import TracebackType
 from typing import Any, Self
 
 from ._cache import ResultCache
+from ._metrics import executor_metrics
 from ._outcome import Executor, Outcome
 from ._spec import ApiSpec
 
@@ -88,11 +90,15 @@ class Dispatcher:
             )
         if self.cache is not None and (hit := self.cache.get(spec, arguments)) is not None:
             return hit
+        metrics = executor_metrics().for_kind(spec.binding.kind)
+        started = time.perf_counter()
         try:
             outcome = await executor.execute(spec, arguments)
         except Exception as exc:
             logger.exception("executor for %s raised", spec.binding.kind)
+            metrics.observe(False, "executor_error", time.perf_counter() - started)
             return Outcome.failure("executor_error", f"{type(exc).__name__}: {exc}")
+        metrics.observe(outcome.ok, outcome.reason, time.perf_counter() - started)
         if self.cache is not None:
             self.cache.put(spec, arguments, outcome)
         return outcome

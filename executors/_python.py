@@ -38,6 +38,7 @@ import orjson
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from ._metrics import executor_metrics
 from ._outcome import Outcome
 from ._spec import ApiSpec, PythonBinding
 
@@ -299,6 +300,7 @@ class PythonExecutor:
         if worker in self._live:
             self._live.discard(worker)
             self.replaced_total += 1
+            executor_metrics().for_kind("python").worker_restarts.inc()
         await worker.kill()
 
     async def aclose(self) -> None:

@@ -44,6 +44,7 @@ import anyio
 import httpx
 
 from ._errors import ExecutionFailure
+from ._metrics import executor_metrics
 from ._outcome import Outcome
 from ._rate_limits import RateLimits
 from ._spec import WHOLE_BODY, ApiSpec, RestBinding
@@ -158,6 +159,7 @@ class RestExecutor:
         self.retries_total = 0
         self.rate_limit_wait_seconds_total = 0.0
         self.in_flight = 0
+        self._metrics = executor_metrics().for_kind("rest")
 
     def __repr__(self) -> str:
         return (
@@ -200,6 +202,7 @@ class RestExecutor:
             if delay is None:
                 return _give_up(attempt, f"Retry-After exceeds backoff_max_s={self.backoff_max_s}")
             self.retries_total += 1
+            self._metrics.retries.inc()
             await self._sleep(delay)
             attempt = await self._attempt(request)
         if attempt.retryable:
@@ -224,7 +227,9 @@ class RestExecutor:
             ):
                 if limiter is not None:
                     await limiter.acquire()
-            self.rate_limit_wait_seconds_total += self._clock() - waited_from
+            waited = self._clock() - waited_from
+            self.rate_limit_wait_seconds_total += waited
+            self._metrics.rate_limit_wait.inc(max(0.0, waited))
             self.requests_total += 1
             self.in_flight += 1
             try:

@@ -21,6 +21,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -37,6 +38,7 @@ from topics import (
     encode,
 )
 
+from ._metrics import partitions_lag, pipeline_metrics
 from ._offsets import OffsetTracker
 from ._stage import Output, Stage, make_reject
 
@@ -57,6 +59,7 @@ class RunnerSettings:
     produce_linger_s: seconds the producer waits to fill a batch once it has one message.
     commit_interval_s: seconds between offset commits.
     drain_timeout_s: seconds in-flight work may take to finish on shutdown or revocation.
+    metrics_interval_s: seconds between samples of consumer lag and in-flight events.
     """
 
     concurrency: int = 64
@@ -67,6 +70,7 @@ class RunnerSettings:
     produce_linger_s: float = 0.002
     commit_interval_s: float = 0.5
     drain_timeout_s: float = 30.0
+    metrics_interval_s: float = 5.0
 
 
 @dataclass(slots=True)
@@ -116,6 +120,7 @@ class StageRunner:
         self._idle = anyio.Event()
         self._consumer: Consumer | None = None
         self._paused = False
+        self._metrics = pipeline_metrics().stage(stage.name, stage.version)
 
     def stop(self) -> None:
         """Ask the runner to stop polling, drain in-flight work, commit and leave."""
@@ -150,6 +155,7 @@ class StageRunner:
                     services.start_soon(self._watch_signals)
                 log.info("%r started", self)
                 services.start_soon(self._commit_loop, consumer)
+                services.start_soon(self._sample_loop, consumer)
                 with anyio.CancelScope() as pipeline_scope:
                     async with anyio.create_task_group() as pipeline:
                         pipeline.start_soon(self._produce_loop, done_recv, producer)
@@ -206,6 +212,8 @@ class StageRunner:
                 self._tracker.received(record.tp, record.offset)
                 await work.send(record)
             self.stats.consumed += len(records)
+            if records:
+                self._metrics.consumed.inc(len(records))
 
     async def _worker(
         self,
@@ -219,6 +227,7 @@ class StageRunner:
 
     async def _handle(self, record: Record) -> list[Message]:
         stage = self.stage
+        event: Any = None
         try:
             event = decode(record.value, stage.input_type)
         except MalformedEvent as exc:
@@ -247,6 +256,7 @@ class StageRunner:
                         input_topic=record.topic,
                     )
                 ]
+        self._metrics.observe(event, outputs)
         return [
             Message(
                 self._output_topic(out.topic),
@@ -284,6 +294,7 @@ class StageRunner:
                     self.stats.produced += len(msgs)
                     self.stats.rejected += sum(1 for m in msgs if m.topic == rejects)
                 self.stats.last_processed_at = time.time()
+                self._metrics.last_processed.set(self.stats.last_processed_at)
 
     @staticmethod
     async def _next_within(done: MemoryObjectReceiveStream[_Done], deadline: float) -> _Done | None:
@@ -322,3 +333,18 @@ class StageRunner:
         if consumer is not None:
             await self._commit(consumer, tuple(tps))
         self._tracker.forget(tps)
+        for tp in tps:
+            self._metrics.forget(tp)
+
+    async def _sample_loop(self, consumer: Consumer) -> None:
+        """Sample lag and in-flight events for metrics (never fails the runner)."""
+        while True:
+            try:
+                tps = sorted(consumer.assignment())
+                ends = await consumer.end_offsets(tps) if tps else {}
+                committed = [(tp, await consumer.committed(tp)) for tp in ends]
+                self._metrics.set_lag(partitions_lag(ends, committed))
+            except Exception as exc:
+                log.debug("%s: lag sample failed: %r", self.stage.name, exc)
+            self._metrics.in_flight.set(self._tracker.in_flight)
+            await anyio.sleep(self.settings.metrics_interval_s)

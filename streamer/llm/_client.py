@@ -26,6 +26,7 @@ from aiolimiter import AsyncLimiter
 
 from topics import Usage
 
+from .._metrics import pipeline_metrics
 from ..prompts import ChatMessage
 from ._errors import LlmError, LlmReason
 from ._model import Completion, OutputMode, parse_json_content
@@ -200,6 +201,7 @@ class LlmClient:
                 )
         self.endpoint = endpoint
         self.stats = LlmStats()
+        self._metrics = pipeline_metrics().llm(endpoint.name, endpoint.model)
         self._owns_http = http_client is None
         self._openai = openai.AsyncOpenAI(
             api_key=key or "no-key",
@@ -274,6 +276,7 @@ class LlmClient:
         after the allowed retries.
         """
         self.stats.calls += 1
+        self._metrics.calls.inc()
         started = time.perf_counter()
         estimate = sum(len(m["content"]) for m in messages) / 4 + max_tokens
         attempt = 0
@@ -306,6 +309,7 @@ class LlmClient:
                     delay = max(delay, retry_after)
                 attempt += 1
                 self.stats.retries += 1
+                self._metrics.retries.inc()
                 self.stats.retry_wait_s += delay
                 await anyio.sleep(delay)
                 continue
@@ -313,6 +317,7 @@ class LlmClient:
 
     def _fail(self, exc: LlmError) -> NoReturn:
         self.stats.failures[exc.reason] += 1
+        self._metrics.failure(exc.reason)
         raise exc
 
     def _request_kwargs(
@@ -348,7 +353,9 @@ class LlmClient:
                 await self._tokens.acquire(min(amount, self._tokens.max_rate))
             else:
                 self._token_credit = -amount
-        self.stats.rate_limit_wait_s += time.perf_counter() - t0
+        waited = time.perf_counter() - t0
+        self.stats.rate_limit_wait_s += waited
+        self._metrics.rate_limit_wait.inc(waited)
 
     async def _attempt(
         self,
@@ -367,6 +374,8 @@ class LlmClient:
             await self._acquire_rate(estimate)
             self._in_flight += 1
             self.stats.requests += 1
+            self._metrics.requests.inc()
+            sent = time.perf_counter()
             try:
                 # Messages and response_format go in extra_body, which the SDK sends as is:
                 # as typed params it walks them recursively (tool schemas included), which
@@ -407,12 +416,14 @@ class LlmClient:
                 raise self._attempt_error("connection_error", repr(exc)[:300]) from None
             finally:
                 self._in_flight -= 1
+                self._metrics.duration.observe(time.perf_counter() - sent)
         return body, estimate
 
     def _attempt_error(
         self, reason: LlmReason, message: str, *, status: int | None = None
     ) -> LlmError:
         self.stats.attempt_errors[reason] += 1
+        self._metrics.error(reason)
         return LlmError(reason, message, status=status)
 
     def _completion(
@@ -436,6 +447,7 @@ class LlmClient:
             model = str(data.get("model") or self.endpoint.model)
         except (orjson.JSONDecodeError, LookupError, TypeError, ValueError, AttributeError) as exc:
             self.stats.attempt_errors["bad_response"] += 1
+            self._metrics.error("bad_response")
             snippet = body[:120].decode(errors="replace")
             err = LlmError(
                 "bad_response",
@@ -452,6 +464,10 @@ class LlmClient:
         self.stats.prompt_tokens += usage.prompt_tokens
         self.stats.completion_tokens += usage.completion_tokens
         self.stats.cost_usd += cost
+        m = self._metrics
+        m.prompt_tokens.inc(usage.prompt_tokens)
+        m.completion_tokens.inc(usage.completion_tokens)
+        m.cost.inc(cost)
         return Completion(
             text=text,
             parsed=parse_json_content(text),

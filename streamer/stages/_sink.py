@@ -14,6 +14,7 @@ import anyio.to_thread
 from topics import Reject, SemanticPass, Topic
 
 from .._dataset import DatasetStore
+from .._metrics import pipeline_metrics
 from .._stage import Output
 
 __all__ = ["DatasetSink", "FunnelSink"]
@@ -32,9 +33,13 @@ class DatasetSink:
     ) -> None:
         self.store = store
         self._on_record = on_record
+        self._size = pipeline_metrics().dataset_records
+        self._size.set(store.count(include_duplicates=True))
 
     async def process(self, event: SemanticPass) -> list[Output]:
         added = await anyio.to_thread.run_sync(self.store.add, event)
+        if added:
+            self._size.inc()
         if added and self._on_record is not None:
             self._on_record(event)
         return []

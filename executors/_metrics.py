@@ -1,0 +1,140 @@
+"""Prometheus metrics of the executors: calls, latency, cache, retries, rate-limit waits.
+
+One :class:`ExecutorMetrics` object holds the families; the executors use the process-wide
+one from :func:`executor_metrics` (on ``prometheus_client.REGISTRY``, which ``apigen``
+serves at ``/metrics``). Children are bound once per executor kind (:meth:`for_kind`), so a
+call costs a few counter increments and one histogram observation.
+
+Families (labels are bounded: ``kind`` is ``python``/``rest``/``mcp``, ``outcome`` is
+``ok`` or a reason code of :data:`executors.REASONS`, ``result`` is ``hit``/``miss``)::
+
+    apigen_executor_calls_total{kind, outcome}              calls executed (cache hits excluded)
+    apigen_executor_call_duration_seconds{kind}             wall time of executed calls
+    apigen_executor_cache_requests_total{result}            result-cache lookups
+    apigen_executor_retries_total{kind}                     retried attempts
+    apigen_executor_rate_limit_wait_seconds_total{kind}     time spent waiting for rate limits
+    apigen_executor_worker_restarts_total{kind}             worker processes replaced
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+
+from ._errors import REASONS
+
+__all__ = ["EXECUTOR_LATENCY_BUCKETS", "ExecutorMetrics", "KindMetrics", "executor_metrics"]
+
+EXECUTOR_LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
+"""Histogram buckets in seconds: in-process calls take ~0.2 ms, remote ones up to timeouts."""
+
+_OUTCOMES = ("ok", *REASONS)
+
+
+@dataclass(frozen=True, slots=True)
+class KindMetrics:
+    """The children of one executor kind, bound once."""
+
+    kind: str
+    calls: dict[str, Counter]
+    duration: Histogram
+    retries: Counter
+    rate_limit_wait: Counter
+    worker_restarts: Counter
+
+    def observe(self, ok: bool, reason: str, seconds: float) -> None:
+        """One executed call: its outcome (``ok`` or ``reason``) and wall time in seconds."""
+        outcome = "ok" if ok else reason
+        child = self.calls.get(outcome) or self.calls["executor_error"]
+        child.inc()
+        self.duration.observe(seconds)
+
+
+class ExecutorMetrics:
+    """The executor metric families on ``registry``.
+
+    Usage::
+
+        rest = executor_metrics().for_kind("rest")
+        rest.observe(outcome.ok, outcome.reason, seconds)
+        rest.retries.inc()
+    """
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.registry = registry
+        self.calls = Counter(
+            "apigen_executor_calls",
+            "Calls executed, by executor kind and outcome (ok or a failure reason code).",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "apigen_executor_call_duration_seconds",
+            "Wall time of executed calls in seconds (cache hits excluded).",
+            ["kind"],
+            buckets=EXECUTOR_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.cache_requests = Counter(
+            "apigen_executor_cache_requests",
+            "Result-cache lookups by result (hit or miss).",
+            ["result"],
+            registry=registry,
+        )
+        self.retries = Counter(
+            "apigen_executor_retries",
+            "Attempts retried after a transient failure (429, 5xx, timeout, connection).",
+            ["kind"],
+            registry=registry,
+        )
+        self.rate_limit_wait = Counter(
+            "apigen_executor_rate_limit_wait_seconds",
+            "Seconds calls spent waiting for host and API rate limits.",
+            ["kind"],
+            registry=registry,
+        )
+        self.worker_restarts = Counter(
+            "apigen_executor_worker_restarts",
+            "Worker processes discarded and replaced (timeouts, crashes).",
+            ["kind"],
+            registry=registry,
+        )
+        self.cache_hit = self.cache_requests.labels("hit")
+        self.cache_miss = self.cache_requests.labels("miss")
+        self._kinds: dict[str, KindMetrics] = {}
+        self._lock = threading.Lock()
+
+    def for_kind(self, kind: str) -> KindMetrics:
+        """The pre-bound children of ``kind`` (python, rest or mcp)."""
+        found = self._kinds.get(kind)
+        if found is not None:
+            return found
+        with self._lock:
+            if kind not in self._kinds:
+                self._kinds[kind] = KindMetrics(
+                    kind=kind,
+                    calls={o: self.calls.labels(kind, o) for o in _OUTCOMES},
+                    duration=self.duration.labels(kind),
+                    retries=self.retries.labels(kind),
+                    rate_limit_wait=self.rate_limit_wait.labels(kind),
+                    worker_restarts=self.worker_restarts.labels(kind),
+                )
+            return self._kinds[kind]
+
+
+_default: ExecutorMetrics | None = None
+_default_lock = threading.Lock()
+
+
+def executor_metrics() -> ExecutorMetrics:
+    """The process-wide :class:`ExecutorMetrics` on ``prometheus_client.REGISTRY``."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = ExecutorMetrics()
+    return _default
