@@ -102,11 +102,6 @@ class CurationReport:
         c = Counter(r.category_to for r in self.records if r.category_to)
         return dict(sorted(c.items()))
 
-    def categories_mapped(self) -> dict[str, int]:
-        """Every input API's mapped category, kept or not: what the taxonomy does."""
-        c = Counter(r.category_to for r in self.records if r.category_to)
-        return dict(sorted(c.items()))
-
     def to_dict(self) -> dict[str, Any]:
         kept = self.kept
         return {
