@@ -1,0 +1,377 @@
+"""Check an existing dataset through the pipeline's own stages (``apigen check``).
+
+Each record (see :mod:`streamer._check_readers` for the formats) becomes the events the
+stages consume, and the stages' own code decides: :class:`~streamer.stages.FormatChecker`
+parses and checks the answer against the record's tools and style,
+:class:`~streamer.stages.ExecutionChecker` runs the calls through the executors, and
+:class:`~streamer.stages.SemanticChecker` applies its rules and, if configured, a judge.
+The first stage that rejects decides the record's verdict, stage and reason code.
+
+Stages: ``format`` always runs (the later stages need its parsed calls); ``execution``
+and ``semantic`` are optional. Execution applies when every call's function is in the API
+library (same name, and the record's parameters are among the library function's). When
+one is not, the record is ``skip`` with reason ``not_executable`` if its source says the
+calls are meant to run (BFCL exec sets) or execution was required; otherwise execution does
+not apply to it and is left out of its ``stages``. Without execution, the semantic stage
+sees no results (its result rules have nothing to check; its other rules still apply).
+
+Verdicts: ``pass`` (every stage that ran passed), ``fail`` (a stage rejected, or the record
+could not be read), ``skip`` (it could not be checked as asked; never counted as a pass).
+
+Reason codes are the stages' own (``unknown_function``, ``type_mismatch``,
+``function_error``, ``ungrounded_arguments``, ``judge_rejected``, ...) plus::
+
+    invalid_record   the record cannot be read (not JSON, unknown shape, bad tool schema)
+    invalid_call     a gold call string is not a call with literal arguments (stage format)
+    not_executable   a call's function cannot run here (verdict skip, stage execution)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import orjson
+
+from executors import ApiLibrary, ApiSpec, Dispatcher, PythonBinding, PythonExecutor, RestExecutor
+from executors.builtin import BFCL_WEB_ONLY
+from topics import EventMeta, ExecPass, FormatPass, Generation, Reject, Sample, Tool, derive_id
+
+from ._check_readers import CheckCase, InvalidRecord, RecordFormat, read_dataset
+from ._config import ModelConfig
+from ._pipeline import _open_model
+from ._stage import Output
+from .stages import (
+    ExecutionChecker,
+    FormatChecker,
+    FormatError,
+    FormatRules,
+    SemanticChecker,
+    SemanticRules,
+)
+
+__all__ = [
+    "CHECK_STAGES",
+    "CheckResult",
+    "CheckSettings",
+    "CheckSummary",
+    "Checker",
+    "open_checker",
+    "read_items",
+    "run_check",
+]
+
+CHECK_STAGES = ("format", "execution", "semantic")
+
+Verdict = Literal["pass", "fail", "skip"]
+_VERSION = "check-v1"
+_NO_MATCH = "no library function of that name and parameter types"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSettings:
+    """What ``apigen check`` runs.
+
+    stages: the stages to run, a subset of :data:`CHECK_STAGES` that includes ``format``.
+    require_execution: a record whose calls cannot run is ``skip``/``not_executable``
+      even when its source does not say it is executable.
+    format_rules: the format stage's rules; the default accepts queries up to 32,768
+      characters (the pipeline's 4,000 bounds what a generator may write, not what a
+      dataset may hold).
+    semantic_rules: the semantic stage's rules.
+    judge: the LLM judge of the semantic stage (None: rules only).
+    concurrency: records checked at once.
+    python_workers: worker processes of the Python executor (shared by every record).
+    exec_timeout_s: seconds one call may run.
+    """
+
+    stages: tuple[str, ...] = ("format", "execution")
+    require_execution: bool = False
+    format_rules: FormatRules = field(default_factory=lambda: FormatRules(max_query_chars=32768))
+    semantic_rules: SemanticRules = field(default_factory=SemanticRules)
+    judge: ModelConfig | None = None
+    concurrency: int = 32
+    python_workers: int = 2
+    exec_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.stages) - set(CHECK_STAGES))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; choose from {list(CHECK_STAGES)}")
+        if "format" not in self.stages:
+            raise ValueError("the format stage always runs: later stages need its parsed calls")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One record's verdict; ``stage`` and ``reason`` say where it failed or was skipped."""
+
+    id: str
+    verdict: Verdict
+    stage: str | None = None
+    reason: str | None = None
+    message: str = ""
+    where: str = ""
+    stages: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "verdict": self.verdict,
+            "stage": self.stage,
+            "reason": self.reason,
+            "message": self.message,
+            "where": self.where,
+            "stages": list(self.stages),
+        }
+
+
+@dataclass(slots=True)
+class CheckSummary:
+    """Counts per verdict and per (verdict, stage, reason)."""
+
+    verdicts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
+
+    def add(self, result: CheckResult) -> None:
+        self.verdicts[result.verdict] += 1
+        if result.verdict != "pass":
+            self.reasons[(result.verdict, result.stage, result.reason)] += 1
+
+    @property
+    def records(self) -> int:
+        return sum(self.verdicts.values())
+
+    def rows(self) -> list[tuple[str, str | None, str | None, int]]:
+        """``(verdict, stage, reason, count)``, failures first, then by stage and reason."""
+        return sorted(
+            ((v, s, r, n) for (v, s, r), n in self.reasons.items()),
+            key=lambda row: (row[0] != "fail", row[1] or "", row[2] or ""),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "pass": self.verdicts["pass"],
+            "fail": self.verdicts["fail"],
+            "skip": self.verdicts["skip"],
+            "by_reason": [
+                {"verdict": v, "stage": s, "reason": r, "count": n} for v, s, r, n in self.rows()
+            ],
+        }
+
+
+Item = CheckCase | InvalidRecord
+
+
+def _types(schema: Any) -> dict[str, frozenset[str] | None]:
+    """Parameter name -> its JSON types (number includes integer; None: any type)."""
+    props = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    out: dict[str, frozenset[str] | None] = {}
+    for name, sub in props.items() if isinstance(props, dict) else ():
+        kind = sub.get("type") if isinstance(sub, dict) else None
+        kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
+        if "number" in kinds:
+            kinds.add("integer")
+        out[name] = frozenset(str(k) for k in kinds) or None
+    return out
+
+
+def _fits(tool: dict[str, frozenset[str] | None], spec: dict[str, frozenset[str] | None]) -> bool:
+    """Every tool parameter is a library parameter whose types include the tool's (number
+    includes integer): a same-named function with other types is another function."""
+    for name, kinds in tool.items():
+        if name not in spec:
+            return False
+        wider = spec[name]
+        if kinds is not None and wider is not None and not kinds <= wider:
+            return False
+    return True
+
+
+def library_resolver(library: ApiLibrary) -> Callable[[Tool], ApiSpec | None]:
+    """Maps a record's tool to the bound library function of the same name whose
+    parameters include the tool's with the same types; None when there is none."""
+    by_name: dict[str, list[tuple[ApiSpec, dict[str, frozenset[str] | None]]]] = {}
+    for spec in library:
+        if spec.binding is not None:
+            by_name.setdefault(spec.name, []).append((spec, _types(spec.parameters)))
+    cache: dict[tuple[str, bytes], ApiSpec | None] = {}
+
+    def resolve(tool: Tool) -> ApiSpec | None:
+        types = _types(tool.parameters)
+        key = (tool.name, orjson.dumps(tool.parameters, option=orjson.OPT_SORT_KEYS))
+        if key not in cache:
+            candidates = by_name.get(tool.name, ())
+            cache[key] = next((s for s, t in candidates if _fits(types, t)), None)
+        return cache[key]
+
+    return resolve
+
+
+def _first(outputs: Sequence[Output]) -> Any:
+    return outputs[0].event
+
+
+class Checker:
+    """Runs one record through the selected stages (safe to call concurrently)."""
+
+    def __init__(
+        self,
+        settings: CheckSettings,
+        *,
+        library: ApiLibrary | None = None,
+        executor: Any = None,
+        judge: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.format = FormatChecker(settings.format_rules)
+        self.resolve = library_resolver(library or ApiLibrary())
+        self.execution = ExecutionChecker(executor, self.resolve) if executor else None
+        self.semantic = SemanticChecker(
+            [judge] if judge is not None else [], rules=settings.semantic_rules
+        )
+
+    async def check(self, item: Item) -> CheckResult:
+        if isinstance(item, InvalidRecord):
+            return CheckResult(
+                item.id, "fail", None, item.reason, f"{item.where}: {item.message}", item.where
+            )
+        ran: list[str] = ["format"]
+
+        def result(verdict: Verdict, stage: str | None = None, exc: Any = None) -> CheckResult:
+            reason, message = (exc.reason, exc.message) if exc is not None else (None, "")
+            return CheckResult(item.id, verdict, stage, reason, message, item.where, tuple(ran))
+
+        passed = await self._format(item)
+        if isinstance(passed, FormatError | Reject):
+            return result("fail", "format", passed)
+        event: ExecPass | None = None
+        if "execution" in self.settings.stages and passed.calls:
+            why = self._not_executable(item, passed)
+            required = item.execution == "required" or self.settings.require_execution
+            if why and required:
+                ran.append("execution")
+                return result("skip", "execution", FormatError("not_executable", why))
+            if not why and self.execution is not None:
+                ran.append("execution")
+                out = _first(await self.execution.process(passed))
+                if isinstance(out, Reject):
+                    return result("fail", "execution", out)
+                event = out
+        if "semantic" in self.settings.stages:
+            ran.append("semantic")
+            if event is None:
+                event = ExecPass(
+                    meta=passed.meta.child("execution", "not-run"),
+                    sample=passed.sample,
+                    model=passed.model,
+                    pair_index=passed.pair_index,
+                    query=passed.query,
+                    calls=passed.calls,
+                    results=(),
+                )
+            out = _first(await self.semantic.process(event))
+            if isinstance(out, Reject):
+                return result("fail", "semantic", out)
+        return result("pass")
+
+    def _not_executable(self, item: CheckCase, passed: FormatPass) -> str:
+        """Why the calls cannot run ("" when they can)."""
+        if item.execution == "none":
+            return "the source documents these functions without implementing them"
+        tools = {t.name: t for t in passed.sample.tools}
+        missing = [c.name for c in passed.calls if self.resolve(tools[c.name]) is None]
+        return "; ".join(
+            f"{n}: {BFCL_WEB_ONLY.get(n, 'no library function of that name and parameters')}"
+            for n in dict.fromkeys(missing)
+        )
+
+    async def _format(self, item: CheckCase) -> FormatPass | Reject | FormatError:
+        if isinstance(item.answers, FormatError):
+            return item.answers
+        try:
+            raw = orjson.dumps({"query": item.query, "answers": item.answers}).decode()
+        except orjson.JSONEncodeError as exc:
+            return FormatError("invalid_json", f"answers are not JSON data: {exc}")
+        sid = derive_id("check", item.where, item.id)
+        meta = EventMeta(sid, None, sid, "check", _VERSION)
+        sample = Sample(meta=meta, style=item.style, tools=item.tools)
+        generation = Generation(
+            meta=meta.child("dataset", _VERSION), sample=sample, model="dataset", raw=raw
+        )
+        out = _first(await self.format.process(generation))
+        assert isinstance(out, FormatPass | Reject)
+        return out
+
+
+def read_items(
+    paths: Sequence[Path], *, fmt: RecordFormat | None = None, answers: Path | None = None
+) -> Iterator[Item]:
+    """Every record of every file, in order. Files are opened (and their format detected)
+    up front, so a :class:`~streamer._check_readers.DatasetFormatError` comes before any
+    record is checked."""
+    opened = [read_dataset(p, fmt=fmt, answers=answers)[1] for p in paths]
+    for items in opened:
+        yield from items
+
+
+@asynccontextmanager
+async def open_checker(
+    settings: CheckSettings, library: ApiLibrary | None = None
+) -> AsyncIterator[Checker]:
+    """A :class:`Checker` with its executors (one shared pool of Python workers) and judge."""
+    async with AsyncExitStack() as stack:
+        executor = None
+        if "execution" in settings.stages:
+            library = library if library is not None else ApiLibrary.builtin()
+            modules = {s.binding.module for s in library if isinstance(s.binding, PythonBinding)}
+            python = PythonExecutor(
+                workers=settings.python_workers,
+                timeout_s=settings.exec_timeout_s,
+                allowed_modules=modules,
+            )
+            executor = await stack.enter_async_context(
+                Dispatcher(python=python, rest=RestExecutor())
+            )
+        judge = None
+        if "semantic" in settings.stages and settings.judge is not None:
+            judge = await stack.enter_async_context(_open_model(settings.judge, "judge", 0))
+        yield Checker(settings, library=library, executor=executor, judge=judge)
+
+
+async def run_check(
+    checker: Checker, items: Iterable[Item], emit: Callable[[CheckResult], None]
+) -> CheckSummary:
+    """Check every item, ``settings.concurrency`` at a time, emitting results in input order."""
+    summary = CheckSummary()
+    done: dict[int, CheckResult] = {}
+    next_out = 0
+    slots = anyio.Semaphore(max(1, checker.settings.concurrency))
+
+    def flush() -> None:
+        nonlocal next_out
+        while next_out in done:
+            result = done.pop(next_out)
+            summary.add(result)
+            emit(result)
+            next_out += 1
+
+    async def one(index: int, item: Item) -> None:
+        try:
+            done[index] = await checker.check(item)
+        finally:
+            slots.release()
+        flush()
+
+    async with anyio.create_task_group() as tg:
+        for index, item in enumerate(items):
+            await slots.acquire()
+            tg.start_soon(one, index, item)
+    flush()
+    return summary
