@@ -204,9 +204,10 @@ def _card(store: DatasetStore, records: Sequence[DatasetRecord]) -> str:
 
 
 def export_dataset(
-    store: DatasetStore, out_dir: str | Path, formats: Sequence[str] = FORMATS
+    store: DatasetStore, out_dir: str | Path, formats: Sequence[str] = FORMATS, *, card: bool = True
 ) -> dict[str, Path]:
-    """Write the chosen formats and ``README.md`` into ``out_dir``; returns the paths."""
+    """Write the chosen formats and (with ``card``) ``README.md`` into ``out_dir``; returns
+    the paths."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ValueError(f"unknown export format(s) {unknown}; choose from {list(FORMATS)}")
@@ -228,7 +229,7 @@ def export_dataset(
     if "parquet" in formats:
         written["parquet"] = out / "dataset.parquet"
         _write_parquet(written["parquet"], records)
-    card = out / "README.md"
-    _write_atomic(card, [_card(store, records).encode()])
-    written["card"] = card
+    if card:
+        written["card"] = out / "README.md"
+        _write_atomic(written["card"], [_card(store, records).encode()])
     return written
