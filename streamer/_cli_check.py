@@ -1,0 +1,224 @@
+"""``apigen check FILE...`` (verify an existing dataset) and ``apigen export RUN_DIR``.
+
+``check`` writes one JSON line per record to stdout (``id``, ``verdict``, ``stage``,
+``reason``, ``message``, ``where``, ``stages``), then a summary by stage and reason: a rich
+table on stderr, or with ``--summary-json`` a final ``{"summary": {...}}`` line on stdout.
+Exit status: 0 when no record failed, 1 when some failed (or, with ``--strict``, were
+skipped), 2 on usage errors (unknown options, unreadable files, a file whose format cannot
+be told, BFCL questions without their answers).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from executors import ApiLibrary, SpecError
+
+from ._check import (
+    CHECK_STAGES,
+    CheckResult,
+    CheckSettings,
+    CheckSummary,
+    open_checker,
+    read_items,
+    run_check,
+)
+from ._check_readers import FORMAT_NAMES, DatasetFormatError, RecordFormat
+from ._config import ModelConfig
+from ._dataset import DatasetStore
+from ._export import FORMATS, export_dataset
+
+__all__ = ["register"]
+
+console = Console(stderr=True)
+
+
+def _stages(text: str, judged: bool) -> tuple[str, ...]:
+    stages = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    unknown = [s for s in stages if s not in CHECK_STAGES]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown stage(s) {unknown}; choose from {', '.join(CHECK_STAGES)}",
+            param_hint="--stages",
+        )
+    if "format" not in stages:
+        raise typer.BadParameter(
+            "format always runs (later stages need its parsed calls), e.g. format,semantic",
+            param_hint="--stages",
+        )
+    if judged and "semantic" not in stages:
+        stages += ("semantic",)
+    return tuple(s for s in CHECK_STAGES if s in stages)
+
+
+def _judge(
+    endpoint: str | None, model: str | None, key_env: str | None, simulated: bool
+) -> ModelConfig | None:
+    if simulated and endpoint:
+        raise typer.BadParameter("choose --judge-endpoint or --judge-simulated, not both")
+    if simulated:
+        return ModelConfig(kind="simulated", seed=1)
+    if endpoint:
+        if not model:
+            raise typer.BadParameter("--judge-endpoint needs --judge-model")
+        return ModelConfig(
+            kind="openai", base_url=endpoint, model=model, name=model, api_key_env=key_env or ""
+        )
+    return None
+
+
+def _summary_table(summary: CheckSummary) -> Table:
+    table = Table(title=f"apigen check: {summary.records:,} records", expand=False)
+    for column in ("verdict", "stage", "reason", "records"):
+        table.add_column(column, justify="right" if column == "records" else "left")
+    table.add_row("[green]pass", "", "", f"{summary.verdicts['pass']:,}")
+    for verdict, stage, reason, count in summary.rows():
+        colour = "red" if verdict == "fail" else "yellow"
+        table.add_row(f"[{colour}]{verdict}", stage or "-", reason or "-", f"{count:,}")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``check`` and ``export``."""
+
+    @app.command()
+    def check(
+        files: Annotated[list[Path], typer.Argument(help="Dataset file(s) to check.")],
+        fmt: Annotated[
+            str | None,
+            typer.Option("--format", help=f"Force the format: {', '.join(FORMAT_NAMES)}."),
+        ] = None,
+        answers: Annotated[
+            Path | None, typer.Option(help="BFCL possible_answer file (default: found beside).")
+        ] = None,
+        stages: Annotated[
+            str, typer.Option(help=f"Comma-separated stages among {', '.join(CHECK_STAGES)}.")
+        ] = "format,execution",
+        require_execution: Annotated[
+            bool, typer.Option(help="Skip (not_executable) records whose calls cannot run.")
+        ] = False,
+        apis: Annotated[
+            list[Path],
+            typer.Option("--apis", help="API library source file(s) (default: built-in)."),
+        ] = [],  # noqa: B006
+        judge_endpoint: Annotated[
+            str | None, typer.Option(help="OpenAI-compatible base URL of the judge.")
+        ] = None,
+        judge_model: Annotated[str | None, typer.Option(help="Judge model name.")] = None,
+        judge_api_key_env: Annotated[
+            str | None, typer.Option(help="Environment variable holding the judge's API key.")
+        ] = None,
+        judge_simulated: Annotated[
+            bool, typer.Option(help="Use the SIMULATED judge endpoint.")
+        ] = False,
+        summary_json: Annotated[
+            bool, typer.Option(help="Print the summary as a final JSON line on stdout.")
+        ] = False,
+        strict: Annotated[bool, typer.Option(help="Exit 1 when records were skipped.")] = False,
+        concurrency: Annotated[int, typer.Option(min=1, help="Records checked at once.")] = 32,
+        workers: Annotated[int, typer.Option(min=1, help="Python executor processes.")] = 2,
+        timeout: Annotated[float, typer.Option(help="Seconds one call may run.")] = 10.0,
+    ) -> None:
+        """Verify an existing dataset (xLAM rows, OpenAI chat records, BFCL files) through
+        the format, execution and optionally semantic stages.
+
+        A judge option (--judge-endpoint/--judge-simulated) implies the semantic stage.
+        """
+        if fmt is not None and fmt not in FORMAT_NAMES:
+            raise typer.BadParameter(
+                f"{fmt!r}: choose from {', '.join(FORMAT_NAMES)}", param_hint="--format"
+            )
+        judge = _judge(judge_endpoint, judge_model, judge_api_key_env, judge_simulated)
+        settings = CheckSettings(
+            stages=_stages(stages, judge is not None),
+            require_execution=require_execution,
+            judge=judge,
+            concurrency=concurrency,
+            python_workers=workers,
+            exec_timeout_s=timeout,
+        )
+        try:
+            library = ApiLibrary.from_sources(apis) if apis else None
+            items = read_items(files, fmt=_record_format(fmt), answers=answers)
+        except (DatasetFormatError, SpecError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        out = sys.stdout
+
+        def emit(result: CheckResult) -> None:
+            out.write(orjson.dumps(result.to_json()).decode() + "\n")
+
+        async def main() -> CheckSummary:
+            async with open_checker(settings, library) as checker:
+                return await run_check(checker, items, emit)
+
+        try:
+            summary = anyio.run(main)
+        except DatasetFormatError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        if summary_json:
+            out.write(orjson.dumps({"summary": summary.to_json()}).decode() + "\n")
+        else:
+            console.print(_summary_table(summary))
+        out.flush()
+        if summary.verdicts["fail"] or (strict and summary.verdicts["skip"]):
+            raise typer.Exit(1)
+
+    @app.command()
+    def export(
+        run_dir: Annotated[
+            Path, typer.Argument(help="An `apigen run --out` directory (holds dataset.db).")
+        ],
+        out: Annotated[
+            Path | None, typer.Option(help="Output directory (default: the run directory).")
+        ] = None,
+        formats: Annotated[
+            list[str],
+            typer.Option(
+                "--format", help=f"Format to write (repeatable): {', '.join(FORMATS)}, card."
+            ),
+        ] = [],  # noqa: B006
+    ) -> None:
+        """Re-export a run's dataset store to xLAM, OpenAI chat, ShareGPT/Hermes, Parquet and
+        the dataset card (all of them by default)."""
+        chosen = formats or [*FORMATS, "card"]
+        unknown = sorted(set(chosen) - {*FORMATS, "card"})
+        if unknown:
+            raise typer.BadParameter(
+                f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}, card",
+                param_hint="--format",
+            )
+        db = run_dir / "dataset.db"
+        if not db.is_file():
+            console.print(f"[red]error:[/red] {db}: no dataset store (an `apigen run --out` dir)")
+            raise typer.Exit(2)
+        store = DatasetStore(db)
+        try:
+            written = export_dataset(
+                store,
+                out or run_dir,
+                [f for f in FORMATS if f in chosen],
+                card="card" in chosen,
+            )
+            records = store.count()
+        finally:
+            store.close()
+        for kind, path in written.items():
+            typer.echo(f"{kind}\t{path}")
+        console.print(f"exported {records} records")
+
+
+def _record_format(fmt: str | None) -> RecordFormat | None:
+    for name in FORMAT_NAMES:
+        if name == fmt:
+            return name
+    return None
