@@ -28,6 +28,7 @@ Reason codes are the stages' own (``unknown_function``, ``type_mismatch``,
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -314,11 +315,11 @@ def read_items(
     paths: Sequence[Path], *, fmt: RecordFormat | None = None, answers: Path | None = None
 ) -> Iterator[Item]:
     """Every record of every file, in order. Files are opened (and their format detected)
-    up front, so a :class:`~streamer._check_readers.DatasetFormatError` comes before any
-    record is checked."""
-    opened = [read_dataset(p, fmt=fmt, answers=answers)[1] for p in paths]
-    for items in opened:
-        yield from items
+    now, so a :class:`~streamer._check_readers.DatasetFormatError` comes before any record
+    is checked."""
+    return itertools.chain.from_iterable(
+        [read_dataset(p, fmt=fmt, answers=answers)[1] for p in paths]
+    )
 
 
 @asynccontextmanager
