@@ -67,43 +67,81 @@ def _describe(exc: BaseException) -> str:
     return _truncate(f"{type(exc).__name__}: {exc}")
 
 
-def normalize(value: Any, depth: int = 0) -> Any:
+class _Budget:
+    """Bytes of JSON a result may still take, charged at least what each value will cost.
+
+    Exceeding it is ``result_too_large`` found *before* orjson serializes: under RLIMIT_AS
+    orjson dies with SIGSEGV instead of raising MemoryError when a big dump (about a million
+    list items under 512 MiB) cannot grow its buffer.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.left = max_bytes
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            message = f"the result is over the cap of {self.max_bytes} bytes"
+            raise _Failure("result_too_large", message)
+
+
+def normalize(value: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
     """Turn a result into plain JSON data: tuples to lists, sets to sorted lists, integers
     outside the signed 64-bit range (which orjson, and so every event, cannot carry) to their
     exact decimal string.
 
     Non-finite floats and objects without a JSON form raise ``_Failure("not_serializable")``:
     orjson would silently write NaN as ``null``, and a dataset must not claim a result the
-    function did not give.
+    function did not give. With a ``budget``, a result too large for it raises
+    ``_Failure("result_too_large")`` as soon as the walk has seen that much.
     """
     if depth > _MAX_DEPTH:
         raise _Failure("not_serializable", f"result nested deeper than {_MAX_DEPTH} (cyclic?)")
-    if value is None or isinstance(value, str | bool):
+    if budget is None:
+        budget = _Budget(2**62)
+    if value is None or isinstance(value, bool):
+        budget.spend(4)
+        return value
+    if isinstance(value, str):
+        budget.spend(len(value) + 2)
         return value
     if isinstance(value, int):
-        return value if -(2**63) <= value < 2**64 else str(value)
+        if -(2**63) <= value < 2**64:
+            budget.spend(len(str(value)))
+            return value
+        try:
+            text = str(value)
+        except ValueError as exc:  # past sys.get_int_max_str_digits()
+            raise _Failure("not_serializable", _describe(exc)) from None
+        budget.spend(len(text) + 2)
+        return text
     if isinstance(value, float):
         if not math.isfinite(value):
             raise _Failure("not_serializable", f"result contains the non-finite float {value}")
+        budget.spend(1)  # orjson may write floats shorter than repr
         return value
     if isinstance(value, dict):
-        return {k: normalize(v, depth + 1) for k, v in value.items()}
+        budget.spend(2 + 3 * len(value))
+        return {k: normalize(v, depth + 1, budget) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [normalize(v, depth + 1) for v in value]
+        budget.spend(1 + len(value))
+        return [normalize(v, depth + 1, budget) for v in value]
     if isinstance(value, set | frozenset):
-        items = [normalize(v, depth + 1) for v in value]
+        budget.spend(1 + len(value))
+        items = [normalize(v, depth + 1, budget) for v in value]
         try:
             return sorted(items)
         except TypeError:
             return sorted(items, key=orjson.dumps)
     if isinstance(value, enum.Enum):
-        return normalize(value.value, depth + 1)
+        return normalize(value.value, depth + 1, budget)
     if isinstance(value, datetime.date | datetime.time | uuid.UUID):
         return orjson.loads(orjson.dumps(value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return normalize(dataclasses.asdict(value), depth + 1)
+        return normalize(dataclasses.asdict(value), depth + 1, budget)
     if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy scalars and arrays
-        return normalize(value.tolist(), depth + 1)
+        return normalize(value.tolist(), depth + 1, budget)
     raise _Failure("not_serializable", f"an object of type {type(value).__name__} is not JSON data")
 
 
@@ -177,7 +215,8 @@ class Worker:
             self._disarm_cpu_limit()
 
         try:
-            body = orjson.dumps(normalize(result), option=_DUMPS_OPTIONS)
+            plain = normalize(result, budget=_Budget(self.max_result_bytes))
+            body = orjson.dumps(plain, option=_DUMPS_OPTIONS)
         except orjson.JSONEncodeError as exc:
             raise _Failure("not_serializable", _describe(exc)) from None
         except MemoryError:
