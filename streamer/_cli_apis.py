@@ -1,4 +1,4 @@
-"""`apigen apis`: list, show and convert API catalogues.
+"""`apigen apis`: list, show, convert and curate API catalogues.
 
 ``list`` and ``show`` read the built-in library unless ``--source`` names catalogue files
 (any kind :func:`executors.ApiLibrary.from_sources` detects); ``convert`` turns one
@@ -137,6 +137,94 @@ def convert(
     else:
         out.write_text(text, encoding="utf-8")
     typer.echo(f"converted {len(specs)} APIs, {len(errors)} errors", err=True)
+
+
+@apis.command("curate")
+def curate_command(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Catalogue files, python:MODULE, builtin, or an OpenAPI URL."),
+    ],
+    out: Annotated[Path, typer.Option(help="Curated library (JSON Lines); reports beside.")],
+    taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy TOML (default: 21).")] = None,
+    examples: Annotated[
+        Path | None, typer.Option(help="JSON/YAML: API id or name -> example arguments.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Base URL for OpenAPI files without a server URL.")
+    ] = None,
+    keep_no_params: Annotated[bool, typer.Option(help="Keep APIs without parameters.")] = False,
+    keep_untested: Annotated[
+        bool, typer.Option(help="Keep APIs without example arguments, untested.")
+    ] = False,
+    access_test: Annotated[bool, typer.Option(help="Call each API once.")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds per test call.")] = 10.0,
+    rate: Annotated[float, typer.Option(help="Test requests per second per host.")] = 5.0,
+    cache: Annotated[Path | None, typer.Option(help="SQLite result cache file.")] = None,
+    simulate: Annotated[
+        bool, typer.Option(help="Regenerate docs with the SIMULATED LLM endpoint.")
+    ] = False,
+    endpoint: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint to regenerate docs with.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name at --endpoint.")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the endpoint's key.")
+    ] = None,
+    local_model: Annotated[
+        bool, typer.Option(help="Regenerate docs with the embedded local model.")
+    ] = False,
+) -> None:
+    """Curate APIs as APIGen did: quality rules, dedup, one test call each, regenerated
+    docs (with an LLM option), categories mapped to a taxonomy; writes a report."""
+    import anyio
+
+    from executors.curation import (
+        AccessSettings,
+        CurationError,
+        CurationSettings,
+        RuleSettings,
+        load_examples,
+    )
+
+    from ._config import ModelConfig
+    from ._curate import curate_apis, write_outputs
+
+    llm: ModelConfig | None = None
+    if simulate:
+        llm = ModelConfig(kind="simulated")
+    elif endpoint:
+        llm = ModelConfig(
+            kind="openai", base_url=endpoint, model=model or "", api_key_env=api_key_env or ""
+        )
+    elif local_model:
+        llm = ModelConfig(kind="local")
+    settings = CurationSettings(
+        rules=RuleSettings(keep_no_parameters=keep_no_params),
+        access=AccessSettings(
+            timeout_s=timeout,
+            rate_per_host=rate,
+            keep_untested=keep_untested,
+            cache_path=str(cache) if cache else None,
+        ),
+        test_access=access_test,
+        taxonomy_path=str(taxonomy) if taxonomy else None,
+    )
+    try:
+        calls = load_examples(examples) if examples else None
+        result = anyio.run(
+            lambda: curate_apis(sources, settings, model=llm, examples=calls, base_url=base_url)
+        )
+    except (CurationError, SpecError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    json_path, md_path = write_outputs(result, out)
+    report = result.report
+    typer.echo(
+        f"kept {len(report.kept)} of {report.total_in} APIs in "
+        f"{len(report.categories_after())} categories -> {out}; report: {md_path}, {json_path}",
+        err=True,
+    )
 
 
 def register(app: typer.Typer) -> None:
