@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.table import Table
 
 from ._config import ConfigError, ModelConfig, PipelineConfig, load_config
+from ._metrics import serve_metrics
 from ._pipeline import (
     STAGE_NAMES,
     Progress,
@@ -63,6 +64,8 @@ def _config(
     api_key_env: str | None,
     gguf: Path | None,
     apis: list[str],
+    metrics_port: int | None = None,
+    metrics_host: str | None = None,
 ) -> PipelineConfig:
     try:
         config = load_config(config_file) if config_file else PipelineConfig()
@@ -99,6 +102,8 @@ def _config(
         generators=generators,
         judges=judges,
         api_sources=tuple(apis) or None,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
 
 
@@ -121,6 +126,14 @@ def _table(progress: Progress) -> Table:
         total = sum(n for (mm, _), n in progress.per_model.items() if mm == m)
         table.add_row(f"pass rate {m}", f"{verified / total:.1%} of {total:,}" if total else "-")
     return table
+
+
+_METRICS_PORT = typer.Option(
+    help="Serve Prometheus /metrics on this port (0: off; default: config metrics.port)."
+)
+_METRICS_HOST = typer.Option(
+    help="Interface for /metrics (default 127.0.0.1; 0.0.0.0 in containers)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -163,6 +176,8 @@ def register(app: typer.Typer) -> None:
         apis: Annotated[
             list[str], typer.Option("--apis", help="API source file (repeatable).")
         ] = [],  # noqa: B006
+        metrics_port: Annotated[int | None, _METRICS_PORT] = None,
+        metrics_host: Annotated[str | None, _METRICS_HOST] = None,
     ) -> None:
         """Run every stage in one process until the goal is reached; write the dataset."""
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -171,6 +186,7 @@ def register(app: typer.Typer) -> None:
             partitions=partitions, pairs=pairs, seed=seed, feedback=feedback,
             simulate=simulate, latency_ms=latency_ms, corrupt=corrupt, endpoint=endpoint,
             model=model, api_key_env=api_key_env, gguf=gguf, apis=apis,
+            metrics_port=metrics_port, metrics_host=metrics_host,
         )  # fmt: skip
         if config.samples is None and config.target is None:
             config = config.with_overrides(target=20)
@@ -180,7 +196,8 @@ def register(app: typer.Typer) -> None:
                 live.update(_table(progress))
 
             try:
-                summary = anyio.run(_run_with_signals, config, show)
+                with serve_metrics(config.metrics_port, host=config.metrics_host):
+                    summary = anyio.run(_run_with_signals, config, show)
             except ConfigError as exc:
                 console.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(2) from None
@@ -196,6 +213,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="Dataset directory (sink).")] = None,
         simulate: Annotated[bool, typer.Option(help="Use the SIMULATED LLM endpoint.")] = False,
         group: Annotated[str | None, typer.Option(help="Consumer group (default: stage).")] = None,
+        metrics_port: Annotated[int | None, _METRICS_PORT] = None,
+        metrics_host: Annotated[str | None, _METRICS_HOST] = None,
     ) -> None:
         """Run one stage as a long-running service (replicas share its partitions)."""
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -203,9 +222,11 @@ def register(app: typer.Typer) -> None:
             config_file, out=out, samples=None, target=None, kafka=kafka, partitions=None,
             pairs=None, seed=None, feedback=None, simulate=simulate, latency_ms=0.0,
             corrupt=[], endpoint=None, model=None, api_key_env=None, gguf=None, apis=[],
+            metrics_port=metrics_port, metrics_host=metrics_host,
         )  # fmt: skip
         try:
-            anyio.run(_serve, stage, config, group)
+            with serve_metrics(config.metrics_port, host=config.metrics_host):
+                anyio.run(_serve, stage, config, group)
         except ConfigError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None

@@ -29,6 +29,10 @@ Example ``apigen.toml``::
     [apis]
     sources = []            # API source files; empty = the built-in library
 
+    [metrics]
+    port = 9464             # serve Prometheus /metrics on this port; 0 = off
+    host = "0.0.0.0"        # interface for /metrics (default 127.0.0.1)
+
 Errors name the file and the field (``apigen.toml: generators[0].kind: ...``).
 """
 
@@ -102,6 +106,8 @@ class PipelineConfig:
     python_workers: worker processes of the Python executor.
     exec_timeout_s: seconds per executed call.
     judge_batch: events graded per judge call.
+    metrics_port: TCP port of the Prometheus ``/metrics`` endpoint; 0 = off.
+    metrics_host: interface the metrics endpoint listens on.
     """
 
     out: Path = Path("out")
@@ -123,6 +129,8 @@ class PipelineConfig:
     api_sources: tuple[str, ...] = ()
     format_rules: FormatRules = field(default_factory=FormatRules)
     semantic_rules: SemanticRules = field(default_factory=SemanticRules)
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     @property
     def embedded_log(self) -> Path:
@@ -172,6 +180,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         "runner",
         "executors",
         "judge",
+        "metrics",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -199,6 +208,18 @@ def load_config(path: str | Path) -> PipelineConfig:
         values["concurrency"] = data["runner"]["concurrency"]
     if "batch" in data.get("judge", {}):
         values["judge_batch"] = data["judge"]["batch"]
+    metrics = data.get("metrics", {})
+    if not isinstance(metrics, dict):
+        raise ConfigError(f"{p}: metrics: expected a table with port and host")
+    for key, typ in (("port", int), ("host", str)):
+        if key in metrics:
+            if not isinstance(metrics[key], typ) or isinstance(metrics[key], bool):
+                raise ConfigError(
+                    f"{p}: metrics.{key}: expected {typ.__name__}, got {metrics[key]!r}"
+                )
+            values[f"metrics_{key}"] = metrics[key]
+    if not 0 <= values.get("metrics_port", 0) <= 65535:
+        raise ConfigError(f"{p}: metrics.port: {values['metrics_port']} is not a TCP port")
     values["generators"] = tuple(
         _model(m, f"{p}: generators[{i}]") for i, m in enumerate(data.get("generators", []))
     )
