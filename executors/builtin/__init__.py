@@ -19,15 +19,25 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from .._spec import ApiSpec
 from ._bfcl import BFCL_WEB_ONLY
 
-__all__ = ["BFCL_WEB_ONLY", "CATEGORIES", "MODULES", "builtin_specs", "iter_functions"]
+__all__ = [
+    "BFCL_WEB_ONLY",
+    "CATEGORIES",
+    "MODULES",
+    "builtin_specs",
+    "failing_arguments",
+    "iter_functions",
+]
 
 CATEGORIES: tuple[str, ...] = (
     "biology",
@@ -66,10 +76,31 @@ def iter_functions() -> Iterator[tuple[str, Callable[..., Any]]]:
 
 
 @functools.cache
+def _examples() -> dict[str, dict[str, Any]]:
+    """``examples.json``: per function, ``valid`` argument sets (each executes and returns a
+    non-empty result) and, where one exists, a ``failing`` override that is schema-valid but
+    out of the function's domain (the simulated LLM's ``exec_failure``)."""
+    data: dict[str, dict[str, Any]] = json.loads(
+        (Path(__file__).with_name("examples.json")).read_text(encoding="utf-8")
+    )
+    return data
+
+
+@functools.cache
 def _specs() -> tuple[ApiSpec, ...]:
     from ..converters.python import spec_from_callable
 
-    return tuple(spec_from_callable(fn, category=cat) for cat, fn in iter_functions())
+    examples = _examples()
+    return tuple(
+        dataclasses.replace(spec, examples=tuple(examples.get(spec.name, {}).get("valid", ())))
+        for spec in (spec_from_callable(fn, category=cat) for cat, fn in iter_functions())
+    )
+
+
+def failing_arguments() -> dict[str, dict[str, Any]]:
+    """Per built-in, argument values that pass its schema but fail at run time (replace
+    them in a valid call). Functions that accept every well-typed value are absent."""
+    return {name: dict(e["failing"]) for name, e in _examples().items() if "failing" in e}
 
 
 def builtin_specs() -> list[ApiSpec]:

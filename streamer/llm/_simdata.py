@@ -1,14 +1,21 @@
 """What the simulated LLM says: pairs drawn from tool schemas, injected faults, verdicts.
 
-Values come from the JSON Schemas (enums, const, bounds, lengths, array sizes, string
-formats, hints from parameter names). Every query states each scalar argument value
-verbatim, so grounding rules can pass; the simulated judge passes a sample exactly when
-that holds (and no result is an error), which makes the injected ``query_mismatch`` — a
-query rendered from *other* values than the calls use — deterministic to detect.
+Arguments come from the tool's own example argument sets when its parameters schema has
+``examples`` (the sampler puts an API's validated examples there), else per parameter from
+its ``examples``, ``default``, enums, const, bounds, lengths, array sizes, string formats and
+hints from parameter names. Every query states each scalar argument value verbatim, so
+grounding rules pass; the simulated judge passes a sample exactly when that holds (and no
+result is an error) unless the ``judge_reject`` fault picks it.
+
+A clean pair over APIs with examples is valid end to end, and a corrupted one fails for
+exactly the reason :data:`EXPECTED_REJECTS` names, so a run's reject counts per reason equal
+the injected counts (see :func:`expected_rejects`).
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import random
 from collections import Counter
@@ -19,9 +26,12 @@ from topics import QueryStyle
 
 __all__ = [
     "CORRUPTIONS",
+    "EXPECTED_REJECTS",
     "SIMULATED_EXEC_FAILURE",
+    "expected_rejects",
     "generate_pairs",
     "grounded",
+    "judge_draw",
     "judge_samples",
     "sample_arguments",
     "write_api_doc",
@@ -41,10 +51,43 @@ CORRUPTIONS = (
     "wrong_type",
     "exec_failure",
     "query_mismatch",
+    "judge_reject",
 )
 """Fault kinds the simulator can inject. ``invalid_json`` is drawn once per response (a
-broken body breaks every pair in it); the others once per pair that has calls, at most one
-kind per pair, so each corrupted pair fails for exactly one reason."""
+broken body breaks every pair in it; the pairs' own corruptions are then not counted);
+``judge_reject`` once per judged sample, from a hash of the sample, so a sample gets the
+same verdict however it is batched; the others once per pair that has calls, at most one
+kind per pair, so each corrupted pair fails for exactly one reason. A kind that cannot
+apply to a pair (``missing_required`` without a required argument, ...) leaves it clean
+and is not counted."""
+
+EXPECTED_REJECTS: dict[str, tuple[str, str]] = {
+    "invalid_json": ("format", "invalid_json"),
+    "unknown_function": ("format", "unknown_function"),
+    "unknown_argument": ("format", "unknown_argument"),
+    "missing_required": ("format", "missing_required"),
+    "wrong_type": ("format", "type_mismatch"),
+    "exec_failure": ("execution", "function_error"),
+    "query_mismatch": ("semantic", "ungrounded_arguments"),
+    "judge_reject": ("semantic", "judge_rejected"),
+}
+"""Corruption kind -> the ``(stage, reason)`` of the reject it must cause: the one place
+that says what each injected fault looks like downstream. ``exec_failure`` fails with
+``function_error`` only on executors that reject its values (the built-ins' listed
+``failing_arguments``, or :data:`SIMULATED_EXEC_FAILURE` where honoured)."""
+
+PAIR_CORRUPTIONS = tuple(k for k in CORRUPTIONS if k not in ("invalid_json", "judge_reject"))
+"""The kinds drawn per generated pair."""
+
+
+def expected_rejects(injected: Mapping[str, int]) -> Counter[tuple[str, str]]:
+    """Reject counts per ``(stage, reason)`` that the injected counts per kind must cause."""
+    out: Counter[tuple[str, str]] = Counter()
+    for kind, n in injected.items():
+        if n:
+            out[EXPECTED_REJECTS[kind]] += n
+    return out
+
 
 _WORDS: dict[str, tuple[str, ...]] = {
     "city": ("Lisbon", "Osaka", "Nairobi", "Toronto", "Valparaiso", "Tallinn", "Hanoi", "Perth"),
@@ -142,6 +185,11 @@ def sample_value(schema: Any, rng: random.Random, name: str = "", depth: int = 0
         return rng.choice(_WORDS["word"])
     if "const" in schema:
         return schema["const"]
+    examples = schema.get("examples")
+    if isinstance(examples, list) and examples:
+        return copy.deepcopy(rng.choice(examples))
+    if "default" in schema and schema["default"] is not None and rng.random() < 0.5:
+        return copy.deepcopy(schema["default"])
     if schema.get("enum"):
         return rng.choice(list(schema["enum"]))
     for key in ("anyOf", "oneOf"):
@@ -177,7 +225,14 @@ def sample_value(schema: Any, rng: random.Random, name: str = "", depth: int = 0
 def sample_arguments(
     parameters: Mapping[str, Any], rng: random.Random, depth: int = 0
 ) -> dict[str, Any]:
-    """Arguments for a parameters schema: every required one, each optional one half the time."""
+    """Arguments for a parameters schema: one of its ``examples`` (whole argument sets,
+    known to be valid) if it has any; else every required parameter and each optional one
+    half the time, drawn per parameter."""
+    examples = parameters.get("examples")
+    if depth == 0 and isinstance(examples, list):
+        usable = [e for e in examples if isinstance(e, dict)]
+        if usable:
+            return copy.deepcopy(rng.choice(usable))
     required = set(parameters.get("required", ()))
     props = parameters.get("properties") or {}
     return {
@@ -276,10 +331,85 @@ def _calls_for(
     return [call(t) for t in chosen]
 
 
+def _json_types(schema: Mapping[str, Any]) -> set[str] | None:
+    """The JSON types a property allows, or None when its schema is not a plain ``type``
+    (enums, const and combinators fail with other reason codes than ``type_mismatch``)."""
+    if any(k in schema for k in ("enum", "const", "anyOf", "oneOf", "allOf", "not")):
+        return None
+    typ = schema.get("type")
+    types = {typ} if isinstance(typ, str) else set(typ) if isinstance(typ, list) else None
+    if types and "number" in types:
+        types.add("integer")
+    return types or None
+
+
+_WRONG_VALUES: tuple[tuple[Any, str], ...] = (
+    (12345, "integer"),
+    ("not-a-number", "string"),
+    (True, "boolean"),
+    (["wrong"], "array"),
+    (None, "null"),
+)
+
+
+def _wrong_value(types: set[str]) -> tuple[Any] | None:
+    """A value (boxed) whose JSON type none of ``types`` allows; None if they allow all."""
+    return next(((v,) for v, t in _WRONG_VALUES if t not in types), None)
+
+
+def _groundable(value: Any, schema: Any) -> list[str]:
+    """The argument values the semantic stage's grounding rule looks for in a query (its
+    definition: strings of two or more characters and numbers, outside enums), as the
+    lower-case forms any of which counts as a mention."""
+    schema = schema if isinstance(schema, Mapping) else {}
+    if "enum" in schema or isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, str):
+        return [value.strip().lower()] if len(value.strip()) >= 2 else []
+    if isinstance(value, int | float):
+        return [json.dumps(value), str(value)]
+    if isinstance(value, list):
+        return [g for v in value for g in _groundable(v, schema.get("items", {}))]
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        props = props if isinstance(props, Mapping) else {}
+        return [g for k, v in value.items() for g in _groundable(v, props.get(k, {}))]
+    return []
+
+
+def _mentions_none(
+    query: str, calls: Sequence[Mapping[str, Any]], tools: Mapping[str, Mapping[str, Any]]
+) -> bool | None:
+    """True when ``query`` mentions none of the calls' groundable values; None when they
+    have none (then no query can be ungrounded)."""
+    text = query.lower()
+    forms = []
+    for call in calls:
+        props = (tools[call["name"]].get("parameters") or {}).get("properties") or {}
+        for name, value in call["arguments"].items():
+            forms += _groundable(value, props.get(name, {}))
+    if not forms:
+        return None
+    return not any(form in text for form in forms)
+
+
 def _corrupt(
-    kind: str, pair: dict[str, Any], tools: Mapping[str, Mapping[str, Any]], rng: random.Random
+    kind: str,
+    pair: dict[str, Any],
+    tools: Mapping[str, Mapping[str, Any]],
+    rng: random.Random,
+    exec_failures: Mapping[str, Mapping[str, Any]],
 ) -> bool:
+    """Apply ``kind`` to ``pair`` in place; False (pair unchanged) when it cannot apply so
+    that the pair fails for the reason :data:`EXPECTED_REJECTS` names."""
     calls: list[dict[str, Any]] = pair["answers"]
+    if kind == "exec_failure" and exec_failures:
+        failing = [c for c in calls if c["name"] in exec_failures]
+        if not failing:
+            return False
+        target = rng.choice(failing)
+        target["arguments"].update(copy.deepcopy(dict(exec_failures[target["name"]])))
+        return True
     target = rng.choice(calls)
     tool = tools[target["name"]]
     params = tool.get("parameters") or {}
@@ -301,11 +431,17 @@ def _corrupt(
             return False
         del args[rng.choice(present)]
     elif kind == "wrong_type":
-        if not args:
+        wrong = {
+            p: boxed
+            for p in sorted(args)
+            if isinstance(props.get(p), Mapping)
+            and (types := _json_types(props[p])) is not None
+            and (boxed := _wrong_value(types)) is not None
+        }
+        if not wrong:
             return False
-        pname = rng.choice(sorted(args))
-        value = args[pname]
-        args[pname] = 12345 if isinstance(value, str) else "not-a-" + type(value).__name__
+        pname = rng.choice(sorted(wrong))
+        args[pname] = wrong[pname][0]
     elif kind == "exec_failure":
         strings = [
             p
@@ -331,7 +467,10 @@ def _corrupt(
         else:
             return False
     elif kind == "query_mismatch":
-        for _try in range(5):
+        # Mention none of the values the calls use, so the grounding rule rejects the pair
+        # whatever share of ungrounded values it tolerates.
+        candidates = []
+        for _try in range(8):
             other = [
                 {
                     "name": c["name"],
@@ -339,12 +478,16 @@ def _corrupt(
                 }
                 for c in calls
             ]
-            query = _query(other, rng)
-            if grounded(query, calls) is not None:
+            candidates.append(_query(other, rng))
+        candidates += rng.sample(_IRRELEVANT, len(_IRRELEVANT))
+        for query in candidates:
+            verdict = _mentions_none(query, calls, tools)
+            if verdict is None:
+                return False
+            if verdict:
                 pair["query"] = query
                 return True
-        pair["query"] = rng.choice(_IRRELEVANT)
-        return True
+        return False
     else:
         raise ValueError(f"unknown corruption kind {kind!r}")
     return True
@@ -357,12 +500,15 @@ def generate_pairs(
     rng: random.Random,
     corruption: Mapping[str, float],
     injected: Counter[str],
+    exec_failures: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """``n`` pairs ``{"query", "answers"}`` for ``tools`` (each ``{"name", "description",
     "parameters"}``); per-pair corruptions are drawn from ``corruption`` and counted in
-    ``injected``."""
+    ``injected``. ``exec_failures`` (function name -> argument values its executor rejects)
+    drives ``exec_failure`` when given: only calls of listed functions are then corrupted
+    that way; without it, :data:`SIMULATED_EXEC_FAILURE` is used."""
     by_name = {t["name"]: t for t in tools}
-    kinds = [(k, r) for k, r in corruption.items() if k != "invalid_json" and r > 0]
+    kinds = [(k, r) for k, r in corruption.items() if k in PAIR_CORRUPTIONS and r > 0]
     pairs = []
     for _ in range(n):
         calls = _calls_for(tools, style, rng)
@@ -375,18 +521,35 @@ def generate_pairs(
                     break
                 u -= rate
         pair: dict[str, Any] = {"query": "", "answers": calls}
-        if kind is not None and kind != "query_mismatch" and _corrupt(kind, pair, by_name, rng):
-            injected[kind] += 1
+        applied = False
+        if kind is not None and kind != "query_mismatch":
+            applied = _corrupt(kind, pair, by_name, rng, exec_failures or {})
         pair["query"] = _query(calls, rng)
-        if kind == "query_mismatch" and _corrupt(kind, pair, by_name, rng):
+        if kind == "query_mismatch":
+            applied = _corrupt(kind, pair, by_name, rng, exec_failures or {})
+        if applied and kind is not None:
             injected[kind] += 1
         pairs.append(pair)
     return pairs
 
 
-def judge_samples(samples: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def judge_draw(sample: Mapping[str, Any], seed: int) -> float:
+    """A uniform number in [0, 1) fixed by the sample's query and calls and ``seed``: the
+    ``judge_reject`` draw, independent of batching and arrival order."""
+    key = json.dumps([seed, sample.get("query"), sample.get("calls")], sort_keys=True)
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def judge_samples(
+    samples: Sequence[Mapping[str, Any]],
+    reject_rate: float = 0.0,
+    seed: int = 0,
+    injected: Counter[str] | None = None,
+) -> list[dict[str, Any]]:
     """One verdict per sample: passed iff the query mentions every call and no result is
-    an error."""
+    an error, except that a passing sample is rejected (``judge_reject``, counted in
+    ``injected``) when its :func:`judge_draw` falls below ``reject_rate``."""
     verdicts = []
     for i, sample in enumerate(samples):
         calls = sample.get("calls") or []
@@ -396,6 +559,10 @@ def judge_samples(samples: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             passed, why = False, f"the query does not mention {missing!r}"
         elif failed:
             passed, why = False, "a call returned an error"
+        elif reject_rate > 0 and judge_draw(sample, seed) < reject_rate:
+            passed, why = False, "injected judge_reject"
+            if injected is not None:
+                injected["judge_reject"] += 1
         else:
             passed, why = True, "every call is grounded in the query"
         verdicts.append(

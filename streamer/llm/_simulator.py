@@ -4,8 +4,9 @@ It reads the project's prompts back (the ``<tools>``, ``<style>`` and ``<pairs>`
 of the generator prompt, the ``<samples>`` block of the judge prompt) and answers with
 schema-valid pairs or rule-based verdicts, plus faults on demand: latency, 429s with
 ``Retry-After``, 500s, hangs past the client's timeout, truncated and non-JSON bodies,
-endpoints that reject ``response_format``, and per-pair corruptions whose counts
-``GET /stats`` reports so tests can compare them with the pipeline's reject counts.
+endpoints that reject ``response_format``, and corruptions (per pair, per response, per
+judged sample) whose counts ``GET /stats`` reports, with the reject counts per stage and
+reason they must cause (``expected_rejects``), so tests can compare them with a run's.
 
 Everything is labelled: model names start with ``simulated-``, every response carries
 ``x-simulated: true``.
@@ -34,7 +35,14 @@ from aiohttp import web
 from topics import QueryStyle
 
 from ..prompts import extract_block
-from ._simdata import CORRUPTIONS, generate_pairs, judge_samples, write_api_doc
+from ._simdata import (
+    CORRUPTIONS,
+    PAIR_CORRUPTIONS,
+    expected_rejects,
+    generate_pairs,
+    judge_samples,
+    write_api_doc,
+)
 
 __all__ = [
     "Latency",
@@ -95,8 +103,12 @@ class Latency:
 @dataclass(frozen=True, slots=True)
 class SimulatorConfig:
     """How the simulated endpoint behaves. Rates are probabilities per request (errors) or
-    per pair (corruptions, except ``invalid_json``: per response); error rates and the
-    corruption rates each must sum to at most 1.
+    per pair (corruptions, except ``invalid_json``: per response, and ``judge_reject``: per
+    judged sample); error rates and the per-pair corruption rates each must sum to at most 1.
+
+    ``exec_failures`` maps function names to argument values their executor rejects at run
+    time (for the built-ins: ``executors.builtin.failing_arguments()``); when given,
+    ``exec_failure`` corrupts only calls of listed functions, with those values.
 
     Usage::
 
@@ -120,6 +132,7 @@ class SimulatorConfig:
     error_rate_truncated: float = 0.0
     error_rate_non_json: float = 0.0
     corruption: Mapping[str, float] = field(default_factory=dict)
+    exec_failures: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     accept_json_schema: bool = True
     accept_json_object: bool = True
 
@@ -141,7 +154,7 @@ class SimulatorConfig:
             raise ValueError("rates must be between 0 and 1")
         if sum(rates[:5]) > 1:
             raise ValueError("error rates sum to more than 1")
-        if sum(r for k, r in self.corruption.items() if k != "invalid_json") > 1:
+        if sum(r for k, r in self.corruption.items() if k in PAIR_CORRUPTIONS) > 1:
             raise ValueError("per-pair corruption rates sum to more than 1")
 
     @classmethod
@@ -183,9 +196,16 @@ class SimulatorStats:
             "pairs": self.pairs,
             "outcomes": dict(self.outcomes),
             "corruptions": {k: self.corruptions.get(k, 0) for k in CORRUPTIONS},
+            "expected_rejects": {
+                f"{stage}/{reason}": n for (stage, reason), n in self.expected_rejects().items()
+            },
             "verdicts": dict(self.verdicts),
             "in_flight": self.in_flight,
         }
+
+    def expected_rejects(self) -> Counter[tuple[str, str]]:
+        """Reject counts per ``(stage, reason)`` the injected corruptions must cause."""
+        return expected_rejects(self.corruptions)
 
 
 CONFIG_KEY = web.AppKey("config", SimulatorConfig)
@@ -346,17 +366,31 @@ class _Handler:
                 style = QueryStyle(extract_block(user, "style") or "simple")
                 n = int(extract_block(user, "pairs") or "1")
                 self.stats.generation_requests += 1
+                injected: Counter[str] = Counter()
                 pairs = generate_pairs(
-                    tools, style, n, rng, self.config.corruption, self.stats.corruptions
+                    tools,
+                    style,
+                    n,
+                    rng,
+                    self.config.corruption,
+                    injected,
+                    self.config.exec_failures,
                 )
                 self.stats.pairs += len(pairs)
                 content = orjson.dumps({"pairs": pairs}).decode()
                 if rng.random() < self.config.corruption.get("invalid_json", 0.0):
-                    self.stats.corruptions["invalid_json"] += 1
+                    # The broken body hides its pairs' own corruptions: count only this one.
+                    injected = Counter(invalid_json=1)
                     content = content[: max(1, int(len(content) * rng.uniform(0.3, 0.9)))]
+                self.stats.corruptions.update(injected)
             elif samples_block is not None:
                 self.stats.judge_requests += 1
-                verdicts = judge_samples(orjson.loads(samples_block))
+                verdicts = judge_samples(
+                    orjson.loads(samples_block),
+                    self.config.corruption.get("judge_reject", 0.0),
+                    self.config.seed,
+                    self.stats.corruptions,
+                )
                 for v in verdicts:
                     self.stats.verdicts["passed" if v["passed"] else "failed"] += 1
                 content = orjson.dumps({"verdicts": verdicts}).decode()

@@ -62,11 +62,16 @@ DEFAULT_API_RANGES: dict[QueryStyle, tuple[int, int]] = {
 
 
 def tool_from_spec(spec: ApiSpec) -> Tool:
-    """The part of a spec offered to the LLM (with its id for the executor)."""
+    """The part of a spec offered to the LLM (with its id for the executor). The spec's
+    example argument sets, if any, go into the parameters schema as its JSON Schema
+    ``examples``: valid calls the model may take values from."""
+    parameters = spec.parameters
+    if spec.examples:
+        parameters = {**parameters, "examples": [dict(e) for e in spec.examples]}
     return Tool(
         name=spec.name,
         description=spec.description,
-        parameters=spec.parameters,
+        parameters=parameters,
         category=spec.category,
         api_id=spec.id,
         api_version=spec.version,

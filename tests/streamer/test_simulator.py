@@ -23,7 +23,7 @@ from streamer.llm import (
     SimulatorConfig,
     run_simulator,
 )
-from streamer.llm._simdata import grounded, sample_value
+from streamer.llm._simdata import PAIR_CORRUPTIONS, expected_rejects, grounded, sample_value
 from streamer.prompts import JudgeItem, generation_schema, judge_schema, render_generation
 from streamer.prompts import render_judge as render_judge_prompt
 from topics import Call, CallResult, QueryStyle
@@ -170,7 +170,7 @@ def _classify(call: dict[str, Any], query: str) -> str | None:
 
 
 async def test_corruption_counts_match_rates_and_the_output() -> None:
-    rates = {kind: 0.06 for kind in CORRUPTIONS}
+    rates = {kind: 0.06 for kind in PAIR_CORRUPTIONS}
     rates["invalid_json"] = 0.1
     config = SimulatorConfig(seed=3, corruption=rates)
     n_requests, pairs = 150, 4
@@ -181,6 +181,9 @@ async def test_corruption_counts_match_rates_and_the_output() -> None:
             stats = (await http.get(sim.base_url.removesuffix("/v1") + "/stats")).json()
     assert stats["simulated"] is True and stats["corruptions"] == {
         k: injected.get(k, 0) for k in CORRUPTIONS
+    }
+    assert stats["expected_rejects"] == {
+        f"{stage}/{reason}": n for (stage, reason), n in expected_rejects(injected).items()
     }
     seen: Counter[str] = Counter()
     seen["invalid_json"] = sum(a is None for a in answers)
@@ -193,17 +196,13 @@ async def test_corruption_counts_match_rates_and_the_output() -> None:
                 kind = "query_mismatch"
             if kind is not None:
                 seen[kind] += 1
-    # Broken responses hide their pairs' corruptions; compare those kinds as rates.
-    assert seen["invalid_json"] == injected["invalid_json"]
+    # A broken response's pairs are not counted, so what was counted is exactly what shows.
+    assert seen == +injected
     parsed_pairs = sum(len(a["pairs"]) for a in answers if a is not None)
-    for kind in CORRUPTIONS:
-        n = n_requests if kind == "invalid_json" else n_requests * pairs
-        expected = rates[kind] * n
-        tolerance = 4 * math.sqrt(expected * (1 - rates[kind]))
-        assert abs(injected[kind] - expected) <= tolerance, (kind, injected[kind], expected)
-        if kind != "invalid_json":
-            share = parsed_pairs / (n_requests * pairs)
-            assert abs(seen[kind] - injected[kind] * share) <= 4 * math.sqrt(injected[kind] + 1)
+    for kind, rate in rates.items():
+        n = n_requests if kind == "invalid_json" else parsed_pairs
+        tolerance = 4 * math.sqrt(rate * n * (1 - rate))
+        assert abs(injected[kind] - rate * n) <= tolerance, (kind, injected[kind], rate * n)
 
 
 async def test_judge_passes_grounded_samples_and_fails_mismatches() -> None:
