@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import _cli_apis, _cli_check, _cli_kafka, _cli_llm, _cli_pipeline, _cli_services
+from . import _cli_apis, _cli_check, _cli_kafka, _cli_llm, _cli_pipeline, _cli_replay, _cli_services
 
 app = typer.Typer(
     name="apigen",
@@ -19,6 +19,7 @@ _cli_llm.register(app)
 _cli_kafka.register(app)
 _cli_services.register(app)
 _cli_check.register(app)
+_cli_replay.register(app)
 
 
 def main() -> None:

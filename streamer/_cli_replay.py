@@ -1,0 +1,207 @@
+"""``apigen replay`` (a changed checker over retained events), ``apigen diff`` (what changed
+between two versions) and ``apigen export --version`` (a version's dataset)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._config import ConfigError, PipelineConfig, load_config
+from ._diff import DiffReport, diff_versions, resolve_version
+from ._pipeline import open_transport
+from ._replay import (
+    REPLAYABLE,
+    Bound,
+    ReplayError,
+    ReplayResult,
+    Window,
+    build_replay_stages,
+    materialize,
+    replay,
+)
+from ._runner import RunnerSettings
+
+__all__ = ["register"]
+
+console = Console(stderr=True)
+
+
+def _load(config_file: Path | None, kafka: str | None, log: Path | None) -> PipelineConfig:
+    try:
+        config = load_config(config_file) if config_file else PipelineConfig()
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--config") from None
+    return config.with_overrides(kafka=kafka, log_path=log)
+
+
+def _fail(exc: ReplayError | ConfigError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``replay``, ``diff`` and ``export``."""
+
+    @app.command("replay")
+    def replay_command(
+        stage: Annotated[str, typer.Option(help=f"Stage to replay: {', '.join(REPLAYABLE)}.")],
+        version: Annotated[str, typer.Option(help="Name of the new version (e.g. strict-v2).")],
+        config_file: Annotated[
+            Path | None,
+            typer.Option("--config", help="TOML config holding the changed rules or judges."),
+        ] = None,
+        start: Annotated[
+            str, typer.Option("--from", help="earliest, an offset, or an ISO 8601 timestamp.")
+        ] = "earliest",
+        until: Annotated[
+            str, typer.Option(help="end, an offset (exclusive) or an ISO 8601 timestamp.")
+        ] = "end",
+        downstream: Annotated[
+            bool, typer.Option(help="Continue through the later checkers.")
+        ] = False,
+        cache: Annotated[
+            bool, typer.Option("--cache/--no-cache", help="Execution: use the result cache.")
+        ] = True,
+        out: Annotated[
+            Path | None,
+            typer.Option(help="With --downstream: write the version's dataset here."),
+        ] = None,
+        kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
+        log: Annotated[Path | None, typer.Option(help="Embedded log file.")] = None,
+    ) -> None:
+        """Run a changed checker over the retained input, beside the live pipeline."""
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        config = _load(config_file, kafka, log)
+        try:
+            window = Window(Bound.parse(start), Bound.parse(until, option="--until"))
+            result = anyio.run(_replay, config, stage, version, window, downstream, cache, out)
+        except (ReplayError, ConfigError) as exc:
+            raise _fail(exc) from None
+        table = Table(title=f"replay {result.version}")
+        for column in ("stage", "version", "input", "consumed", "produced", "rejected"):
+            table.add_column(column, justify="right" if column[0] in "cpr" else "left")
+        for s in result.stages:
+            table.add_row(
+                s.stage,
+                s.stage_version,
+                s.input_topic,
+                f"{s.consumed:,}",
+                f"{s.produced:,}",
+                f"{s.rejected:,}",
+            )
+        Console().print(table)
+        print(result.version)
+
+    @app.command("diff")
+    def diff_command(
+        version_a: Annotated[str, typer.Argument(help="'live' or a replay version.")],
+        version_b: Annotated[str, typer.Argument(help="'live' or a replay version.")],
+        examples: Annotated[int, typer.Option(help="Examples shown per kind of flip.")] = 3,
+        json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+        config_file: Annotated[Path | None, typer.Option("--config")] = None,
+        kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
+        log: Annotated[Path | None, typer.Option(help="Embedded log file.")] = None,
+    ) -> None:
+        """Per stage: pairs that flip pass->fail and fail->pass, by reason, with examples."""
+        config = _load(config_file, kafka, log)
+        try:
+            report = anyio.run(_diff, config, version_a, version_b, examples)
+        except ReplayError as exc:
+            raise _fail(exc) from None
+        if json:
+            print(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode())
+        else:
+            _print_report(report)
+
+    @app.command("export")
+    def export_command(
+        version: Annotated[str, typer.Option(help="'live' or a replay version.")],
+        out: Annotated[Path, typer.Option(help="Directory for the dataset files.")],
+        config_file: Annotated[Path | None, typer.Option("--config")] = None,
+        kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
+        log: Annotated[Path | None, typer.Option(help="Embedded log file.")] = None,
+    ) -> None:
+        """Materialize the dataset of one version (its verified pairs) into ``--out``."""
+        config = _load(config_file, kafka, log)
+        try:
+            files = anyio.run(_export, config, version, out)
+        except ReplayError as exc:
+            raise _fail(exc) from None
+        for kind, path in files.items():
+            console.print(f"  {kind:9} {path}")
+
+
+async def _replay(
+    config: PipelineConfig,
+    stage: str,
+    version: str,
+    window: Window,
+    downstream: bool,
+    cache: bool,
+    out: Path | None,
+) -> ReplayResult:
+    transport = open_transport(config)
+    settings = RunnerSettings(concurrency=config.concurrency, commit_interval_s=0.2)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(transport.aclose)
+        stages = await build_replay_stages(
+            config, stack, stage, version, downstream=downstream, use_cache=cache
+        )
+        result = await replay(transport, stages, window=window, settings=settings)
+        if out is not None and downstream:
+            await materialize(transport, result.version, out, settings=settings)
+        return result
+
+
+async def _diff(config: PipelineConfig, a: str, b: str, examples: int) -> DiffReport:
+    transport = open_transport(config)
+    try:
+        return await diff_versions(transport, a, b, examples_per_kind=examples)
+    finally:
+        await transport.aclose()
+
+
+async def _export(config: PipelineConfig, version: str, out: Path) -> dict[str, Path]:
+    transport = open_transport(config)
+    try:
+        resolved = await resolve_version(transport, version)
+        return await materialize(transport, resolved, out)
+    finally:
+        await transport.aclose()
+
+
+def _print_report(report: DiffReport) -> None:
+    out = Console()
+    if not report.stages:
+        out.print(f"{report.a} and {report.b} share no replayed stage: nothing to compare")
+    for s in report.stages:
+        table = Table(title=f"{s.stage}: {report.a} -> {report.b}")
+        table.add_column("change")
+        table.add_column("reason")
+        table.add_column("pairs", justify="right")
+        for reason, n in sorted(s.pass_to_fail.items()):
+            table.add_row("[red]pass -> fail", reason, f"{n:,}")
+        for reason, n in sorted(s.fail_to_pass.items()):
+            table.add_row("[green]fail -> pass", reason, f"{n:,}")
+        for change, n in sorted(s.reason_changed.items()):
+            table.add_row("reason changed", change, f"{n:,}")
+        table.add_row("unchanged", "pass", f"{s.unchanged_pass:,}")
+        table.add_row("unchanged", "fail", f"{s.unchanged_fail:,}")
+        if s.only_a or s.only_b:
+            table.add_row("only in", report.a, f"{s.only_a:,}")
+            table.add_row("only in", report.b, f"{s.only_b:,}")
+        out.print(table)
+        for f in s.examples:
+            out.print(
+                f"  {f.before} -> {f.after}  {f.sample_id}#{f.pair_index}: "
+                f"{f.query[:80]!r} {f.message[:120]}",
+                markup=False,
+            )
