@@ -29,6 +29,13 @@ Example ``apigen.toml``::
     [apis]
     sources = []            # API source files; empty = the built-in library
 
+    [format]                # format checker rules (FormatRules; part of its version)
+    min_parallel_calls = 2
+    # max_calls = 16, max_query_chars = 4000
+
+    [semantic]              # semantic rules (SemanticRules; part of its version)
+    max_ungrounded = 0.5
+
     [metrics]
     port = 9464             # serve Prometheus /metrics on this port; 0 = off
     host = "0.0.0.0"        # interface for /metrics (default 127.0.0.1)
@@ -158,6 +165,24 @@ def _model(data: Any, where: str) -> ModelConfig:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def _rules(cls: Any, data: Any, where: str) -> Any:
+    """A rules dataclass from a table: every field checked by name and type."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table")
+    types = {f.name: type(getattr(cls(), f.name)) for f in fields(cls)}
+    for key, value in data.items():
+        expected = types.get(key)
+        if expected is None:
+            raise ConfigError(f"{where}.{key}: unknown rule; known: {sorted(types)}")
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise ConfigError(f"{where}.{key}: expected {expected.__name__}, got {value!r}")
+        data = {**data, key: value}
+    return cls(**data)
+
+
 def load_config(path: str | Path) -> PipelineConfig:
     """Read a TOML config file; raises :class:`ConfigError` naming file and field."""
     p = Path(path)
@@ -181,6 +206,8 @@ def load_config(path: str | Path) -> PipelineConfig:
         "executors",
         "judge",
         "metrics",
+        "format",
+        "semantic",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -220,6 +247,8 @@ def load_config(path: str | Path) -> PipelineConfig:
             values[f"metrics_{key}"] = metrics[key]
     if not 0 <= values.get("metrics_port", 0) <= 65535:
         raise ConfigError(f"{p}: metrics.port: {values['metrics_port']} is not a TCP port")
+    values["format_rules"] = _rules(FormatRules, data.get("format", {}), f"{p}: format")
+    values["semantic_rules"] = _rules(SemanticRules, data.get("semantic", {}), f"{p}: semantic")
     values["generators"] = tuple(
         _model(m, f"{p}: generators[{i}]") for i, m in enumerate(data.get("generators", []))
     )
