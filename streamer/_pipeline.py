@@ -325,8 +325,9 @@ async def run_pipeline(
         async with anyio.create_task_group() as tg:
             for runner in runners:
                 tg.start_soon(runner.run)
+            reporting = anyio.CancelScope()
             if on_progress is not None:
-                tg.start_soon(_report, progress, on_progress)
+                tg.start_soon(_report, progress, on_progress, reporting)
             async with transport.producer() as producer:
                 await _produce(config, built, completion, progress, producer, stop)
             while completion.outstanding and not (stop and stop.is_set()):
@@ -336,6 +337,9 @@ async def run_pipeline(
             progress.completed = completion.done
             for runner in runners:
                 runner.stop()
+            # The reporter never ends by itself; left running it held the group open
+            # until the deadline below (a minute after every run).
+            reporting.cancel()
             tg.cancel_scope.deadline = anyio.current_time() + 60
         files = export_dataset(built.store, config.out)
         records = built.store.count()
@@ -377,10 +381,13 @@ async def _produce(
         progress.completed = completion.done
 
 
-async def _report(progress: Progress, callback: Callable[[Progress], None]) -> None:
-    while True:
-        callback(progress)
-        await anyio.sleep(0.5)
+async def _report(
+    progress: Progress, callback: Callable[[Progress], None], scope: anyio.CancelScope
+) -> None:
+    with scope:
+        while True:
+            callback(progress)
+            await anyio.sleep(0.5)
 
 
 async def build_stage(name: str, config: PipelineConfig, stack: AsyncExitStack) -> Stage:
