@@ -43,6 +43,7 @@ from ._simdata import (
     judge_samples,
     write_api_doc,
 )
+from ._simforeign import answer_distilabel
 
 __all__ = [
     "Latency",
@@ -396,6 +397,10 @@ class _Handler:
                 content = orjson.dumps({"verdicts": verdicts}).decode()
             elif (api_doc := extract_block(user, "api_doc")) is not None:
                 content = orjson.dumps(write_api_doc(orjson.loads(api_doc))).decode()
+            elif (foreign := answer_distilabel(user, rng)) is not None:
+                kind, content = foreign  # the distilabel side-by-side benchmark
+                self.stats.generation_requests += kind == "generation"
+                self.stats.judge_requests += kind == "judge"
             else:
                 raise ValueError("no <tools> or <samples> block")
         except (ValueError, TypeError, KeyError, AttributeError, orjson.JSONDecodeError) as exc:
