@@ -366,6 +366,12 @@ def _header_value(name: str, value: Any) -> str:
     text = _wire_text(value)
     if any(c in text for c in "\r\n\0"):
         raise ExecutionFailure("invalid_arguments", f"header parameter {name!r} has CR/LF/NUL")
+    # HTTP clients encode header values as ASCII and refuse control characters; catch both
+    # here so the model's bad value is invalid_arguments, not a misleading transport error.
+    if not all(c == "\t" or " " <= c <= "~" for c in text):
+        raise ExecutionFailure(
+            "invalid_arguments", f"header parameter {name!r} is not printable ASCII"
+        )
     return text
 
 
