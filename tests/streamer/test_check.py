@@ -49,6 +49,7 @@ def write_lines(path: Path, records: list[Any]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_bfcl_gold_answers_pass_and_label_noise_is_reported() -> None:
     results = check(bfcl_files())
     assert len(results) == 3715  # every question of the ten AST and four exec categories
@@ -329,6 +330,7 @@ def test_cli_exit_codes_and_summary_table(tmp_path: Path) -> None:
     assert {json.loads(x)["reason"] for x in format_only.stdout.splitlines()} == {"not_executable"}
 
 
+@pytest.mark.slow
 def test_semantic_stage_rules_and_simulated_judge(tmp_path: Path) -> None:
     ungrounded = copy.deepcopy(OPENAI_RECORDS[0])
     ungrounded["id"] = "ungrounded"
