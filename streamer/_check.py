@@ -22,6 +22,7 @@ Reason codes are the stages' own (``unknown_function``, ``type_mismatch``,
 ``function_error``, ``ungrounded_arguments``, ``judge_rejected``, ...) plus::
 
     invalid_record   the record cannot be read (not JSON, unknown shape, bad tool schema)
+    stage_error      checking it raised unexpectedly (a bug; the message names the exception)
     invalid_call     a gold call string is not a call with literal arguments (stage format)
     not_executable   a call's function cannot run here (verdict skip, stage execution)
 """
@@ -366,6 +367,10 @@ async def run_check(
     async def one(index: int, item: Item) -> None:
         try:
             done[index] = await checker.check(item)
+        except Exception as exc:  # a bug must cost one record, not the whole check
+            where = item.where
+            message = f"{where}: {type(exc).__name__}: {exc}"
+            done[index] = CheckResult(item.id, "fail", None, "stage_error", message, where)
         finally:
             slots.release()
         flush()

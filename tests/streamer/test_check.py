@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,11 +134,18 @@ def test_corrupted_bfcl_answers_fail_with_the_right_reason(tmp_path: Path) -> No
     def has_enum(a: dict[str, Any]) -> bool:
         return any("enum" in s for s in doc(a)["properties"].values())
 
-    plan = [
-        (corrupt_name, lambda a: True, "unknown_function"),
-        (corrupt_argument, lambda a: True, "unknown_argument"),
+    def anything(a: dict[str, Any]) -> bool:
+        return True
+
+    def has_required(a: dict[str, Any]) -> bool:
+        return bool(doc(a).get("required"))
+
+    Answer = dict[str, Any]
+    plan: list[tuple[Callable[[Answer], None], Callable[[Answer], bool], str]] = [
+        (corrupt_name, anything, "unknown_function"),
+        (corrupt_argument, anything, "unknown_argument"),
         (corrupt_type, has_integer, "type_mismatch"),
-        (corrupt_required, lambda a: bool(doc(a).get("required")), "missing_required"),
+        (corrupt_required, has_required, "missing_required"),
         (corrupt_enum, has_enum, "enum_violation"),
     ]
     expected: dict[str, str] = {}
