@@ -7,22 +7,52 @@ their output.
 
 from __future__ import annotations
 
+from ._compact import (
+    GENERATOR_COMPACT,
+    JUDGE_COMPACT,
+    compact_generation_schema,
+    compact_judge_schema,
+    compact_tool,
+    render_compact_generation,
+    render_compact_judge,
+)
 from ._generator import GENERATOR, STYLE_GUIDE, generation_schema, openai_tool, render_generation
 from ._judge import JUDGE, JudgeItem, judge_schema, render_judge
 from ._template import ChatMessage, PromptTemplate, extract_block, json_block
+from ._variants import (
+    COMPACT_GENERATION,
+    COMPACT_JUDGING,
+    FULL_GENERATION,
+    FULL_JUDGING,
+    GenerationPrompt,
+    JudgePrompt,
+)
 
 __all__ = [
+    "COMPACT_GENERATION",
+    "COMPACT_JUDGING",
+    "FULL_GENERATION",
+    "FULL_JUDGING",
     "GENERATOR",
+    "GENERATOR_COMPACT",
     "JUDGE",
+    "JUDGE_COMPACT",
     "STYLE_GUIDE",
     "ChatMessage",
+    "GenerationPrompt",
     "JudgeItem",
+    "JudgePrompt",
     "PromptTemplate",
+    "compact_generation_schema",
+    "compact_judge_schema",
+    "compact_tool",
     "extract_block",
     "generation_schema",
     "json_block",
     "judge_schema",
     "openai_tool",
+    "render_compact_generation",
+    "render_compact_judge",
     "render_generation",
     "render_judge",
 ]

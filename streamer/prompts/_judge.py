@@ -17,7 +17,7 @@ from topics import Call, CallResult
 
 from ._template import ChatMessage, PromptTemplate, json_block
 
-__all__ = ["JUDGE", "JudgeItem", "judge_schema", "render_judge"]
+__all__ = ["JUDGE", "JudgeItem", "judge_schema", "render_judge", "result_json"]
 
 RESULT_CHARS = 2000
 """Results longer than this (as JSON) are cut in the prompt; the judge sees a prefix."""
@@ -57,7 +57,8 @@ class JudgeItem:
     results: tuple[CallResult, ...]
 
 
-def _result_json(result: CallResult) -> Any:
+def result_json(result: CallResult) -> Any:
+    """A result as the judge sees it: the value, an error object, or a truncated prefix."""
     if not result.ok:
         return {"error": result.reason, "message": result.message}
     text = orjson.dumps(result.result, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -77,7 +78,7 @@ def render_judge(
             "index": i,
             "query": item.query,
             "calls": [{"name": c.name, "arguments": c.arguments} for c in item.calls],
-            "results": [_result_json(r) for r in item.results],
+            "results": [result_json(r) for r in item.results],
         }
         for i, item in enumerate(items)
     ]

@@ -27,6 +27,10 @@ class ChatMessage(TypedDict):
 class PromptTemplate:
     """A prompt: ``system`` and ``user`` texts with ``{placeholders}`` (``str.format``).
 
+    ``shots`` are fixed (user, assistant) turns rendered verbatim between the system and the
+    user message: few-shot examples as a conversation. They form a constant prefix, which
+    llama.cpp reuses from its cache between calls.
+
     Usage::
 
         T = PromptTemplate("greeter", "1", system="Be brief.", user="Greet {name}.")
@@ -38,12 +42,15 @@ class PromptTemplate:
     version: str
     system: str
     user: str
+    shots: tuple[tuple[str, str], ...] = ()
 
     @property
     def content_hash(self) -> str:
-        """blake2b (16 hex digits) of id, version, system and user text."""
+        """blake2b (16 hex digits) of id, version, system and user text and the shots."""
         h = hashlib.blake2b(digest_size=8)
-        for part in (self.id, self.version, self.system, self.user):
+        # Shots join the hash only when present, so templates without shots keep their hash.
+        shot_parts = [text for shot in self.shots for text in shot]
+        for part in (self.id, self.version, self.system, self.user, *shot_parts):
             data = part.encode()
             h.update(len(data).to_bytes(4, "big"))
             h.update(data)
@@ -55,10 +62,12 @@ class PromptTemplate:
         return f"{self.version}-{self.content_hash[:8]}"
 
     def render(self, **values: str) -> list[ChatMessage]:
-        return [
-            {"role": "system", "content": self.system.format(**values)},
-            {"role": "user", "content": self.user.format(**values)},
-        ]
+        messages: list[ChatMessage] = [{"role": "system", "content": self.system.format(**values)}]
+        for user, assistant in self.shots:
+            messages.append({"role": "user", "content": user})
+            messages.append({"role": "assistant", "content": assistant})
+        messages.append({"role": "user", "content": self.user.format(**values)})
+        return messages
 
 
 def json_block(value: object) -> str:
