@@ -19,7 +19,7 @@ from topics import Generation, Sample, Topic
 
 from .._stage import Output, make_reject, stage_version
 from ..llm import ChatModel, LlmError
-from ..prompts import GENERATOR, generation_schema, render_generation
+from ..prompts import FULL_GENERATION, GenerationPrompt
 
 __all__ = ["Generator", "WeightedModel"]
 
@@ -35,7 +35,11 @@ class Generator:
     input_type = Sample
 
     def __init__(
-        self, models: Sequence[WeightedModel], *, version_name: str = "generator-v1"
+        self,
+        models: Sequence[WeightedModel],
+        *,
+        prompt: GenerationPrompt = FULL_GENERATION,
+        version_name: str = "generator-v1",
     ) -> None:
         if not models:
             raise ValueError("the generator needs at least one model")
@@ -44,9 +48,10 @@ class Generator:
                 raise ValueError(f"model {model.name!r} has weight {weight}; weights must be > 0")
         self.models = list(models)
         self._by_name = {m.name: m for m, _ in models}
+        self.prompt = prompt
         self.version = stage_version(
             version_name,
-            {"models": [(m.name, w) for m, w in models], "prompt": GENERATOR.stage_version},
+            {"models": [(m.name, w) for m, w in models], "prompt": prompt.template.stage_version},
         )
 
     def choose(self, sample: Sample) -> ChatModel:
@@ -62,8 +67,8 @@ class Generator:
     async def process(self, event: Sample) -> list[Output]:
         model = self.choose(event)
         settings = event.settings
-        messages = render_generation(event.tools, event.examples, event.style, settings.pairs)
-        schema = generation_schema(event.tools, event.style, settings.pairs)
+        messages = self.prompt.render(event.tools, event.examples, event.style, settings.pairs)
+        schema = self.prompt.schema(event.tools, event.style, settings.pairs)
         try:
             completion = await model.complete_json(
                 messages,

@@ -31,7 +31,7 @@ from topics import CallResult, ExecPass, Judgement, QueryStyle, SemanticPass, To
 
 from .._stage import Output, make_reject, stage_version
 from ..llm import ChatModel, LlmError
-from ..prompts import JUDGE, JudgeItem, judge_schema, render_judge
+from ..prompts import FULL_JUDGING, JudgeItem, JudgePrompt
 
 __all__ = ["SemanticChecker", "SemanticRules", "Verdict", "rule_check"]
 
@@ -156,8 +156,16 @@ class _Slot:
 class _JudgeBatcher:
     """Groups concurrent judge requests into calls of up to ``size`` items."""
 
-    def __init__(self, model: ChatModel, size: int, linger_s: float, max_tokens: int) -> None:
+    def __init__(
+        self,
+        model: ChatModel,
+        size: int,
+        linger_s: float,
+        max_tokens: int,
+        prompt: JudgePrompt = FULL_JUDGING,
+    ) -> None:
         self.model = model
+        self.prompt = prompt
         self.size = size
         self.linger_s = linger_s
         self.max_tokens = max_tokens
@@ -204,8 +212,8 @@ class _JudgeBatcher:
         self.calls += 1
         try:
             completion = await self.model.complete_json(
-                render_judge(items),
-                judge_schema(len(items)),
+                self.prompt.render(items),
+                self.prompt.schema(len(items)),
                 temperature=0.0,
                 max_tokens=self.max_tokens * len(items),
             )
@@ -234,6 +242,7 @@ class SemanticChecker:
     quorum: passing verdicts needed (default: a majority of the judges).
     batch_size: events graded per judge call at most.
     batch_linger_s: seconds a judge call waits to fill its batch.
+    prompt: the judge prompt (the compact one suits small local models).
     """
 
     name = "semantic"
@@ -249,6 +258,7 @@ class SemanticChecker:
         batch_size: int = 8,
         batch_linger_s: float = 0.02,
         max_tokens_per_verdict: int = 160,
+        prompt: JudgePrompt = FULL_JUDGING,
         version_name: str = "semantic-v1",
     ) -> None:
         self.rules = rules or SemanticRules()
@@ -256,7 +266,8 @@ class SemanticChecker:
         if judges and not 1 <= self.quorum <= len(judges):
             raise ValueError(f"quorum {self.quorum} is not within 1..{len(judges)} judges")
         self._batchers = [
-            _JudgeBatcher(j, batch_size, batch_linger_s, max_tokens_per_verdict) for j in judges
+            _JudgeBatcher(j, batch_size, batch_linger_s, max_tokens_per_verdict, prompt)
+            for j in judges
         ]
         self.version = stage_version(
             version_name,
@@ -264,7 +275,7 @@ class SemanticChecker:
                 "rules": self.rules,
                 "judges": [j.name for j in judges],
                 "quorum": self.quorum,
-                "prompt": JUDGE.stage_version,
+                "prompt": prompt.template.stage_version,
             },
         )
 
