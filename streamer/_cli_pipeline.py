@@ -26,6 +26,7 @@ from ._pipeline import (
     run_pipeline,
 )
 from ._runner import StageRunner
+from ._sampler_service import serve_sampler
 
 __all__ = ["register"]
 
@@ -207,7 +208,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        stage: Annotated[str, typer.Argument(help=f"One of {', '.join(STAGE_NAMES)}.")],
+        stage: Annotated[str, typer.Argument(help=f"One of sampler, {', '.join(STAGE_NAMES)}.")],
         config_file: Annotated[Path | None, typer.Option("--config")] = None,
         kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
         out: Annotated[Path | None, typer.Option(help="Dataset directory (sink).")] = None,
@@ -215,18 +216,30 @@ def register(app: typer.Typer) -> None:
         group: Annotated[str | None, typer.Option(help="Consumer group (default: stage).")] = None,
         metrics_port: Annotated[int | None, _METRICS_PORT] = None,
         metrics_host: Annotated[str | None, _METRICS_HOST] = None,
+        samples: Annotated[
+            int | None, typer.Option(help="(sampler) Tasks to produce, then finish.")
+        ] = None,
+        seed: Annotated[int | None, typer.Option(help="(sampler) Sampler seed.")] = None,
+        feedback: Annotated[
+            bool | None,
+            typer.Option("--feedback/--no-feedback", help="(sampler) Grow the seed pool."),
+        ] = None,
     ) -> None:
-        """Run one stage as a long-running service (replicas share its partitions)."""
+        """Run one stage as a long-running service (replicas share its partitions). The
+        sampler (one instance) produces its tasks and finishes; restarted, it resumes."""
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         config = _config(
-            config_file, out=out, samples=None, target=None, kafka=kafka, partitions=None,
-            pairs=None, seed=None, feedback=None, simulate=simulate, latency_ms=0.0,
+            config_file, out=out, samples=samples, target=None, kafka=kafka, partitions=None,
+            pairs=None, seed=seed, feedback=feedback, simulate=simulate, latency_ms=0.0,
             corrupt=[], endpoint=None, model=None, api_key_env=None, gguf=None, apis=[],
             metrics_port=metrics_port, metrics_host=metrics_host,
         )  # fmt: skip
         try:
             with serve_metrics(config.metrics_port, host=config.metrics_host):
-                anyio.run(_serve, stage, config, group)
+                if stage == "sampler":
+                    anyio.run(_serve_sampler, config)
+                else:
+                    anyio.run(_serve, stage, config, group)
         except ConfigError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
@@ -248,6 +261,22 @@ async def _run_with_signals(config: PipelineConfig, show: Callable[[Progress], N
         result.append(await run_pipeline(config, on_progress=show, stop=stop))
         tg.cancel_scope.cancel()
     return result[0]
+
+
+async def _serve_sampler(config: PipelineConfig) -> None:
+    stop = anyio.Event()
+
+    async def watch() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                stop.set()
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
+        stats = await serve_sampler(config, stop=stop)
+        tg.cancel_scope.cancel()
+    console.print(f"sampler: produced={stats.produced} skipped={stats.skipped}")
 
 
 async def _serve(name: str, config: PipelineConfig, group: str | None) -> None:

@@ -7,7 +7,9 @@
   seeing recent, varied data.
 - :class:`StyleController` keeps a target mix of styles by drawing the style whose verified
   count lags its target share the most (ties broken by the seeded RNG).
-- :class:`Sampler` combines them; with the same seed, APIs and pool it yields the same tasks.
+- :class:`Sampler` combines them. A task's id depends only on the sampler's version (config,
+  seed), the API set and the task's index, so a restarted sampler re-issues the same ids
+  whatever its seed pool holds; with the same seed, APIs and pool it yields the same tasks.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import random
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-import orjson
 
 from executors import ApiSpec
 from topics import (
@@ -244,32 +244,30 @@ class Sampler:
     ) -> None:
         self.config = config or SamplerConfig()
         self._rng = random.Random(self.config.seed)
+        # Examples come from their own stream, so the pool's contents never shift the
+        # styles and APIs of later tasks.
+        self._example_rng = random.Random(f"{self.config.seed}:examples")
         self.apis = ApiSampler(apis, self._rng)
+        self._api_set = derive_id(*sorted(t.api_id or t.name for t in apis))
         self.pool = pool or SeedPool(self.config.pool_capacity)
         self.controller = StyleController(self.config.style_mix, self._rng)
         self.version = stage_version("sampler-v1", self.config)
         self.issued = 0
+
+    def task_id(self, index: int) -> str:
+        """The id of the ``index``-th task (from 1) of this sampler."""
+        return derive_id("sample", self.version, self._api_set, str(index))
 
     def next_sample(self) -> Sample:
         cfg = self.config
         style = self.controller.choose()
         lo, hi = cfg.api_ranges.get(style, (1, 1))
         tools = self.apis.draw(style, self._rng.randint(lo, max(lo, hi)))
-        k = self._rng.randint(*cfg.example_range)
-        examples = self.pool.draw(style, k, self._rng)
+        k = self._example_rng.randint(*cfg.example_range)
+        examples = self.pool.draw(style, k, self._example_rng)
         template = cfg.templates.get(style, str(style))
         self.issued += 1
-        content = orjson.dumps(
-            [
-                self.issued,
-                style,
-                [t.api_id or t.name for t in tools],
-                examples,
-                template,
-                cfg.settings,
-            ],
-        )
-        sid = derive_id("sample", self.version, content.decode())
+        sid = self.task_id(self.issued)
         meta = EventMeta(
             id=sid,
             parent_id=None,

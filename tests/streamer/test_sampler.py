@@ -76,3 +76,14 @@ def test_same_seed_same_tasks_and_feedback_reaches_later_prompts() -> None:
 def test_empty_library_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="at least one API"):
         Sampler([])
+
+
+def test_task_ids_depend_on_the_index_not_on_the_seed_pool() -> None:
+    a = Sampler(APIS, SamplerConfig(seed=3, example_range=(1, 2)))
+    b = Sampler(APIS, SamplerConfig(seed=3, example_range=(1, 2)))
+    a.learn(verified("what is f of 2", sid="v2"))
+    ids_a = [a.next_sample().meta.id for _ in range(10)]
+    ids_b = [b.next_sample().meta.id for _ in range(10)]
+    assert ids_a == ids_b == [a.task_id(i) for i in range(1, 11)]
+    assert Sampler(APIS, SamplerConfig(seed=4)).task_id(1) != a.task_id(1)
+    assert Sampler(APIS[:-1], SamplerConfig(seed=3)).task_id(1) != a.task_id(1)
