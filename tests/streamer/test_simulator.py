@@ -23,7 +23,14 @@ from streamer.llm import (
     SimulatorConfig,
     run_simulator,
 )
-from streamer.llm._simdata import PAIR_CORRUPTIONS, expected_rejects, grounded, sample_value
+from streamer.llm._simdata import (
+    EXPECTED_REJECTS,
+    PAIR_CORRUPTIONS,
+    expected_rejects,
+    grounded,
+    judge_samples,
+    sample_value,
+)
 from streamer.prompts import JudgeItem, generation_schema, judge_schema, render_generation
 from streamer.prompts import render_judge as render_judge_prompt
 from topics import Call, CallResult, QueryStyle
@@ -314,3 +321,18 @@ def test_cli_serves_a_labelled_simulator() -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert b"SIMULATED" in err and b"wrong_type" in err
+
+
+def test_judge_reject_is_decided_per_sample_whatever_the_batch() -> None:
+    samples = [
+        {"query": f"Add {i} and {i + 1}", "calls": [{"name": "add", "arguments": {"a": i}}]}
+        for i in range(400)
+    ]
+    injected: Counter[str] = Counter()
+    alone = [judge_samples([s], 0.25, 7, injected)[0]["passed"] for s in samples]
+    batched = [v["passed"] for v in judge_samples(list(reversed(samples)), 0.25, 7)][::-1]
+    assert alone == batched
+    assert injected["judge_reject"] == alone.count(False)
+    assert 60 <= injected["judge_reject"] <= 140  # about a quarter of 400
+    assert expected_rejects(injected) == {("semantic", "judge_rejected"): alone.count(False)}
+    assert set(EXPECTED_REJECTS) == set(CORRUPTIONS)
