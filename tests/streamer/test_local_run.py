@@ -1,0 +1,214 @@
+"""A run on the local model: easy tasks, compact prompts, and the README's first command.
+
+The compact prompts are checked against the rules the pipeline applies (their worked
+examples must pass the grounding rule) and against the real simulated endpoint over HTTP;
+the last test runs ``apigen run`` with the real SmolLM2 model as a subprocess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from executors import ApiLibrary, ApiSpec
+from streamer._config import ModelConfig, PipelineConfig
+from streamer._local_run import LOCAL_RUN, all_local
+from streamer._pipeline import make_sampler
+from streamer.llm import LlmClient, LlmEndpoint, SimulatorConfig, run_simulator
+from streamer.prompts import (
+    COMPACT_GENERATION,
+    COMPACT_JUDGING,
+    FULL_GENERATION,
+    GENERATOR_COMPACT,
+    JudgeItem,
+    extract_block,
+)
+from streamer.prompts._compact import QUERY_CHARS, REASONING_CHARS, RESULT_CHARS
+from streamer.stages import FormatChecker, Generator, SemanticRules, rule_check
+from topics import Call, CallResult, ExecPass, FormatPass, Generation, QueryStyle, Sample, Tool
+
+from .factories import sample
+from .llm_tools import TOOLS, WEATHER
+from .test_local_model import model_path
+
+__all__ = ["model_path"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def library() -> ApiLibrary:
+    return ApiLibrary.builtin()
+
+
+def _spec(library: ApiLibrary, api_id: str) -> ApiSpec:
+    return library.by_id(api_id)
+
+
+def test_local_run_asks_for_simple_tasks_on_easy_apis(library: ApiLibrary) -> None:
+    local = make_sampler(PipelineConfig(), library)  # no generators: the local model
+    samples = [local.next_sample() for _ in range(60)]
+    assert {s.style for s in samples} == {QueryStyle.SIMPLE}
+    for s in samples:
+        (tool,) = s.tools
+        assert LOCAL_RUN.offers(_spec(library, tool.api_id)), tool.api_id
+        assert s.settings.max_tokens == LOCAL_RUN.max_tokens
+    assert len({s.tools[0].name for s in samples}) > 30  # still a spread of APIs
+    simulated = PipelineConfig(generators=(ModelConfig(kind="simulated"),))
+    mixed = make_sampler(simulated, library)
+    assert len({mixed.next_sample().style for _ in range(30)}) == len(QueryStyle)
+
+
+def test_easy_apis_have_few_scalar_parameters(library: ApiLibrary) -> None:
+    assert LOCAL_RUN.offers(_spec(library, "python:biology:gc_content"))
+    assert not LOCAL_RUN.offers(_spec(library, "python:calculus:evaluate_polynomial"))  # array
+    assert not LOCAL_RUN.offers(_spec(library, "python:calculus:definite_integral"))  # 3 params
+    offered = [s for s in library if s.binding is not None and LOCAL_RUN.offers(s)]
+    assert 50 < len(offered) < len(library)
+    assert all_local([ModelConfig(kind="local")])
+    assert not all_local([ModelConfig(kind="local"), ModelConfig(kind="simulated")])
+    assert not all_local([])
+
+
+def test_compact_worked_examples_pass_the_rules_they_teach() -> None:
+    messages = COMPACT_GENERATION.render([WEATHER], [], QueryStyle.SIMPLE, 1)
+    assert [m["role"] for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
+    for user, answer in zip(messages[1:-1:2], messages[2:-1:2], strict=True):
+        shot_tools = json.loads(extract_block(user["content"], "tools") or "")
+        (pair,) = json.loads(answer["content"])["pairs"]
+        assert list(pair) == ["answers", "query"]  # the order the schema enforces
+        event = _exec_pass(pair["query"], pair["answers"], shot_tools)
+        assert rule_check(event, SemanticRules()) is None, pair
+
+
+def _exec_pass(query: str, answers: list[Any], tools: list[Any]) -> ExecPass:
+    """An executed pair with clean results, for the semantic rules."""
+    fns = [t["function"] for t in tools]
+    s = sample(
+        QueryStyle.SIMPLE, *(Tool(f["name"], f["description"], f["parameters"]) for f in fns)
+    )
+    calls = tuple(Call(a["name"], a["arguments"]) for a in answers)
+    meta = s.meta.child("generator", "v", "0").child("format", "v", "0")
+    return ExecPass(
+        meta=meta.child("execution", "v"),
+        sample=s,
+        model="m",
+        pair_index=0,
+        query=query,
+        calls=calls,
+        results=tuple(CallResult(ok=True, result="fine") for _ in calls),
+    )
+
+
+def test_compact_prompt_is_shorter_and_versioned() -> None:
+    compact = COMPACT_GENERATION.render([WEATHER], [], QueryStyle.SIMPLE, 1)
+    full = FULL_GENERATION.render([WEATHER], [], QueryStyle.SIMPLE, 1)
+    assert len(compact[-1]["content"]) < len(full[-1]["content"]) / 2
+    assert extract_block(compact[-1]["content"], "style") == "simple"
+    first, second = GENERATOR_COMPACT.shots
+    edited = dataclasses.replace(GENERATOR_COMPACT, shots=(first, (second[0], second[1] + " ")))
+    assert edited.content_hash != GENERATOR_COMPACT.content_hash
+    no_shots = dataclasses.replace(GENERATOR_COMPACT, shots=())
+    assert no_shots.content_hash != GENERATOR_COMPACT.content_hash
+
+
+def test_compact_schema_puts_answers_first_and_bounds_the_query() -> None:
+    schema = COMPACT_GENERATION.schema([WEATHER], QueryStyle.SIMPLE, 1)
+    pair_schema = schema["properties"]["pairs"]["items"]
+    assert list(pair_schema["properties"]) == ["answers", "query"]
+    call = {"name": "get_weather", "arguments": {"city": "Oslo", "days": 2}}
+    jsonschema.validate({"pairs": [{"answers": [call], "query": "Oslo, 2 days?"}]}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(
+            {"pairs": [{"answers": [call], "query": "x" * (QUERY_CHARS + 1)}]}, schema
+        )
+    judge = COMPACT_JUDGING.schema(1)
+    long_reason = {"index": 0, "passed": True, "reasoning": "r" * (REASONING_CHARS + 1)}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"verdicts": [long_reason]}, judge)
+
+
+def test_compact_judge_cuts_long_results() -> None:
+    item = JudgeItem("q", (Call("f", {"a": 1}),), (CallResult(ok=True, result="x" * 5000),))
+    user = COMPACT_JUDGING.render([item])[-1]["content"]
+    (shown,) = json.loads(extract_block(user, "samples") or "")
+    assert len(shown["results"][0]["truncated"]) == RESULT_CHARS
+
+
+@pytest.mark.anyio
+async def test_simulated_endpoint_answers_the_compact_prompts() -> None:
+    """The compact prompts keep the blocks the simulator reads; its pairs pass the format
+    checker and its judge grades the compact judge prompt."""
+    async with run_simulator(SimulatorConfig(seed=3)) as sim:
+        endpoint = LlmEndpoint("sim", sim.base_url, "simulated-test")
+        async with LlmClient(endpoint) as client:
+            generator = Generator([(client, 1.0)], prompt=COMPACT_GENERATION)
+            assert generator.version != Generator([(client, 1.0)]).version
+            checker = FormatChecker()
+            passed = 0
+            for i, tool in enumerate(TOOLS):
+                task: Sample = sample(QueryStyle.SIMPLE, tool, sid=f"s{i}")
+                (out,) = await generator.process(task)
+                assert isinstance(out.event, Generation), out.event
+                results = await checker.process(out.event)
+                passed += sum(isinstance(r.event, FormatPass) for r in results)
+            assert passed == len(TOOLS)
+            item = JudgeItem(
+                "Weather in Oslo?",
+                (Call("get_weather", {"city": "Oslo"}),),
+                (CallResult(ok=True, result={"t": 3}),),
+            )
+            verdict = await client.complete_json(
+                COMPACT_JUDGING.render([item]), COMPACT_JUDGING.schema(1)
+            )
+            jsonschema.validate(verdict.parsed, COMPACT_JUDGING.schema(1))
+
+
+def _apigen() -> list[str]:
+    script = Path(sys.executable).with_name("apigen")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "streamer"]
+
+
+@pytest.mark.slow
+@pytest.mark.local_model
+def test_readme_first_command_verifies_pairs_with_the_local_model(
+    model_path: str, tmp_path: Path
+) -> None:
+    """``apigen run --samples N --out DIR`` on the embedded defaults (local model as generator
+    and judge, embedded log, built-in library) writes verified pairs and the card."""
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APIGEN_")}
+    done = subprocess.run(
+        [*_apigen(), "run", "--samples", "8", "--out", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [json.loads(line) for line in (out / "xlam.jsonl").read_text().splitlines()]
+    assert records, done.stderr[-3000:]
+    for record in records:
+        (answer,) = json.loads(record["answers"])
+        (tool,) = json.loads(record["tools"])
+        assert answer["name"] == tool["name"]
+        assert record["query"].strip()
+    card = (out / "README.md").read_text()
+    assert "SmolLM2-135M-Instruct" in card
+    assert "ungrounded_arguments" in card or len(records) == 8  # the funnel is tabulated
