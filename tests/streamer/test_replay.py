@@ -9,13 +9,17 @@ offsets and its topics exactly as they were, and that a second replay adds nothi
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import signal
+import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self
 
+import anyio
 import orjson
 import pytest
 
@@ -35,6 +39,7 @@ from streamer.stages import FormatChecker, FormatRules, SemanticChecker, Semanti
 from topics import (
     Call,
     CallResult,
+    Consumer,
     EmbeddedTransport,
     ExecPass,
     Generation,
@@ -42,7 +47,10 @@ from topics import (
     KafkaTransport,
     MemoryTransport,
     Message,
+    PartitionListener,
+    Producer,
     QueryStyle,
+    Record,
     Sample,
     Topic,
     TopicPartition,
@@ -68,11 +76,140 @@ async def transport(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     if request.param == "embedded":
         t = EmbeddedTransport(tmp_path / "log.db")
     else:
-        t = KafkaTransport(request.getfixturevalue("kafka_bootstrap"))
+        # One broker serves the whole session: a fresh namespace keeps other tests' events
+        # (on the same pipeline topic names) out of this one's counts.
+        kafka = KafkaTransport(request.getfixturevalue("kafka_bootstrap"))
+        t = Namespaced(kafka, f"t{uuid.uuid4().hex[:8]}-")
     try:
         yield t
     finally:
         await t.aclose()
+
+
+class _NamespacedConsumer:
+    def __init__(self, owner: Namespaced, inner: Consumer) -> None:
+        self._o, self._inner = owner, inner
+
+    async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        records = await self._inner.poll(max_records, timeout_s)
+        return [dataclasses.replace(r, topic=self._o.outside(r.topic)) for r in records]
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        await self._inner.commit({self._o.tp_in(tp): n for tp, n in offsets.items()})
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return await self._inner.committed(self._o.tp_in(tp))
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        return frozenset(self._o.tp_out(tp) for tp in self._inner.assignment())
+
+    async def seek(self, tp: TopicPartition, offset: int) -> None:
+        await self._inner.seek(self._o.tp_in(tp), offset)
+
+    async def seek_to_beginning(self, tps: Sequence[TopicPartition] = ()) -> None:
+        await self._inner.seek_to_beginning([self._o.tp_in(tp) for tp in tps])
+
+    async def seek_to_timestamp(
+        self, timestamp_ms: int, tps: Sequence[TopicPartition] = ()
+    ) -> None:
+        await self._inner.seek_to_timestamp(timestamp_ms, [self._o.tp_in(tp) for tp in tps])
+
+    def pause(self, tps: Sequence[TopicPartition]) -> None:
+        self._inner.pause([self._o.tp_in(tp) for tp in tps])
+
+    def resume(self, tps: Sequence[TopicPartition]) -> None:
+        self._inner.resume([self._o.tp_in(tp) for tp in tps])
+
+    async def end_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        ends = await self._inner.end_offsets([self._o.tp_in(tp) for tp in tps])
+        return {self._o.tp_out(tp): n for tp, n in ends.items()}
+
+    async def __aenter__(self) -> Self:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._inner.__aexit__(*exc)
+
+
+class _NamespacedProducer:
+    def __init__(self, owner: Namespaced, inner: Producer) -> None:
+        self._o, self._inner = owner, inner
+
+    async def produce(self, messages: Sequence[Message]) -> None:
+        await self._inner.produce(
+            [dataclasses.replace(m, topic=self._o.inside(m.topic)) for m in messages]
+        )
+
+    async def __aenter__(self) -> Self:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._inner.__aexit__(*exc)
+
+
+class Namespaced:
+    """A view of a transport where every topic and group name carries ``prefix``."""
+
+    def __init__(self, inner: Transport, prefix: str) -> None:
+        self._inner, self._prefix = inner, prefix
+
+    def inside(self, name: str) -> str:
+        return self._prefix + name
+
+    def outside(self, name: str) -> str:
+        return name.removeprefix(self._prefix)
+
+    def tp_in(self, tp: TopicPartition) -> TopicPartition:
+        return TopicPartition(self.inside(tp.topic), tp.partition)
+
+    def tp_out(self, tp: TopicPartition) -> TopicPartition:
+        return TopicPartition(self.outside(tp.topic), tp.partition)
+
+    async def create_topics(self, topics: Sequence[str], partitions: int = 1) -> None:
+        await self._inner.create_topics([self.inside(t) for t in topics], partitions)
+
+    async def list_topics(self) -> dict[str, int]:
+        topics = await self._inner.list_topics()
+        return {self.outside(t): n for t, n in topics.items() if t.startswith(self._prefix)}
+
+    async def group_offsets(self, group: str) -> dict[TopicPartition, int]:
+        offsets = await self._inner.group_offsets(self.inside(group))
+        return {self.tp_out(tp): n for tp, n in offsets.items()}
+
+    def producer(self) -> Producer:
+        return _NamespacedProducer(self, self._inner.producer())
+
+    def consumer(
+        self,
+        topics: Sequence[str],
+        group: str,
+        *,
+        auto_offset_reset: Literal["earliest", "latest"] = "earliest",
+        on_assign: PartitionListener | None = None,
+        on_revoke: PartitionListener | None = None,
+    ) -> Consumer:
+        def outward(listener: PartitionListener | None) -> PartitionListener | None:
+            if listener is None:
+                return None
+
+            async def call(tps: frozenset[TopicPartition]) -> None:
+                await listener(frozenset(self.tp_out(tp) for tp in tps))
+
+            return call
+
+        inner = self._inner.consumer(
+            [self.inside(t) for t in topics],
+            self.inside(group),
+            auto_offset_reset=auto_offset_reset,
+            on_assign=outward(on_assign),
+            on_revoke=outward(on_revoke),
+        )
+        return _NamespacedConsumer(self, inner)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 async def produce_all(transport: Transport, messages: Sequence[Message]) -> None:
@@ -163,7 +300,7 @@ async def test_replay_a_stricter_format_rule(transport: Transport) -> None:
     assert live.consumed == N
     live_offsets = await transport.group_offsets("format")
     assert sum(live_offsets.values()) == N
-    live_ends = await end_offsets(transport)
+    live_ends = {t: n for t, n in (await end_offsets(transport)).items() if "." not in t}
 
     strict = FormatChecker(STRICT_RULES, version_name="strict-v2")
     first = await replay(transport, [strict], settings=SETTINGS)
@@ -279,7 +416,7 @@ async def test_replay_a_changed_judge_with_the_dataset_of_each_version(
         settings=SETTINGS,
     )
     live_offsets = await transport.group_offsets("semantic")
-    live_ends = await end_offsets(transport)
+    live_ends = {t: n for t, n in (await end_offsets(transport)).items() if "." not in t}
     calls_before = len(old_judge.calls)
 
     first = await replay(transport, [semantic(new_judge, "judge-b")], settings=SETTINGS)
@@ -372,3 +509,116 @@ async def test_bad_versions_and_missing_input_are_named() -> None:
     with pytest.raises(ReplayError) as info:
         await diff_versions(transport, "live", "nope")
     assert info.value.reason == "unknown_version"
+
+
+# -- the CLI: killed mid-way, resumed, same result as uninterrupted ---------------------------
+
+
+def _config_file(tmp: Path, name: str) -> Path:
+    path = tmp / f"{name}.toml"
+    path.write_text(
+        f'out = "{tmp / name}"\n[log]\npath = "{tmp / name}.db"\n'
+        "[format]\nmin_parallel_calls = 3\nmax_query_chars = 200\n"
+    )
+    return path
+
+
+N_CLI = 4_000
+
+
+async def _seed_live(tmp: Path, name: str) -> None:
+    transport = EmbeddedTransport(tmp / f"{name}.db")
+    try:
+        await seed_generations(transport, N_CLI)
+        await run_bounded(
+            FormatChecker(LIVE_RULES),
+            transport,
+            group="format",
+            input_topic=Topic.GENERATIONS,
+            settings=SETTINGS,
+        )
+    finally:
+        await transport.aclose()
+
+
+def _cli(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "streamer", *map(str, args)]
+
+
+async def _versioned_ids(transport: Transport, version: str) -> tuple[set[str], int]:
+    """Distinct event ids in the version's topics, and how many records hold them."""
+    ids: set[str] = set()
+    records = 0
+    for base in (Topic.FORMAT_PASS, Topic.REJECTS):
+        topic = Topic.versioned(base, version)
+        async with transport.consumer([topic], f"ids-{uuid.uuid4().hex}") as consumer:
+            tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+            end = sum((await consumer.end_offsets(tps)).values())
+            seen = 0
+            while seen < end:
+                batch = await consumer.poll(5000, 1.0)
+                seen += len(batch)
+                ids.update(orjson.loads(r.value)["meta"]["id"] for r in batch)
+        records += end
+    return ids, records
+
+
+@pytest.mark.slow
+async def test_cli_replay_killed_midway_resumes_to_the_uninterrupted_result(
+    tmp_path: Path,
+) -> None:
+    for name in ("whole", "killed"):
+        await _seed_live(tmp_path, name)
+    version = FormatChecker(STRICT_RULES, version_name="strict-v2").version
+    group = replay_group("format", version)
+    replay_args = ("replay", "--stage", "format", "--version", "strict-v2")
+
+    whole = await anyio.run_process(
+        _cli(*replay_args, "--config", _config_file(tmp_path, "whole")), check=False
+    )
+    assert whole.returncode == 0, whole.stderr.decode()
+    assert whole.stdout.decode().strip().endswith(version)
+
+    killed_cfg = _config_file(tmp_path, "killed")
+    killed_log = EmbeddedTransport(tmp_path / "killed.db")
+    try:
+        live_offsets = await killed_log.group_offsets("format")
+        async with await anyio.open_process(_cli(*replay_args, "--config", killed_cfg)) as proc:
+            with anyio.fail_after(120):
+                while not await killed_log.group_offsets(group) and proc.returncode is None:
+                    await anyio.sleep(0.02)
+            proc.kill()
+            await proc.wait()
+        assert proc.returncode == -signal.SIGKILL, "the replay finished before it was killed"
+        assert 0 < sum((await killed_log.group_offsets(group)).values()) < N_CLI
+        resumed = await anyio.run_process(_cli(*replay_args, "--config", killed_cfg), check=False)
+        assert resumed.returncode == 0, resumed.stderr.decode()
+        ids_killed, records_killed = await _versioned_ids(killed_log, version)
+        offsets_killed = await killed_log.group_offsets(group)
+        assert await killed_log.group_offsets("format") == live_offsets
+    finally:
+        await killed_log.aclose()
+
+    whole_log = EmbeddedTransport(tmp_path / "whole.db")
+    try:
+        ids_whole, records_whole = await _versioned_ids(whole_log, version)
+        assert await whole_log.group_offsets(group) == offsets_killed
+    finally:
+        await whole_log.aclose()
+    assert records_whole == len(ids_whole) == N_CLI
+    assert ids_killed == ids_whole
+    assert records_killed >= N_CLI  # the uncommitted tail may be produced twice, same ids
+
+    reports = []
+    for name in ("whole", "killed"):
+        config = tmp_path / f"{name}.toml"
+        out = await anyio.run_process(
+            _cli("diff", "live", "strict-v2", "--json", "--config", config), check=False
+        )
+        assert out.returncode == 0, out.stderr.decode()
+        reports.append(orjson.loads(out.stdout))
+    assert reports[0] == reports[1]
+    to_fail, to_pass, _, _ = expected_flips(N_CLI, _format_bucket)
+    (fmt,) = reports[0]["stages"]
+    assert fmt["pass_to_fail"] == dict(to_fail)
+    assert fmt["fail_to_pass"] == dict(to_pass)
