@@ -176,8 +176,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def export(
         run_dir: Annotated[
-            Path, typer.Argument(help="An `apigen run --out` directory (holds dataset.db).")
-        ],
+            Path | None,
+            typer.Argument(help="An `apigen run --out` directory (holds dataset.db)."),
+        ] = None,
         out: Annotated[
             Path | None, typer.Option(help="Output directory (default: the run directory).")
         ] = None,
@@ -187,9 +188,38 @@ def register(app: typer.Typer) -> None:
                 "--format", help=f"Format to write (repeatable): {', '.join(FORMATS)}, card."
             ),
         ] = [],  # noqa: B006
+        version: Annotated[
+            str | None,
+            typer.Option(
+                help="Materialize this version's dataset from the log instead "
+                "('live' or an `apigen replay` version); needs --out."
+            ),
+        ] = None,
+        config_file: Annotated[
+            Path | None, typer.Option("--config", help="Pipeline config (with --version).")
+        ] = None,
+        kafka: Annotated[
+            str | None, typer.Option(help="Kafka bootstrap servers (with --version).")
+        ] = None,
+        log: Annotated[
+            Path | None, typer.Option(help="Embedded log file (with --version).")
+        ] = None,
     ) -> None:
         """Re-export a run's dataset store to xLAM, OpenAI chat, ShareGPT/Hermes, Parquet and
-        the dataset card (all of them by default)."""
+        the dataset card (all of them by default), or with ``--version`` materialize one
+        version's verified pairs from the retained topics."""
+        if version is not None:
+            if out is None or run_dir is not None:
+                console.print("[red]error:[/red] --version takes --out and no RUN_DIR")
+                raise typer.Exit(2)
+            from ._cli_replay import export_version
+
+            for kind, path in export_version(version, out, config_file, kafka, log).items():
+                typer.echo(f"{kind}\t{path}")
+            return
+        if run_dir is None:
+            console.print("[red]error:[/red] give RUN_DIR (an `apigen run --out` dir) or --version")
+            raise typer.Exit(2)
         chosen = formats or [*FORMATS, "card"]
         unknown = sorted(set(chosen) - {*FORMATS, "card"})
         if unknown:

@@ -29,7 +29,7 @@ from ._replay import (
 )
 from ._runner import RunnerSettings
 
-__all__ = ["register"]
+__all__ = ["export_version", "register"]
 
 console = Console(stderr=True)
 
@@ -48,7 +48,7 @@ def _fail(exc: ReplayError | ConfigError) -> typer.Exit:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``replay``, ``diff`` and ``export``."""
+    """Add ``replay`` and ``diff``."""
 
     @app.command("replay")
     def replay_command(
@@ -121,22 +121,21 @@ def register(app: typer.Typer) -> None:
         else:
             _print_report(report)
 
-    @app.command("export")
-    def export_command(
-        version: Annotated[str, typer.Option(help="'live' or a replay version.")],
-        out: Annotated[Path, typer.Option(help="Directory for the dataset files.")],
-        config_file: Annotated[Path | None, typer.Option("--config")] = None,
-        kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
-        log: Annotated[Path | None, typer.Option(help="Embedded log file.")] = None,
-    ) -> None:
-        """Materialize the dataset of one version (its verified pairs) into ``--out``."""
-        config = _load(config_file, kafka, log)
-        try:
-            files = anyio.run(_export, config, version, out)
-        except ReplayError as exc:
-            raise _fail(exc) from None
-        for kind, path in files.items():
-            console.print(f"  {kind:9} {path}")
+
+def export_version(
+    version: str,
+    out: Path,
+    config_file: Path | None = None,
+    kafka: str | None = None,
+    log: Path | None = None,
+) -> dict[str, Path]:
+    """Materialize the dataset of one version (``live`` or a replay version) into ``out``;
+    used by ``apigen export --version``."""
+    config = _load(config_file, kafka, log)
+    try:
+        return anyio.run(_export, config, version, out)
+    except ReplayError as exc:
+        raise _fail(exc) from None
 
 
 async def _replay(

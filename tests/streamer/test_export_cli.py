@@ -115,3 +115,21 @@ def test_simulated_run_export_check_round_trip(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.splitlines()[-1])["summary"]
     assert summary == {"records": records, "pass": records, "fail": 0, "skip": 0, "by_reason": []}
+    # The same run's live version, materialized from the retained topics, holds the same pairs.
+    live = tmp_path / "live"
+    args = ["export", "--version", "live", "--log", str(out / "log.db"), "--out", str(live)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+
+    def ids(path: Path) -> set[str]:
+        return {json.loads(line)["id"] for line in path.read_text().splitlines()}
+
+    assert ids(live / "xlam.jsonl") == ids(out / "xlam.jsonl")
+
+
+def test_export_version_needs_out_and_no_run_dir(tmp_path: Path) -> None:
+    run = make_run_dir(tmp_path / "run")
+    result = runner.invoke(app, ["export", str(run), "--version", "live", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--version" in result.stderr
+    result = runner.invoke(app, ["export"])
+    assert result.exit_code == 2 and "RUN_DIR" in result.stderr
