@@ -20,12 +20,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from datasketch import MinHash, MinHashLSH
 
 from topics import Reject, SemanticPass
+
+if TYPE_CHECKING:
+    from datasketch import MinHash, MinHashLSH
 
 __all__ = ["DatasetRecord", "DatasetStore", "FunnelRow", "normalize_query"]
 
@@ -113,6 +115,9 @@ class DatasetStore:
         self._num_perm = num_perm
         self._lsh: MinHashLSH | None = None
         if near_threshold > 0:
+            # datasketch pulls in scipy (seconds of import): only stores that dedup pay for it.
+            from datasketch import MinHashLSH
+
             self._lsh = MinHashLSH(threshold=near_threshold, num_perm=num_perm)
             for rid, query in self._db.execute(
                 "SELECT id, query FROM records WHERE duplicate_of IS NULL"
@@ -125,6 +130,8 @@ class DatasetStore:
     def _minhash(self, query: str) -> MinHash:
         words = _WORD.findall(query.lower())
         shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+        from datasketch import MinHash
+
         mh = MinHash(num_perm=self._num_perm)
         for s in shingles:
             mh.update(s.encode())

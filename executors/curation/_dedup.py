@@ -21,8 +21,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from datasketch import MinHash, MinHashLSH
-
 from .._spec import ApiSpec
 from ._rules import Issue, words
 
@@ -66,6 +64,8 @@ def find_duplicates(specs: Sequence[ApiSpec], settings: DuplicateSettings) -> li
             )
         else:
             first_exact[key] = i
+
+    from datasketch import MinHash, MinHashLSH  # imports scipy: only when curating
 
     lsh = MinHashLSH(threshold=settings.threshold, num_perm=settings.num_perm)
     hashes: dict[int, MinHash] = {}
