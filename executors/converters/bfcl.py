@@ -46,7 +46,7 @@ def bfcl_schema(schema: Any, *, where: str, field: str) -> dict[str, Any]:
         if key == "type":
             if value == "any":
                 continue
-            if value not in _TYPES:
+            if not isinstance(value, str) or value not in _TYPES:
                 raise SpecError(where, f"{field}.type", f"unknown BFCL type {value!r}")
             out["type"] = _TYPES[value]
         elif key == "items":
