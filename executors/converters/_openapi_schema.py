@@ -61,6 +61,8 @@ class RefResolver:
         seen: set[str] = set()
         while isinstance(obj, dict) and "$ref" in obj:
             ref = obj["$ref"]
+            if not isinstance(ref, str):
+                raise SpecError(self.where, f"{field}.$ref", f"must be a string, got {ref!r}")
             if ref in seen:
                 raise SpecError(self.where, f"{field}.$ref", f"{ref!r} refers to itself")
             seen.add(ref)
