@@ -157,12 +157,47 @@ def _model(data: Any, where: str) -> ModelConfig:
         raise ConfigError(f"{where}: unknown field(s) {unknown}; known: {sorted(known)}")
     if data.get("kind", "simulated") not in ("openai", "local", "simulated"):
         raise ConfigError(f"{where}.kind: {data['kind']!r} is not openai, local or simulated")
+    defaults = ModelConfig()
+    data = {k: _typed(v, type(getattr(defaults, k)), f"{where}.{k}") for k, v in data.items()}
     if data.get("kind") == "openai" and not data.get("base_url"):
         raise ConfigError(f"{where}.base_url: required for kind 'openai'")
     try:
         return ModelConfig(**data)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+_TYPED_SECTIONS: dict[str, tuple[tuple[str, type, str], ...]] = {
+    "sampler": (
+        ("seed", int, "seed"),
+        ("pairs", int, "pairs"),
+        ("feedback", bool, "feedback"),
+        ("max_outstanding", int, "max_outstanding"),
+    ),
+    "executors": (
+        ("python_workers", int, "python_workers"),
+        ("exec_timeout_s", float, "exec_timeout_s"),
+    ),
+    "runner": (("concurrency", int, "concurrency"),),
+    "judge": (("batch", int, "judge_batch"),),
+}
+"""Sections of plain settings: (key, type, PipelineConfig field) each."""
+
+
+def _section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {name}: expected a table ([{name}]), got {table!r}")
+    return table
+
+
+def _typed(value: Any, typ: type, where: str) -> Any:
+    """``value`` if it is a ``typ`` (an int for a float; never a bool for a number)."""
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, typ) and not (typ is not bool and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{where}: expected {typ.__name__}, got {value!r}")
 
 
 def _rules(cls: Any, data: Any, where: str) -> Any:
@@ -218,23 +253,19 @@ def load_config(path: str | Path) -> PipelineConfig:
             if not isinstance(data[key], typ):
                 raise ConfigError(f"{p}: {key}: expected {typ.__name__}, got {data[key]!r}")
             values[key] = Path(data[key]) if key == "out" else data[key]
-    log = data.get("log", {})
-    if "kafka" in log:
-        values["kafka"] = str(log["kafka"])
-    if "path" in log:
-        values["log_path"] = Path(log["path"])
-    sampler = data.get("sampler", {})
-    for key in ("seed", "pairs", "feedback", "max_outstanding"):
-        if key in sampler:
-            values[key] = sampler[key]
-    executors = data.get("executors", {})
-    for key in ("python_workers", "exec_timeout_s"):
-        if key in executors:
-            values[key] = executors[key]
-    if "concurrency" in data.get("runner", {}):
-        values["concurrency"] = data["runner"]["concurrency"]
-    if "batch" in data.get("judge", {}):
-        values["judge_batch"] = data["judge"]["batch"]
+    log = _section(data, "log", p)
+    for key, name in (("kafka", "kafka"), ("path", "log_path")):
+        if key in log:
+            text = _typed(log[key], str, f"{p}: log.{key}")
+            values[name] = Path(text) if key == "path" else text
+    for section, keys in _TYPED_SECTIONS.items():
+        table = _section(data, section, p)
+        unknown_keys = sorted(set(table) - {k for k, _, _ in keys})
+        if unknown_keys:
+            raise ConfigError(f"{p}: {section}: unknown field(s) {unknown_keys}")
+        for key, typ, name in keys:
+            if key in table:
+                values[name] = _typed(table[key], typ, f"{p}: {section}.{key}")
     metrics = data.get("metrics", {})
     if not isinstance(metrics, dict):
         raise ConfigError(f"{p}: metrics: expected a table with port and host")
@@ -249,13 +280,12 @@ def load_config(path: str | Path) -> PipelineConfig:
         raise ConfigError(f"{p}: metrics.port: {values['metrics_port']} is not a TCP port")
     values["format_rules"] = _rules(FormatRules, data.get("format", {}), f"{p}: format")
     values["semantic_rules"] = _rules(SemanticRules, data.get("semantic", {}), f"{p}: semantic")
-    values["generators"] = tuple(
-        _model(m, f"{p}: generators[{i}]") for i, m in enumerate(data.get("generators", []))
-    )
-    values["judges"] = tuple(
-        _model(m, f"{p}: judges[{i}]") for i, m in enumerate(data.get("judges", []))
-    )
-    sources = data.get("apis", {}).get("sources", [])
+    for role in ("generators", "judges"):
+        models = data.get(role, [])
+        if not isinstance(models, list):
+            raise ConfigError(f"{p}: {role}: expected an array of tables ([[{role}]])")
+        values[role] = tuple(_model(m, f"{p}: {role}[{i}]") for i, m in enumerate(models))
+    sources = _section(data, "apis", p).get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise ConfigError(f"{p}: apis.sources: expected a list of file paths")
     values["api_sources"] = tuple(sources)
