@@ -1,0 +1,109 @@
+"""Stages as ``apigen serve`` subprocesses, and reading a run's outcome from its store."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from streamer._config import PipelineConfig
+from streamer._dataset import DatasetStore
+from streamer._pipeline import load_library, make_sampler, open_transport
+from topics import PIPELINE, Message, encode
+
+STAGES = ("generator", "format", "execution", "semantic", "sink", "funnel")
+
+
+class Services:
+    """One ``apigen serve`` process per stage; logs go to ``<out>/<stage>-<n>.log``."""
+
+    def __init__(self, out: Path, kafka: str | None = None) -> None:
+        self.out = out
+        self.kafka = kafka
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.dead: list[subprocess.Popen[bytes]] = []
+
+    def start(self, stage: str) -> None:
+        args = [sys.executable, "-m", "streamer", "serve", stage, "--out", str(self.out),
+                "--simulate"] + (["--kafka", self.kafka] if self.kafka else [])  # fmt: skip
+        self.out.mkdir(parents=True, exist_ok=True)
+        n = len(list(self.out.glob(f"{stage}-*.log")))
+        with (self.out / f"{stage}-{n}.log").open("wb") as log:
+            self.procs[stage] = subprocess.Popen(args, stderr=log, stdout=subprocess.DEVNULL)
+
+    def kill(self, stage: str) -> None:
+        """SIGKILL the stage (no drain, no commit) and start a fresh one."""
+        proc = self.procs[stage]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.dead.append(proc)
+        self.start(stage)
+
+    def stop(self) -> dict[str, int]:
+        """SIGTERM every stage; their exit codes."""
+        for p in self.procs.values():
+            p.send_signal(signal.SIGTERM)
+        return {stage: p.wait(timeout=90) for stage, p in self.procs.items()}
+
+    def close(self) -> None:
+        for p in [*self.procs.values(), *self.dead]:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in self.out.glob("*.log"))
+
+
+def records(out: Path) -> dict[str, str]:
+    """Verified records of a run: id -> query."""
+    store = DatasetStore(out / "dataset.db", near_threshold=0)
+    try:
+        return {r.id: r.query for r in store.records()}
+    finally:
+        store.close()
+
+
+def terminal(out: Path) -> Counter[str]:
+    """Terminal outcomes per sample id."""
+    if not (out / "dataset.db").exists():
+        return Counter()
+    store = DatasetStore(out / "dataset.db", near_threshold=0)
+    try:
+        return Counter(sample_id for sample_id, _ in store.terminal_outcomes())
+    finally:
+        store.close()
+
+
+async def feed_samples(config: PipelineConfig) -> int:
+    """Produce the run's ``samples`` tasks to the ``samples`` topic, as ``apigen run`` would."""
+    sampler = make_sampler(config, load_library(config))
+    transport = open_transport(config)
+    try:
+        await transport.create_topics(list(PIPELINE), config.partitions)
+        assert config.samples is not None
+        samples = [sampler.next_sample() for _ in range(config.samples)]
+        async with transport.producer() as producer:
+            for i in range(0, len(samples), 500):
+                await producer.produce([Message("samples", encode(s), key=s.meta.sample_id.encode())
+                                        for s in samples[i : i + 500]])  # fmt: skip
+    finally:
+        await transport.aclose()
+    return len(samples)
+
+
+def done(out: Path, expected: int) -> bool:
+    return sum(terminal(out).values()) >= expected
+
+
+def wait_for(out: Path, expected: int, timeout_s: float, services: Services) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if done(out, expected):
+            return
+        time.sleep(0.5)
+    got = sum(terminal(out).values())
+    raise AssertionError(f"only {got} of {expected} outcomes arrived\n{services.logs()}")
