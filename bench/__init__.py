@@ -1,0 +1,1 @@
+"""Benchmarks: the harness (``bench/run``) and single-purpose benchmark scripts."""

@@ -1,0 +1,5 @@
+"""``python -m bench``: the benchmark harness (see :mod:`bench.harness`)."""
+
+from .harness import main
+
+main()
