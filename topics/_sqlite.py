@@ -8,6 +8,8 @@ b-tree range operations, offsets stay dense from 0 and the end offset is one ``m
 from __future__ import annotations
 
 import os
+import resource
+import shutil
 import sqlite3
 import threading
 import time
@@ -196,12 +198,28 @@ class LogFile:
 
     def translate(self, exc: sqlite3.Error) -> TransportError:
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-        if code == sqlite3.SQLITE_FULL:
+        if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and self._no_room()):
             return StorageFull(
                 f"embedded log {self.path!r} is full ({exc}); the write was rolled back. "
                 "Free disk space (or raise max_db_bytes) and retry."
             )
         return TransportError(f"embedded log {self.path!r}: {exc}")
+
+    def _no_room(self) -> bool:
+        """Whether a failed write was for want of space. SQLite reports ENOSPC as SQLITE_FULL
+        but a quota or file size limit (EFBIG) as a plain I/O error; tell them apart here."""
+        margin = 1 << 20
+        with suppress(OSError):
+            if shutil.disk_usage(os.path.dirname(os.path.abspath(self.path))).free < margin:
+                return True
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        if soft == resource.RLIM_INFINITY:
+            return False
+        sizes = [0]
+        for suffix in ("", "-wal", "-journal"):
+            with suppress(OSError):
+                sizes.append(os.path.getsize(self.path + suffix))
+        return max(sizes) + margin >= soft
 
     def load_topics(self, conn: sqlite3.Connection) -> None:
         for name, partitions, first in conn.execute(
