@@ -263,9 +263,9 @@ def load_config(path: str | Path) -> PipelineConfig:
         unknown_keys = sorted(set(table) - {k for k, _, _ in keys})
         if unknown_keys:
             raise ConfigError(f"{p}: {section}: unknown field(s) {unknown_keys}")
-        for key, typ, name in keys:
+        for key, kind, name in keys:
             if key in table:
-                values[name] = _typed(table[key], typ, f"{p}: {section}.{key}")
+                values[name] = _typed(table[key], kind, f"{p}: {section}.{key}")
     metrics = data.get("metrics", {})
     if not isinstance(metrics, dict):
         raise ConfigError(f"{p}: metrics: expected a table with port and host")
