@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from streamer._pipeline import run_pipeline
 from streamer.llm import LlmClient, LlmEndpoint, LlmError, SimulatorConfig, create_app
 
 ENV = "APIGEN_TEST_SECRET_KEY"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _free_port() -> int:
@@ -38,9 +40,10 @@ async def test_the_api_key_reaches_the_endpoint_and_nothing_else(
     seen: list[str] = []
 
     @web.middleware
-    async def record_auth(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    async def record_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         seen.append(request.headers.get("Authorization", ""))
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     app = create_app(SimulatorConfig(seed=3, error_rate_500=0.05, error_rate_non_json=0.05))
     app.middlewares.append(record_auth)
