@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,16 +113,21 @@ class DatasetStore:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._num_perm = num_perm
+        self._near_threshold = near_threshold
         self._lsh: MinHashLSH | None = None
         if near_threshold > 0:
             # datasketch pulls in scipy (seconds of import): only stores that dedup pay for it.
             from datasketch import MinHashLSH
 
             self._lsh = MinHashLSH(threshold=near_threshold, num_perm=num_perm)
-            for rid, query in self._db.execute(
-                "SELECT id, query FROM records WHERE duplicate_of IS NULL"
-            ):
-                self._lsh.insert(rid, self._minhash(query))
+            self._load_lsh()
+
+    def _load_lsh(self) -> None:
+        assert self._lsh is not None
+        for rid, query in self._db.execute(
+            "SELECT id, query FROM records WHERE duplicate_of IS NULL"
+        ):
+            self._lsh.insert(rid, self._minhash(query))
 
     def close(self) -> None:
         self._db.close()
@@ -139,38 +144,66 @@ class DatasetStore:
 
     def add(self, event: SemanticPass) -> bool:
         """Store a verified pair; False when its id was already stored (idempotent)."""
-        tools = [
-            {"name": t.name, "description": t.description, "parameters": t.parameters}
-            for t in event.sample.tools
+        return self.add_many([event])[0]
+
+    def add_many(self, events: Sequence[SemanticPass]) -> list[bool]:
+        """Store verified pairs in one transaction (one commit for the batch): the same
+        outcome as :meth:`add` on each in order; per event, False when already stored."""
+        prepared = [
+            (
+                event,
+                normalize_query(event.query),
+                sorted({t.category for t in event.sample.tools if t.category}),
+                [
+                    {"name": t.name, "description": t.description, "parameters": t.parameters}
+                    for t in event.sample.tools
+                ],
+            )
+            for event in events
         ]
-        categories = sorted({t.category for t in event.sample.tools if t.category})
-        norm = normalize_query(event.query)
         with self._lock:
-            if self._db.execute("SELECT 1 FROM records WHERE id=?", (event.meta.id,)).fetchone():
-                return False
-            dup_of, dup_kind = None, None
-            row = self._db.execute(
-                "SELECT id FROM records WHERE query_norm=? AND duplicate_of IS NULL LIMIT 1",
-                (norm,),
-            ).fetchone()
-            mh = None
-            if row:
-                dup_of, dup_kind = row[0], "exact"
-            elif self._lsh is not None:
-                mh = self._minhash(event.query)
-                near = self._lsh.query(mh)
-                if near:
-                    dup_of, dup_kind = min(near), "near"
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._insert(event, norm, categories, tools, dup_of, dup_kind)
+                added = [self._add_one(*p) for p in prepared]
+                self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
+                if self._lsh is not None:
+                    # The index was updated as rows went in; rebuild it from what was kept.
+                    self._lsh = type(self._lsh)(
+                        threshold=self._near_threshold, num_perm=self._num_perm
+                    )
+                    self._load_lsh()
                 raise
-            self._db.execute("COMMIT")
-            if self._lsh is not None and self._kept(event.meta.id):
-                self._lsh.insert(event.meta.id, mh or self._minhash(event.query))
-            return True
+        return added
+
+    def _add_one(
+        self,
+        event: SemanticPass,
+        norm: str,
+        categories: list[str],
+        tools: list[dict[str, Any]],
+    ) -> bool:
+        """Inside the caller's transaction: dedup and insert one pair."""
+        if self._db.execute("SELECT 1 FROM records WHERE id=?", (event.meta.id,)).fetchone():
+            return False
+        dup_of, dup_kind = None, None
+        row = self._db.execute(
+            "SELECT id FROM records WHERE query_norm=? AND duplicate_of IS NULL LIMIT 1",
+            (norm,),
+        ).fetchone()
+        mh = None
+        if row:
+            dup_of, dup_kind = row[0], "exact"
+        elif self._lsh is not None:
+            mh = self._minhash(event.query)
+            near = self._lsh.query(mh)
+            if near:
+                dup_of, dup_kind = min(near), "near"
+        self._insert(event, norm, categories, tools, dup_of, dup_kind)
+        if self._lsh is not None and self._kept(event.meta.id):
+            self._lsh.insert(event.meta.id, mh or self._minhash(event.query))
+        return True
 
     def _kept(self, rid: str) -> bool:
         row = self._db.execute("SELECT duplicate_of FROM records WHERE id=?", (rid,)).fetchone()
@@ -228,20 +261,34 @@ class DatasetStore:
 
     def add_reject(self, reject: Reject) -> bool:
         """Count a reject in the funnel; False when already counted."""
+        return self.add_rejects([reject])[0]
+
+    def add_rejects(self, rejects: Sequence[Reject]) -> list[bool]:
+        """Count rejects in one transaction; per reject, False when already counted."""
         with self._lock:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?,?,?)",
-                (
-                    reject.meta.id,
-                    reject.meta.stage,
-                    reject.reason,
-                    reject.model,
-                    reject.style,
-                    reject.meta.sample_id,
-                    reject.pair_index,
-                ),
-            )
-            return cur.rowcount == 1
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                added = [
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?,?,?)",
+                        (
+                            r.meta.id,
+                            r.meta.stage,
+                            r.reason,
+                            r.model,
+                            r.style,
+                            r.meta.sample_id,
+                            r.pair_index,
+                        ),
+                    ).rowcount
+                    == 1
+                    for r in rejects
+                ]
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return added
 
     def count(self, *, include_duplicates: bool = False) -> int:
         """Records kept (duplicates excluded unless asked)."""
