@@ -19,28 +19,8 @@ from ._endpoint import REPO
 
 __all__ = ["profile_run", "summarize"]
 
-_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
-_GROUPS = (
-    ("site-packages/anyio", "anyio"),
-    ("asyncio/", "asyncio event loop"),
-    ("site-packages/openai", "openai SDK"),
-    ("site-packages/httpx", "httpx"),
-    ("site-packages/aiohttp", "aiohttp"),
-    ("site-packages/httpcore", "httpx"),
-    ("site-packages/pydantic", "pydantic"),
-    ("site-packages/datasketch", "datasketch (MinHash)"),
-    ("site-packages/numpy", "numpy"),
-    ("site-packages/jsonschema", "jsonschema"),
-    ("sqlite3", "sqlite3"),
-    ("topics/", "topics (log, serde)"),
-    ("streamer/llm/", "streamer.llm (client)"),
-    ("streamer/stages/", "streamer.stages"),
-    ("streamer/_runner", "streamer runner"),
-    ("streamer/", "streamer (other)"),
-    ("executors/", "executors"),
-    ("<frozen importlib", "imports"),
-    ("importlib", "imports"),
-)
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]+?)(?::\d+)?\)$")
+_OURS = ("streamer/", "topics/", "executors/")
 
 
 def py_spy() -> str | None:
@@ -55,24 +35,29 @@ def profile_run(cmd: list[str], out: Path, rate: int = 200) -> Path | None:
     if binary is None:
         return None
     raw = out / "profile.raw.txt"
+    # --gil: only the thread holding the GIL is sampled, so shares approximate Python CPU
+    # time rather than wall time of every thread.
     spy = [binary, "record", "--format", "raw", "--rate", str(rate), "--subprocesses",
-           "--nonblocking", "-o", str(raw), "--"]  # fmt: skip
+           "--gil", "-o", str(raw), "--"]  # fmt: skip
     with (out / "profile.log").open("wb") as log:
         subprocess.run(spy + cmd, cwd=REPO, stdout=log, stderr=log, check=False)
     return raw if raw.exists() else None
 
 
-def _group(file: str) -> str:
-    for needle, name in _GROUPS:
-        if needle in file:
-            return name
-    return "other"
+def _package(file: str) -> str:
+    """``anyio``, ``asyncio``, ``threading``... from py-spy's shortened file names."""
+    head = file.split("/", 1)[0]
+    return head.removesuffix(".py") if not head.startswith("<") else "importlib"
 
 
 def summarize(raw: Path, top: int = 25) -> dict[str, Any]:
-    """Self samples per function and inclusive samples per group, as shares of all."""
+    """Shares of all samples: by our innermost module (``ours``: the streamer/topics/
+    executors function a sample is under, libraries it calls included), by the package of
+    the leaf frame (``leaf``), and self time per function (``functions``). Samples without
+    a Python frame (native code, GIL waits) count as ``(native)``."""
+    ours: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
-    groups: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -80,28 +65,25 @@ def summarize(raw: Path, top: int = 25) -> dict[str, Any]:
             continue
         n = int(count)
         total += n
-        frames = [f for f in stack.split(";") if f]
+        frames = [m for m in map(_FRAME.match, stack.split(";")[1:]) if m is not None]
         if not frames:
+            ours["(native)"] += n
+            leaf["(native)"] += n
             continue
-        leaf = _FRAME.match(frames[-1])
-        where = leaf["file"].split("site-packages/")[-1] if leaf else ""
-        name = f"{leaf['func']} ({where})" if leaf else frames[-1]
-        self_time[name] += n
-        # The group of the innermost frame that is not the event loop machinery.
-        group = "other"
-        for frame in reversed(frames):
-            m = _FRAME.match(frame)
-            if m is None:
-                continue
-            group = _group(m["file"])
-            break
-        groups[group] += n
+        last = frames[-1]
+        leaf[_package(last["file"])] += n
+        self_time[f"{last['func']} ({last['file']})"] += n
+        own = next((m for m in reversed(frames) if m["file"].startswith(_OURS)), None)
+        ours[f"{own['file']}:{own['func']}" if own else "(no project frame)"] += n
+
+    def shares(counter: Counter[str], key: str) -> list[dict[str, Any]]:
+        return [{key: k, "share": round(v / total, 4)} for k, v in counter.most_common(top)]
+
     if not total:
-        return {"samples": 0, "functions": [], "groups": []}
+        return {"samples": 0, "ours": [], "leaf": [], "functions": []}
     return {
         "samples": total,
-        "functions": [
-            {"function": f, "share": round(n / total, 4)} for f, n in self_time.most_common(top)
-        ],
-        "groups": [{"group": g, "share": round(n / total, 4)} for g, n in groups.most_common()],
+        "ours": shares(ours, "where"),
+        "leaf": shares(leaf, "package"),
+        "functions": shares(self_time, "function"),
     }

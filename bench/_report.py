@@ -142,9 +142,19 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         lines += _distilabel_section(e2e, distil)
     profile = results.get("profile")
     if profile and profile.get("samples"):
-        lines += ["## Where the CPU goes (py-spy, whole run, workers included)", ""]
-        lines += ["| group (innermost frame) | share |", "|---|---|"]
-        lines += [f"| {g['group']} | {g['share']:.1%} |" for g in profile["groups"]]
+        lines += [
+            "## Where the CPU goes (py-spy over a whole run, executor workers included)",
+            "",
+            "Shares of samples. 'our code' is the innermost project function a sample is "
+            "under (the libraries it calls included); 'leaf package' is where the CPU "
+            "actually was.",
+            "",
+            "| our code | share |",
+            "|---|---|",
+        ]
+        lines += [f"| `{o['where']}` | {o['share']:.1%} |" for o in profile["ours"]]
+        lines += ["", "| leaf package | share |", "|---|---|"]
+        lines += [f"| {o['package']} | {o['share']:.1%} |" for o in profile["leaf"]]
         lines += ["", "| function (self time) | share |", "|---|---|"]
         lines += [f"| `{f['function']}` | {f['share']:.1%} |" for f in profile["functions"]]
         lines.append("")

@@ -186,7 +186,9 @@ async def _run(events: int, replay: int, log: Path) -> dict[str, Any]:
             FormatChecker(), transport, events, input_topic="py.generations", prefix="py."
         )
         modules = {s.binding.module for s in specs if isinstance(s.binding, PythonBinding)}
-        async with Dispatcher(python=PythonExecutor(workers=2, allowed_modules=modules)) as d:
+        python = PythonExecutor(workers=2, allowed_modules=modules)
+        async with Dispatcher(python=python) as d:
+            await python.start()  # worker start-up is not per-event cost
             passed = results["format"]["produced"] - results["format"]["rejected"]
             results["execution_python"] = await measure_stage(
                 ExecutionChecker(d, _resolver(specs)), transport, passed,
