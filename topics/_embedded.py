@@ -17,7 +17,9 @@ Membership. A consumer heartbeats from a small thread; a member silent for
 partitions from the last committed offsets.
 
 Waiting. An idle ``poll`` re-reads the database with a backoff of 5 ms doubling to 50 ms;
-a producer of the same transport wakes its consumers at once.
+a producer of the same transport wakes at once the consumers subscribed to the topics it
+wrote (only those: waking every consumer on every produce cost each of them a fruitless
+read per batch), and a group change wakes all of them.
 
 Full disk. SQLite reports both a full disk and ``max_db_bytes`` as SQLITE_FULL; the
 transaction is rolled back whole and :class:`~topics.StorageFull` is raised.
@@ -34,7 +36,8 @@ import itertools
 import os
 import sqlite3
 import uuid
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterable, Sequence
 from typing import Literal, Self
 
 from ._embedded_group import EmbeddedSession
@@ -79,7 +82,7 @@ class EmbeddedTransport:
             busy_timeout_s=busy_timeout_s,
         )
         self._admin = Connection(self._log)
-        self._wakeup = Wakeup()
+        self._wakeups = _Wakeups()
 
     @property
     def path(self) -> str:
@@ -157,9 +160,9 @@ class EmbeddedTransport:
         on_revoke: PartitionListener | None = None,
     ) -> GroupConsumer:
         member = uuid.uuid4().hex
-        session = EmbeddedSession(
-            self._log, self._wakeup, group, member, sorted(set(topics)), auto_offset_reset
-        )
+        subscribed = sorted(set(topics))
+        wakeup = self._wakeups.register(subscribed)
+        session = EmbeddedSession(self._log, wakeup, group, member, subscribed, auto_offset_reset)
         return GroupConsumer(
             session,
             kind="EmbeddedConsumer",
@@ -170,8 +173,45 @@ class EmbeddedTransport:
         )
 
     async def aclose(self) -> None:
-        self._wakeup.notify()
+        self._wakeups.notify_all()
         await self._admin.close()
+
+
+class _ConsumerWakeup(Wakeup):
+    """One consumer's wake-up. Its session calls :meth:`notify` after a group change, which
+    concerns every consumer of the transport, so that wakes them all."""
+
+    def __init__(self, hub: _Wakeups, topics: Iterable[str]) -> None:
+        super().__init__()
+        self.topics = frozenset(topics)
+        self._hub = hub
+
+    def notify(self) -> None:
+        self._hub.notify_all()
+
+    def wake(self) -> None:
+        super().notify()
+
+
+class _Wakeups:
+    """The wake-ups of one transport's consumers (held weakly: a dropped consumer is gone)."""
+
+    def __init__(self) -> None:
+        self._consumers: weakref.WeakSet[_ConsumerWakeup] = weakref.WeakSet()
+
+    def register(self, topics: Iterable[str]) -> _ConsumerWakeup:
+        wakeup = _ConsumerWakeup(self, topics)
+        self._consumers.add(wakeup)
+        return wakeup
+
+    def produced(self, topics: set[str]) -> None:
+        for wakeup in list(self._consumers):
+            if not wakeup.topics.isdisjoint(topics):
+                wakeup.wake()
+
+    def notify_all(self) -> None:
+        for wakeup in list(self._consumers):
+            wakeup.wake()
 
 
 class _EmbeddedProducer:
@@ -197,7 +237,7 @@ class _EmbeddedProducer:
             return
         await self._db.run(lambda conn: self._produce_sync(conn, messages))
         self._produced += len(messages)
-        self._transport._wakeup.notify()
+        self._transport._wakeups.produced({m.topic for m in messages})
 
     def _produce_sync(self, conn: sqlite3.Connection, messages: Sequence[Message]) -> None:
         meta = self._transport._log.topic_meta(conn, list({m.topic: None for m in messages}))
