@@ -114,6 +114,7 @@ class DatasetStore:
         self._lock = threading.Lock()
         self._num_perm = num_perm
         self._near_threshold = near_threshold
+        self._empty_minhash: MinHash | None = None
         self._lsh: MinHashLSH | None = None
         if near_threshold > 0:
             # datasketch pulls in scipy (seconds of import): only stores that dedup pay for it.
@@ -135,11 +136,14 @@ class DatasetStore:
     def _minhash(self, query: str) -> MinHash:
         words = _WORD.findall(query.lower())
         shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
-        from datasketch import MinHash
+        if self._empty_minhash is None:
+            from datasketch import MinHash
 
-        mh = MinHash(num_perm=self._num_perm)
-        for s in shingles:
-            mh.update(s.encode())
+            self._empty_minhash = MinHash(num_perm=self._num_perm)
+        # Copying an empty MinHash reuses its permutations (drawing them is most of the cost
+        # of a new one: ~250 -> ~50 us per query); the hash values are the same.
+        mh = self._empty_minhash.copy()
+        mh.update_batch([s.encode() for s in shingles])
         return mh
 
     def add(self, event: SemanticPass) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -146,3 +147,15 @@ async def test_sinks_report_each_new_event_once(tmp_path: Path) -> None:
     assert sorted(seen) == sorted(e.meta.id for e in events)
     assert sorted(rejected) == ["r1", "r2"]
     assert store.count(include_duplicates=True) == len(events)
+
+
+def test_minhashes_equal_freshly_drawn_ones(tmp_path: Path) -> None:
+    from datasketch import MinHash
+
+    store = DatasetStore(tmp_path / "d.db")
+    for query in QUERIES:
+        fresh = MinHash(num_perm=64)
+        words = re.findall(r"\w+", query.lower())
+        for s in {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}:
+            fresh.update(s.encode())
+        assert (store._minhash(query).hashvalues == fresh.hashvalues).all(), query
