@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS records (
     duplicate_kind TEXT
 );
 CREATE INDEX IF NOT EXISTS records_norm ON records(query_norm);
+-- Re-pointing a duplicate group (a smaller id arrived) looks rows up by duplicate_of;
+-- without this index each such insert scanned the whole table (30 ms at 20,000 records).
+CREATE INDEX IF NOT EXISTS records_dup ON records(duplicate_of);
 CREATE TABLE IF NOT EXISTS outcomes (
     id TEXT PRIMARY KEY,
     stage TEXT NOT NULL,
