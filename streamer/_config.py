@@ -26,6 +26,11 @@ Example ``apigen.toml``::
     [[judges]]
     kind = "simulated"
 
+    [judge]                 # judging settings (part of the semantic stage's version)
+    batch = 8               # events graded per judge call
+    # quorum = 0, max_tokens = 160, temperature = 0.0
+    # prompt = "judge.txt"  # full | compact | a template file (relative to this file)
+
     [apis]
     sources = []            # API source files; empty = the built-in library
 
@@ -50,6 +55,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from .prompts import PromptFileError, judge_prompt_from_file, named_judge_prompt
 from .stages import FormatRules, SemanticRules
 
 __all__ = ["ConfigError", "ModelConfig", "PipelineConfig", "load_config"]
@@ -113,6 +119,12 @@ class PipelineConfig:
     python_workers: worker processes of the Python executor.
     exec_timeout_s: seconds per executed call.
     judge_batch: events graded per judge call.
+    judge_quorum: passing verdicts needed of the judges; 0 = a majority.
+    judge_max_tokens: completion tokens allowed per graded event.
+    judge_temperature: sampling temperature of judge calls.
+    judge_prompt: the judge prompt: ``full``, ``compact``, the path of a template file
+      (see :mod:`streamer.prompts._custom`; in a config file, relative to that file), or
+      empty for the default (compact when every judge is local, else full).
     metrics_port: TCP port of the Prometheus ``/metrics`` endpoint; 0 = off.
     metrics_host: interface the metrics endpoint listens on.
     """
@@ -131,6 +143,10 @@ class PipelineConfig:
     python_workers: int = 2
     exec_timeout_s: float = 5.0
     judge_batch: int = 8
+    judge_quorum: int = 0
+    judge_max_tokens: int = 160
+    judge_temperature: float = 0.0
+    judge_prompt: str = ""
     generators: tuple[ModelConfig, ...] = ()
     judges: tuple[ModelConfig, ...] = ()
     api_sources: tuple[str, ...] = ()
@@ -179,7 +195,13 @@ _TYPED_SECTIONS: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("exec_timeout_s", float, "exec_timeout_s"),
     ),
     "runner": (("concurrency", int, "concurrency"),),
-    "judge": (("batch", int, "judge_batch"),),
+    "judge": (
+        ("batch", int, "judge_batch"),
+        ("quorum", int, "judge_quorum"),
+        ("max_tokens", int, "judge_max_tokens"),
+        ("temperature", float, "judge_temperature"),
+        ("prompt", str, "judge_prompt"),
+    ),
 }
 """Sections of plain settings: (key, type, PipelineConfig field) each."""
 
@@ -289,4 +311,19 @@ def load_config(path: str | Path) -> PipelineConfig:
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise ConfigError(f"{p}: apis.sources: expected a list of file paths")
     values["api_sources"] = tuple(sources)
+    if values.get("judge_prompt"):
+        values["judge_prompt"] = _judge_prompt(values["judge_prompt"], p)
     return PipelineConfig(**values)
+
+
+def _judge_prompt(value: str, path: Path) -> str:
+    """A built-in prompt's name, or the template file's path resolved against the config
+    file's directory and checked now, so a bad file is named before anything runs."""
+    if named_judge_prompt(value) is not None:
+        return value
+    file = path.parent / value
+    try:
+        judge_prompt_from_file(file)
+    except PromptFileError as exc:
+        raise ConfigError(f"{path}: judge.prompt: {exc} ({exc.reason})") from None
+    return str(file.resolve())

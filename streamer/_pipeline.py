@@ -47,14 +47,20 @@ from ._export import export_dataset
 from ._local_run import LOCAL_RUN, all_local
 from ._runner import RunnerSettings, StageRunner
 from ._stage import Stage
+from ._versions import (
+    VERSION_NAMES,
+    execution_stage,
+    format_stage,
+    generator_models,
+    generator_stage,
+    judge_models,
+    semantic_stage,
+)
 from .llm import ChatModel, LlmClient, LlmEndpoint, LocalModel, SimulatorConfig, run_simulator
-from .prompts import COMPACT_GENERATION, COMPACT_JUDGING, FULL_GENERATION, FULL_JUDGING
 from .stages import (
     DatasetSink,
     ExecutionChecker,
-    FormatChecker,
     FunnelSink,
-    Generator,
     Sampler,
     SamplerConfig,
     SeedFeedback,
@@ -232,45 +238,58 @@ async def _build(
     stack.callback(store.close)
     stages: dict[str, Stage] = {}
     if "generator" in only:
-        generators = config.generators or (ModelConfig(kind="local"),)
         models = [
             (await stack.enter_async_context(_open_model(m, "generator", i)), m.weight)
-            for i, m in enumerate(generators)
+            for i, m in enumerate(generator_models(config))
         ]
-        prompt = COMPACT_GENERATION if all_local(generators) else FULL_GENERATION
-        stages["generator"] = Generator(models, prompt=prompt)
+        stages["generator"] = generator_stage(config, models)
     if "format" in only:
-        stages["format"] = FormatChecker(config.format_rules)
+        stages["format"] = format_stage(config)
     if "execution" in only:
-        python = PythonExecutor(
-            workers=config.python_workers,
-            timeout_s=config.exec_timeout_s,
-            allowed_modules=_python_modules(library),
-        )
-        dispatcher = Dispatcher(
-            python=python,
-            rest=RestExecutor(),
-            cache=ResultCache(path=config.out / "results-cache.db"),
-        )
-        await stack.enter_async_context(dispatcher)
-        stages["execution"] = ExecutionChecker(dispatcher, _resolver(library))
+        stages["execution"] = await open_execution(config, stack, library)
     if "semantic" in only:
-        judges_cfg = config.judges or (config.generators[:1] or (ModelConfig(kind="local"),))
-        judges = [
-            await stack.enter_async_context(_open_model(m, "judge", i))
-            for i, m in enumerate(judges_cfg)
-        ]
-        stages["semantic"] = SemanticChecker(
-            judges,
-            rules=config.semantic_rules,
-            batch_size=config.judge_batch,
-            prompt=COMPACT_JUDGING if all_local(judges_cfg) else FULL_JUDGING,
-        )
+        stages["semantic"] = await open_semantic(config, stack)
     if "sink" in only:
         stages["sink"] = DatasetSink(store, on_record)
     if "funnel" in only:
         stages["funnel"] = FunnelSink(store, on_reject)
     return _Built(stages, sampler, store, library)
+
+
+async def open_execution(
+    config: PipelineConfig,
+    stack: AsyncExitStack,
+    library: ApiLibrary,
+    *,
+    version_name: str = VERSION_NAMES["execution"],
+    use_cache: bool = True,
+) -> ExecutionChecker:
+    """The execution checker with its executors entered on ``stack`` (live and replays)."""
+    python = PythonExecutor(
+        workers=config.python_workers,
+        timeout_s=config.exec_timeout_s,
+        allowed_modules=_python_modules(library),
+    )
+    cache = ResultCache(path=config.out / "results-cache.db") if use_cache else None
+    dispatcher = Dispatcher(python=python, rest=RestExecutor(), cache=cache)
+    await stack.enter_async_context(dispatcher)
+    return execution_stage(
+        config, library, dispatcher, _resolver(library), version_name=version_name
+    )
+
+
+async def open_semantic(
+    config: PipelineConfig,
+    stack: AsyncExitStack,
+    *,
+    version_name: str = VERSION_NAMES["semantic"],
+) -> SemanticChecker:
+    """The semantic checker with its judges opened on ``stack`` (live and replays)."""
+    judges = [
+        await stack.enter_async_context(_open_model(m, "judge", i))
+        for i, m in enumerate(judge_models(config))
+    ]
+    return semantic_stage(config, judges, version_name=version_name)
 
 
 def make_sampler(config: PipelineConfig, library: ApiLibrary) -> Sampler:

@@ -46,7 +46,6 @@ from typing import Literal, Self
 
 import anyio
 
-from executors import Dispatcher, PythonExecutor, RestExecutor, ResultCache
 from topics import (
     Consumer,
     PartitionListener,
@@ -57,13 +56,14 @@ from topics import (
     Transport,
 )
 
-from ._config import ModelConfig, PipelineConfig
+from ._config import PipelineConfig
 from ._dataset import DatasetStore
 from ._export import export_dataset
-from ._pipeline import _open_model, _python_modules, _resolver, load_library
+from ._pipeline import load_library, open_execution, open_semantic
 from ._runner import RunnerSettings, StageRunner
 from ._stage import Stage
-from .stages import DatasetSink, ExecutionChecker, FormatChecker, FunnelSink, SemanticChecker
+from ._versions import VERSION_NAMES, format_stage
+from .stages import DatasetSink, FunnelSink
 
 __all__ = [
     "REPLAYABLE",
@@ -513,47 +513,18 @@ async def build_replay_stages(
     chosen = REPLAYABLE[REPLAYABLE.index(stage) :] if downstream else (stage,)
     built: list[Stage] = []
     for name in chosen:
-        explicit = version_name if name == stage else None
+        # A later stage keeps the live name, so with an unchanged config it is the live
+        # version exactly (the same function builds both, see streamer._versions).
+        explicit = version_name if name == stage else VERSION_NAMES[name]
         if name == "format":
-            built.append(FormatChecker(config.format_rules, version_name=explicit or "format-v1"))
+            built.append(format_stage(config, version_name=explicit))
         elif name == "execution":
-            built.append(await _execution(config, stack, explicit, use_cache=use_cache))
+            library = load_library(config)
+            built.append(
+                await open_execution(
+                    config, stack, library, version_name=explicit, use_cache=use_cache
+                )
+            )
         else:
-            built.append(await _semantic(config, stack, explicit))
+            built.append(await open_semantic(config, stack, version_name=explicit))
     return built
-
-
-async def _execution(
-    config: PipelineConfig, stack: AsyncExitStack, version_name: str | None, *, use_cache: bool
-) -> ExecutionChecker:
-    library = load_library(config)
-    python = PythonExecutor(
-        workers=config.python_workers,
-        timeout_s=config.exec_timeout_s,
-        allowed_modules=_python_modules(library),
-    )
-    cache = ResultCache(path=config.out / "results-cache.db") if use_cache else None
-    dispatcher = Dispatcher(python=python, rest=RestExecutor(), cache=cache)
-    await stack.enter_async_context(dispatcher)
-    if version_name is None:
-        return ExecutionChecker(dispatcher, _resolver(library))
-    settings = {"exec_timeout_s": config.exec_timeout_s, "apis": list(config.api_sources)}
-    return ExecutionChecker(
-        dispatcher, _resolver(library), version_name=version_name, config=settings
-    )
-
-
-async def _semantic(
-    config: PipelineConfig, stack: AsyncExitStack, version_name: str | None
-) -> SemanticChecker:
-    judges_cfg = config.judges or (config.generators[:1] or (ModelConfig(kind="local"),))
-    judges = [
-        await stack.enter_async_context(_open_model(m, "judge", i))
-        for i, m in enumerate(judges_cfg)
-    ]
-    return SemanticChecker(
-        judges,
-        rules=config.semantic_rules,
-        batch_size=config.judge_batch,
-        version_name=version_name or "semantic-v1",
-    )

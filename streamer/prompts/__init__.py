@@ -16,6 +16,7 @@ from ._compact import (
     render_compact_generation,
     render_compact_judge,
 )
+from ._custom import JUDGE_PROMPTS, PromptFileError, judge_prompt_from_file, named_judge_prompt
 from ._generator import GENERATOR, STYLE_GUIDE, generation_schema, openai_tool, render_generation
 from ._judge import JUDGE, JudgeItem, judge_schema, render_judge
 from ._template import ChatMessage, PromptTemplate, extract_block, json_block
@@ -37,11 +38,13 @@ __all__ = [
     "GENERATOR_COMPACT",
     "JUDGE",
     "JUDGE_COMPACT",
+    "JUDGE_PROMPTS",
     "STYLE_GUIDE",
     "ChatMessage",
     "GenerationPrompt",
     "JudgeItem",
     "JudgePrompt",
+    "PromptFileError",
     "PromptTemplate",
     "compact_generation_schema",
     "compact_judge_schema",
@@ -49,7 +52,9 @@ __all__ = [
     "extract_block",
     "generation_schema",
     "json_block",
+    "judge_prompt_from_file",
     "judge_schema",
+    "named_judge_prompt",
     "openai_tool",
     "render_compact_generation",
     "render_compact_judge",

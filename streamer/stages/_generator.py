@@ -40,7 +40,11 @@ class Generator:
         *,
         prompt: GenerationPrompt = FULL_GENERATION,
         version_name: str = "generator-v1",
+        config: object = None,
     ) -> None:
+        """``config``: further settings that decide the answers (the models' kinds,
+        endpoints, seeds; see :mod:`streamer._versions`), hashed into the version; never
+        secrets."""
         if not models:
             raise ValueError("the generator needs at least one model")
         for model, weight in models:
@@ -51,7 +55,11 @@ class Generator:
         self.prompt = prompt
         self.version = stage_version(
             version_name,
-            {"models": [(m.name, w) for m, w in models], "prompt": prompt.template.stage_version},
+            {
+                "models": [(m.name, w) for m, w in models],
+                "prompt": prompt.template.stage_version,
+                "config": config,
+            },
         )
 
     def choose(self, sample: Sample) -> ChatModel:

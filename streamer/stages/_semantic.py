@@ -163,9 +163,11 @@ class _JudgeBatcher:
         linger_s: float,
         max_tokens: int,
         prompt: JudgePrompt = FULL_JUDGING,
+        temperature: float = 0.0,
     ) -> None:
         self.model = model
         self.prompt = prompt
+        self.temperature = temperature
         self.size = size
         self.linger_s = linger_s
         self.max_tokens = max_tokens
@@ -214,7 +216,7 @@ class _JudgeBatcher:
             completion = await self.model.complete_json(
                 self.prompt.render(items),
                 self.prompt.schema(len(items)),
-                temperature=0.0,
+                temperature=self.temperature,
                 max_tokens=self.max_tokens * len(items),
             )
         except LlmError as exc:
@@ -242,7 +244,13 @@ class SemanticChecker:
     quorum: passing verdicts needed (default: a majority of the judges).
     batch_size: events graded per judge call at most.
     batch_linger_s: seconds a judge call waits to fill its batch.
+    max_tokens_per_verdict: completion tokens allowed per graded event.
+    temperature: sampling temperature of judge calls.
     prompt: the judge prompt (the compact one suits small local models).
+    config: further settings that decide verdicts (e.g. the judges' models and endpoints,
+      see :mod:`streamer._versions`), hashed into the version; never secrets.
+
+    Every setting but ``batch_linger_s`` (timing only) is part of the version.
     """
 
     name = "semantic"
@@ -258,15 +266,19 @@ class SemanticChecker:
         batch_size: int = 8,
         batch_linger_s: float = 0.02,
         max_tokens_per_verdict: int = 160,
+        temperature: float = 0.0,
         prompt: JudgePrompt = FULL_JUDGING,
         version_name: str = "semantic-v1",
+        config: object = None,
     ) -> None:
         self.rules = rules or SemanticRules()
         self.quorum = quorum if quorum is not None else len(judges) // 2 + 1
         if judges and not 1 <= self.quorum <= len(judges):
             raise ValueError(f"quorum {self.quorum} is not within 1..{len(judges)} judges")
         self._batchers = [
-            _JudgeBatcher(j, batch_size, batch_linger_s, max_tokens_per_verdict, prompt)
+            _JudgeBatcher(
+                j, batch_size, batch_linger_s, max_tokens_per_verdict, prompt, temperature
+            )
             for j in judges
         ]
         self.version = stage_version(
@@ -276,6 +288,10 @@ class SemanticChecker:
                 "judges": [j.name for j in judges],
                 "quorum": self.quorum,
                 "prompt": prompt.template.stage_version,
+                "batch_size": batch_size,
+                "max_tokens_per_verdict": max_tokens_per_verdict,
+                "temperature": temperature,
+                "config": config,
             },
         )
 

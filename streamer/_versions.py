@@ -1,0 +1,214 @@
+"""Each stage's versioned configuration, and the stages built from it, in one place.
+
+A stage's version is its explicit name plus a hash of everything that decides its outputs
+(:func:`streamer._stage.stage_version`). The live pipeline (``apigen run``/``serve``) and
+replays (``apigen replay``) both build their checkers here, so one configuration gives one
+version string whichever of them runs it, and a replay lineage never mixes with the live one
+by accident.
+
+What is versioned, per stage:
+
+- generator: each model's identity (:func:`model_identity`) and weight, the prompt template.
+- format: :class:`~streamer.stages.FormatRules`.
+- execution: the per-call timeout, the API sources and a digest of every spec's id, version
+  and binding (:func:`library_digest`).
+- semantic: :class:`~streamer.stages.SemanticRules`, each judge's identity, quorum, batch
+  size, tokens per verdict, temperature and the prompt template (id, version, text hash).
+
+Left out on purpose: secrets (an API key's environment variable is never read here, and not
+even its name is hashed: it names a credential, not a model), and what changes speed or cost
+but not outputs: concurrency, worker counts, rate limits, request timeouts of LLM calls,
+prices, the log path, metrics settings, the simulator's latency. Fixed executor limits and
+checker code are versioned by the explicit names (``execution-v1``...), bumped with the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from executors import ApiLibrary, Executor
+
+from ._config import ConfigError, ModelConfig, PipelineConfig
+from ._local_run import all_local
+from .llm import ChatModel
+from .prompts import (
+    COMPACT_GENERATION,
+    COMPACT_JUDGING,
+    FULL_GENERATION,
+    FULL_JUDGING,
+    GenerationPrompt,
+    JudgePrompt,
+    PromptFileError,
+    judge_prompt_from_file,
+    named_judge_prompt,
+)
+from .stages import ExecutionChecker, FormatChecker, Generator, SemanticChecker
+from .stages._execution import Resolver
+
+__all__ = [
+    "VERSION_NAMES",
+    "execution_config",
+    "execution_stage",
+    "format_stage",
+    "generation_prompt",
+    "generator_config",
+    "generator_models",
+    "generator_stage",
+    "judge_models",
+    "judge_prompt",
+    "library_digest",
+    "model_identity",
+    "semantic_config",
+    "semantic_stage",
+]
+
+VERSION_NAMES = {
+    "generator": "generator-v1",
+    "format": "format-v1",
+    "execution": "execution-v1",
+    "semantic": "semantic-v1",
+}
+"""The live stages' explicit version names (bump one when its code changes behaviour)."""
+
+
+def model_identity(cfg: ModelConfig) -> dict[str, Any]:
+    """What decides a model's answers: kind, name, endpoint, model, local file, seed and
+    the simulator's corruption rates; never a credential (see the module docstring)."""
+    return {
+        "kind": cfg.kind,
+        "name": cfg.name,
+        "base_url": cfg.base_url,
+        "model": cfg.model,
+        "path": cfg.path,
+        "seed": cfg.seed,
+        "corrupt": dict(sorted(cfg.corrupt.items())),
+    }
+
+
+def generator_models(config: PipelineConfig) -> tuple[ModelConfig, ...]:
+    """The configured generators, or the local model."""
+    return config.generators or (ModelConfig(kind="local"),)
+
+
+def judge_models(config: PipelineConfig) -> tuple[ModelConfig, ...]:
+    """The configured judges, else the first generator, else the local model."""
+    return config.judges or (config.generators[:1] or (ModelConfig(kind="local"),))
+
+
+def generation_prompt(config: PipelineConfig) -> GenerationPrompt:
+    """The compact prompt when every generator is local, else the full one."""
+    return COMPACT_GENERATION if all_local(generator_models(config)) else FULL_GENERATION
+
+
+def judge_prompt(config: PipelineConfig) -> JudgePrompt:
+    """``config.judge_prompt`` by name or from its file; by default compact when every
+    judge is local, else full."""
+    chosen = config.judge_prompt
+    if not chosen:
+        return COMPACT_JUDGING if all_local(judge_models(config)) else FULL_JUDGING
+    named = named_judge_prompt(chosen)
+    if named is not None:
+        return named
+    try:
+        return judge_prompt_from_file(Path(chosen))
+    except PromptFileError as exc:
+        raise ConfigError(f"judge.prompt: {exc} ({exc.reason})") from None
+
+
+def library_digest(library: ApiLibrary) -> str:
+    """16 hex digits of a hash over every spec's id, version and binding (how it runs);
+    a changed endpoint, module or function re-versions the execution stage."""
+    rows = sorted(
+        (spec.id, spec.version, orjson.dumps(spec.binding, option=orjson.OPT_SORT_KEYS))
+        for spec in library
+    )
+    h = hashlib.blake2b(digest_size=8)
+    for spec_id, version, binding in rows:
+        for part in (spec_id.encode(), version.encode(), binding):
+            h.update(len(part).to_bytes(4, "big"))
+            h.update(part)
+    return h.hexdigest()
+
+
+def generator_config(config: PipelineConfig) -> dict[str, Any]:
+    """The generator's versioned settings beyond model names, weights and prompt."""
+    return {"models": [model_identity(m) for m in generator_models(config)]}
+
+
+def execution_config(config: PipelineConfig, library: ApiLibrary) -> dict[str, Any]:
+    """The execution stage's versioned settings."""
+    return {
+        "exec_timeout_s": config.exec_timeout_s,
+        "apis": list(config.api_sources),
+        "library": library_digest(library),
+    }
+
+
+def semantic_config(config: PipelineConfig) -> dict[str, Any]:
+    """The semantic stage's versioned settings beyond what the checker hashes itself
+    (rules, judge names, quorum, batch size, tokens, temperature, prompt)."""
+    return {"judges": [model_identity(m) for m in judge_models(config)]}
+
+
+def generator_stage(
+    config: PipelineConfig,
+    models: Sequence[tuple[ChatModel, float]],
+    *,
+    version_name: str = VERSION_NAMES["generator"],
+) -> Generator:
+    """The generator over ``models`` (opened from :func:`generator_models`)."""
+    return Generator(
+        models,
+        prompt=generation_prompt(config),
+        version_name=version_name,
+        config=generator_config(config),
+    )
+
+
+def format_stage(
+    config: PipelineConfig, *, version_name: str = VERSION_NAMES["format"]
+) -> FormatChecker:
+    """The format checker with the configured rules."""
+    return FormatChecker(config.format_rules, version_name=version_name)
+
+
+def execution_stage(
+    config: PipelineConfig,
+    library: ApiLibrary,
+    executor: Executor,
+    resolve: Resolver,
+    *,
+    version_name: str = VERSION_NAMES["execution"],
+) -> ExecutionChecker:
+    """The execution checker running ``library``'s specs through ``executor``."""
+    return ExecutionChecker(
+        executor,
+        resolve,
+        version_name=version_name,
+        config=execution_config(config, library),
+    )
+
+
+def semantic_stage(
+    config: PipelineConfig,
+    judges: Sequence[ChatModel],
+    *,
+    version_name: str = VERSION_NAMES["semantic"],
+) -> SemanticChecker:
+    """The semantic checker over ``judges`` (opened from :func:`judge_models`)."""
+    return SemanticChecker(
+        judges,
+        rules=config.semantic_rules,
+        quorum=config.judge_quorum or None,
+        batch_size=config.judge_batch,
+        max_tokens_per_verdict=config.judge_max_tokens,
+        temperature=config.judge_temperature,
+        prompt=judge_prompt(config),
+        version_name=version_name,
+        config=semantic_config(config),
+    )
