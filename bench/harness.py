@@ -20,6 +20,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -103,15 +104,26 @@ def _kafka_bootstrap(stack: list[Any], work: Path) -> str:
 
 
 def run(plan: Plan, out: Path, work: Path = WORK) -> dict[str, Any]:
-    """Run ``plan``; write ``pipeline.json``, the report and plots to ``out``."""
+    """Run ``plan``; write ``pipeline.json``, the report and plots to ``out``.
+
+    ``pipeline.json`` is rewritten after every section (``"complete": false`` until the
+    end), so a failure late in a long run keeps what was measured before it.
+    """
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine_before": _machine(), "plan": asdict(plan)}
+    results: dict[str, Any] = {"complete": False, "machine_before": _machine()}
+    results["plan"] = asdict(plan)
+
+    def save() -> None:
+        (out / "pipeline.json").write_text(json.dumps(results, indent=2) + "\n")
+
     cases = [
         E2eCase("embedded-0ms", plan.samples, 0.0),
         E2eCase("embedded-200ms", plan.samples, 200.0),
     ]
     brokers: list[Any] = []
+    e2e: list[dict[str, Any]] = []
+    results["e2e"] = e2e
     try:
         if plan.kafka:
             _log("starting the Kafka broker")
@@ -120,28 +132,31 @@ def run(plan: Plan, out: Path, work: Path = WORK) -> dict[str, Any]:
                 E2eCase("kafka-0ms", plan.samples, 0.0, kafka=bootstrap),
                 E2eCase("kafka-200ms", plan.samples, 200.0, kafka=bootstrap),
             ]
-        e2e = []
         for case in cases:
             _log(f"end to end: {case.name}, {case.samples} tasks")
             e2e.append(run_e2e(case, work))
             _log(f"  {_brief(e2e[-1])}")
+            save()
     finally:
         for broker in brokers:
             broker.stop()
-    results["e2e"] = e2e
     _log(f"long run for memory: {plan.long_samples} tasks, embedded, 0 ms")
     results["long_run"] = run_e2e(E2eCase("long-embedded-0ms", plan.long_samples, 0.0), work)
     _log(f"  {_brief(results['long_run'])}")
+    save()
     _log("per-stage throughput and replay")
     results["stages"] = _stages(plan, work)
+    save()
     if plan.profile:
         results["profile"] = _profile(plan, work, out)
+        save()
     if plan.distilabel:
-        results["distilabel"] = _distilabel(plan, work)
+        results["distilabel"] = _distilabel(plan, work, save, results)
     results["machine_after"] = _machine()
+    results["complete"] = True
+    save()
     from ._report import write_report
 
-    (out / "pipeline.json").write_text(json.dumps(results, indent=2) + "\n")
     write_report(results, out)
     _log(f"wrote {out / 'pipeline.json'} and {out / 'report.md'}")
     return results
@@ -162,7 +177,9 @@ def _profile(plan: Plan, work: Path, out: Path) -> dict[str, Any]:
     return profile_e2e(E2eCase("profile-embedded-0ms", plan.samples, 0.0), work)
 
 
-def _distilabel(plan: Plan, work: Path) -> list[dict[str, Any]]:
+def _distilabel(
+    plan: Plan, work: Path, save: Callable[[], None], results: dict[str, Any]
+) -> list[dict[str, Any]]:
     from ._distilabel import ensure_venv, run_distilabel
 
     _log("distilabel: preparing bench/.venv-distilabel")
@@ -170,13 +187,15 @@ def _distilabel(plan: Plan, work: Path) -> list[dict[str, Any]]:
     runs: list[tuple[int, float, int]] = [(n, 0.0, 50) for n in plan.distilabel_sizes]
     largest = max(plan.distilabel_sizes)
     runs += [(largest, 200.0, 50), (largest, 200.0, plan.distilabel_batch)]
-    results = []
+    runs_done: list[dict[str, Any]] = []
+    results["distilabel"] = runs_done
     for n, latency, batch in runs:
         _log(f"distilabel: {n} rows, {latency:g} ms, batch {batch}")
-        results.append(run_distilabel(python, n, latency, batch, work))
-        r = results[-1]
+        runs_done.append(run_distilabel(python, n, latency, batch, work))
+        save()
+        r = runs_done[-1]
         _log(f"  {r['verified']} verified, {r['verified_per_s']}/s, {r['cpu_ms_per_verified']} ms")
-    return results
+    return runs_done
 
 
 def main(argv: list[str] | None = None) -> None:
