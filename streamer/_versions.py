@@ -8,7 +8,8 @@ by accident.
 
 What is versioned, per stage:
 
-- generator: each model's identity (:func:`model_identity`) and weight, the prompt template.
+- generator: each model's identity (:func:`model_identity`: kind, name, model, seed...; the
+  endpoint URL when the model is named) and weight, the prompt template.
 - format: :class:`~streamer.stages.FormatRules`.
 - execution: the per-call timeout, the API sources and a digest of every spec's id, version
   and binding (:func:`library_digest`).
@@ -77,12 +78,17 @@ VERSION_NAMES = {
 
 
 def model_identity(cfg: ModelConfig) -> dict[str, Any]:
-    """What decides a model's answers: kind, name, endpoint, model, local file, seed and
-    the simulator's corruption rates; never a credential (see the module docstring)."""
+    """What decides a model's answers: kind, name, model, local file, seed, the simulator's
+    corruption rates and, for a named model, its endpoint; never a credential.
+
+    A ``name`` labels one deployment, so a different ``base_url`` behind the same name is a
+    different judge or generator. Without a name the ``model`` string is the identity and
+    the URL only says where it is served: the same model moved to another host or port (an
+    ephemeral test endpoint, say) keeps its version."""
     return {
         "kind": cfg.kind,
         "name": cfg.name,
-        "base_url": cfg.base_url,
+        "base_url": cfg.base_url if cfg.name else "",
         "model": cfg.model,
         "path": cfg.path,
         "seed": cfg.seed,

@@ -157,6 +157,12 @@ async def test_semantic_knobs_change_its_version(tmp_path: Path) -> None:
         kind="openai", name="judge", base_url="http://127.0.0.1:10/v1", model="m"
     )
     assert await _version("semantic", other_url) != versions["judge endpoint behind a name"]
+    # Without a name the model string is the identity: a moved endpoint keeps the version.
+    unnamed = [
+        _with_judge(kind="openai", base_url=f"http://127.0.0.1:{port}/v1", model="m")
+        for port in (9, 10)
+    ]
+    assert await _version("semantic", unnamed[0]) == await _version("semantic", unnamed[1])
     # "full" is the default for simulated judges; a file's content, not its path, counts.
     assert await _version("semantic", BASE.with_overrides(judge_prompt="full")) == base
     twin = _judge_file(tmp_path, "\nBe strict.")
