@@ -1,8 +1,8 @@
 """The benchmark harness: our pipeline and distilabel's APIGen side by side, one command.
 
-    bench/run                 # everything (~15-25 min on 2 idle cores); creates the
+    bench/run                 # everything (~10 min on 2 shared cores); creates the
                               # distilabel environment bench/.venv-distilabel if missing
-    bench/run --quick         # a smoke run (~2-3 min): small sizes, no Kafka, no distilabel
+    bench/run --quick         # a smoke run (~1-3 min): small sizes, no Kafka, no distilabel
     bench/run --quick --kafka --distilabel    # add either side to a quick run
 
 Writes ``bench/results/pipeline.json``, ``bench/results/report.md`` and PNG plots next to
