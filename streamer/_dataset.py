@@ -316,11 +316,23 @@ class DatasetStore:
 
     def records(self) -> Iterator[DatasetRecord]:
         """Kept records in a stable order (by id, so equal runs export equal files)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, sample_id, query, style, model, categories, tools, calls, "
-                "results, versions FROM records WHERE duplicate_of IS NULL ORDER BY id"
-            ).fetchall()
+        last = ""
+        while True:
+            # Pages by key, so a big dataset is never held in memory at once.
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT id, sample_id, query, style, model, categories, tools, calls, "
+                    "results, versions FROM records WHERE duplicate_of IS NULL AND id > ? "
+                    "ORDER BY id LIMIT 1000",
+                    (last,),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield from self._decode(rows)
+
+    @staticmethod
+    def _decode(rows: list[Any]) -> Iterator[DatasetRecord]:
         for r in rows:
             yield DatasetRecord(
                 id=r[0],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,37 +97,114 @@ def _sharegpt_record(record: DatasetRecord) -> dict[str, Any]:
     return {"id": record.id, "conversations": conv, "tools": tools_json}
 
 
+class _AtomicLines:
+    """A JSON Lines file written under a temporary name and renamed when complete."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._fh = self._tmp.open("wb")
+
+    def write(self, line: bytes) -> None:
+        self._fh.write(line)
+        self._fh.write(b"\n")
+
+    def commit(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        self._tmp.replace(self.path)
+
+    def abort(self) -> None:
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)
+
+
 def _write_atomic(path: Path, lines: Iterable[bytes]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as fh:
+    out = _AtomicLines(path)
+    try:
         for line in lines:
-            fh.write(line)
-            fh.write(b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
+            out.write(line)
+    except BaseException:
+        out.abort()
+        raise
+    out.commit()
 
 
-def _write_parquet(path: Path, records: Sequence[DatasetRecord]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class _ParquetRows:
+    """``dataset.parquet`` written in row groups of ``batch`` records, so memory stays flat."""
 
-    rows = [xlam_row(i, r) for i, r in enumerate(records)]
-    table = pa.table(
-        {
-            "id": [r["id"] for r in rows],
-            "query": [r["query"] for r in rows],
-            "answers": [r["answers"] for r in rows],
-            "tools": [r["tools"] for r in rows],
-            "style": [r.style for r in records],
-            "model": [r.model for r in records],
-            "categories": [r.categories for r in records],
-            "event_id": [r.id for r in records],
+    def __init__(self, path: Path, batch: int = 2048) -> None:
+        import pyarrow as pa
+
+        self.path = path
+        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._batch = batch
+        self._rows: dict[str, list[Any]] = {name: [] for name in _PARQUET_COLUMNS}
+        self._schema = pa.schema(
+            [
+                ("id", pa.int64()),
+                *((name, pa.string()) for name in ("query", "answers", "tools", "style", "model")),
+                ("categories", pa.list_(pa.string())),
+                ("event_id", pa.string()),
+            ]
+        )
+        self._writer: Any = None
+
+    def add(self, row: dict[str, Any], record: DatasetRecord) -> None:
+        values = {
+            "id": row["id"],
+            "query": row["query"],
+            "answers": row["answers"],
+            "tools": row["tools"],
+            "style": record.style,
+            "model": record.model,
+            "categories": list(record.categories),
+            "event_id": record.id,
         }
-    )
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+        for name in _PARQUET_COLUMNS:
+            self._rows[name].append(values[name])
+        if len(self._rows["id"]) >= self._batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, self._schema)
+        self._writer.write_table(pa.table(self._rows, schema=self._schema))
+        self._rows = {name: [] for name in _PARQUET_COLUMNS}
+
+    def commit(self) -> None:
+        if self._rows["id"] or self._writer is None:
+            self._flush()
+        self._writer.close()
+        self._tmp.replace(self.path)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+_PARQUET_COLUMNS = ("id", "query", "answers", "tools", "style", "model", "categories", "event_id")
+
+
+@dataclass(slots=True)
+class _Counts:
+    """What the card reports about the kept records, accumulated while exporting."""
+
+    records: int = 0
+    by_style: Counter[str] = field(default_factory=Counter)
+    by_model: Counter[str] = field(default_factory=Counter)
+    by_category: Counter[str] = field(default_factory=Counter)
+
+    def add(self, record: DatasetRecord) -> None:
+        self.records += 1
+        self.by_style[record.style] += 1
+        self.by_model[record.model] += 1
+        self.by_category.update(record.categories or ["uncategorized"])
 
 
 def funnel_table(rows: Sequence[FunnelRow]) -> list[dict[str, Any]]:
@@ -152,10 +230,8 @@ def funnel_table(rows: Sequence[FunnelRow]) -> list[dict[str, Any]]:
     return table
 
 
-def _card(store: DatasetStore, records: Sequence[DatasetRecord]) -> str:
-    by_style = Counter(r.style for r in records)
-    by_model = Counter(r.model for r in records)
-    by_category = Counter(c for r in records for c in (r.categories or ["uncategorized"]))
+def _card(store: DatasetStore, counts: _Counts) -> str:
+    by_style, by_model, by_category = counts.by_style, counts.by_model, counts.by_category
     funnel = store.funnel()
     reasons: Counter[tuple[str, str]] = Counter()
     for row in funnel:
@@ -169,7 +245,7 @@ def _card(store: DatasetStore, records: Sequence[DatasetRecord]) -> str:
         "checkers. Models whose name starts with `simulated` are the simulated endpoint, not a",
         "real LLM.",
         "",
-        f"- Records: **{len(records)}**",
+        f"- Records: **{counts.records}**",
         f"- Duplicates removed: {dups.get('exact', 0)} exact, {dups.get('near', 0)} near",
         "",
         "## Filtering funnel (the APIGen paper's table, for this run)",
@@ -213,23 +289,44 @@ def export_dataset(
         raise ValueError(f"unknown export format(s) {unknown}; choose from {list(FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    records = list(store.records())
+    # One streaming pass over the store feeds every format, so memory does not grow with
+    # the dataset (a 20,000-record export used to hold every record at once).
+    lines: dict[str, _AtomicLines] = {}
+    parquet: _ParquetRows | None = None
+    counts = _Counts()
+    try:
+        for kind, name in (("xlam", "xlam.jsonl"), ("openai", "openai.jsonl")):
+            if kind in formats:
+                lines[kind] = _AtomicLines(out / name)
+        if "sharegpt" in formats:
+            lines["sharegpt"] = _AtomicLines(out / "sharegpt.jsonl")
+        if "parquet" in formats:
+            parquet = _ParquetRows(out / "dataset.parquet")
+        for i, record in enumerate(store.records()):
+            counts.add(record)
+            row = xlam_row(i, record)
+            if "xlam" in lines:
+                lines["xlam"].write(orjson.dumps(row))
+            if "openai" in lines:
+                lines["openai"].write(orjson.dumps(_openai_record(record)))
+            if "sharegpt" in lines:
+                lines["sharegpt"].write(orjson.dumps(_sharegpt_record(record)))
+            if parquet is not None:
+                parquet.add(row, record)
+    except BaseException:
+        for writer in lines.values():
+            writer.abort()
+        if parquet is not None:
+            parquet.abort()
+        raise
     written: dict[str, Path] = {}
-    if "xlam" in formats:
-        written["xlam"] = out / "xlam.jsonl"
-        _write_atomic(
-            written["xlam"], (orjson.dumps(xlam_row(i, r)) for i, r in enumerate(records))
-        )
-    if "openai" in formats:
-        written["openai"] = out / "openai.jsonl"
-        _write_atomic(written["openai"], (orjson.dumps(_openai_record(r)) for r in records))
-    if "sharegpt" in formats:
-        written["sharegpt"] = out / "sharegpt.jsonl"
-        _write_atomic(written["sharegpt"], (orjson.dumps(_sharegpt_record(r)) for r in records))
-    if "parquet" in formats:
-        written["parquet"] = out / "dataset.parquet"
-        _write_parquet(written["parquet"], records)
+    for kind, writer in lines.items():
+        writer.commit()
+        written[kind] = writer.path
+    if parquet is not None:
+        parquet.commit()
+        written["parquet"] = parquet.path
     if card:
         written["card"] = out / "README.md"
-        _write_atomic(written["card"], [_card(store, records).encode()])
+        _write_atomic(written["card"], [_card(store, counts).encode()])
     return written

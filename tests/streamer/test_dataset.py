@@ -95,3 +95,22 @@ def test_export_is_deterministic(tmp_path: Path) -> None:
     for e in reversed(events):
         other.add(replace(e))
     assert export_dataset(other, tmp_path / "b")["xlam"].read_bytes() == first
+
+
+def test_export_streams_pages_and_row_groups(tmp_path: Path) -> None:
+    """More records than one page of the store and one parquet row group: nothing is lost,
+    the order is the store's, and parquet keeps its column types."""
+    store = DatasetStore(tmp_path / "d.db", near_threshold=0)
+    n = 2_500
+    for i in range(n):
+        store.add(verified(f"query {i} about things", sid=f"s{i:05d}"))
+    paths = export_dataset(store, tmp_path / "out")
+    ids = [r.id for r in store.records()]
+    assert len(ids) == n == len(set(ids)) and ids == sorted(ids)
+    assert len(paths["xlam"].read_bytes().splitlines()) == n
+    table = pq.read_table(paths["parquet"])
+    assert table.num_rows == n and table.column("event_id").to_pylist() == ids
+    assert str(table.schema.field("id").type) == "int64"
+    assert table.column("id").to_pylist() == list(range(n))
+    assert f"- Records: **{n}**" in paths["card"].read_text()
+    assert not list((tmp_path / "out").glob(".*.tmp"))
