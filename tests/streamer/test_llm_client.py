@@ -67,6 +67,12 @@ def test_exported_members() -> None:
         "GENERATOR", "JUDGE", "STYLE_GUIDE", "ChatMessage", "JudgeItem", "PromptTemplate",
         "extract_block", "generation_schema", "json_block", "judge_schema", "openai_tool",
         "render_generation", "render_judge",
+        # prompt variants: full and compact (local model), judge prompts by name or file
+        "COMPACT_GENERATION", "COMPACT_JUDGING", "FULL_GENERATION", "FULL_JUDGING",
+        "GENERATOR_COMPACT", "JUDGE_COMPACT", "JUDGE_PROMPTS", "GenerationPrompt",
+        "JudgePrompt", "PromptFileError", "compact_generation_schema", "compact_judge_schema",
+        "compact_tool", "judge_prompt_from_file", "named_judge_prompt",
+        "render_compact_generation", "render_compact_judge",
     }  # fmt: skip
     for name in (*streamer.llm.__all__, *streamer.prompts.__all__):
         assert hasattr(streamer.llm, name) or hasattr(streamer.prompts, name)
