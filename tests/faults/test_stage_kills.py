@@ -19,8 +19,8 @@ from streamer._pipeline import run_pipeline
 from ._chain import pipeline_config
 from ._services import STAGES, Services, done, feed_samples, records, terminal, wait_for
 
-N_EMBEDDED = 1000
-N_KAFKA = 1000
+N_EMBEDDED = 2000
+N_KAFKA = 2000
 _references: dict[int, dict[str, str]] = {}
 
 
