@@ -103,12 +103,18 @@ def _funnel(db: Path) -> dict[str, int]:
         return {f"{stage}:{reason}": n for stage, reason, n in rows}
 
 
-def run_e2e(case: E2eCase, work: Path) -> dict[str, Any]:
-    """Run ``case`` once in ``work/<name>``; returns the measured numbers."""
+def _fresh_dir(work: Path, case: E2eCase) -> Path:
+    """``work/<case name>`` without the logs and stores of an earlier run."""
     out = work.resolve() / case.name
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.db*"):
         stale.unlink()
+    return out
+
+
+def run_e2e(case: E2eCase, work: Path) -> dict[str, Any]:
+    """Run ``case`` once in ``work/<name>``; returns the measured numbers."""
+    out = _fresh_dir(work, case)
     with Endpoint(case.latency_ms, case.endpoint_limit, out) as endpoint:
         cfg = out / "apigen.toml"
         cfg.write_text(_config(case, endpoint, out))
@@ -175,10 +181,7 @@ def profile_e2e(case: E2eCase, work: Path) -> dict[str, Any]:
     """``case`` once more under py-spy (samples slow it; its numbers are not reported)."""
     from ._profile import profile_run, summarize
 
-    out = work.resolve() / case.name
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.db*"):
-        stale.unlink()
+    out = _fresh_dir(work, case)
     with Endpoint(case.latency_ms, case.endpoint_limit, out) as endpoint:
         cfg = out / "apigen.toml"
         cfg.write_text(_config(case, endpoint, out))

@@ -184,6 +184,22 @@ def render(dashboard: Dashboard) -> dict[str, Any]:
     }
 
 
+def _pass_rate_by_version(title: str) -> Panel:
+    """Pass rate per stage and version over 5 minutes (overview, and replay side by side)."""
+    return Panel(
+        title,
+        "timeseries",
+        "percentunit",
+        (
+            Query(
+                f"apigen:stage_pass_rate:ratio_rate5m{{{STAGE}, {VERSION}}}",
+                "{{stage}} {{version}}",
+            ),
+        ),
+        max_value=1,
+    )
+
+
 STAGE_VARS = (
     Variable("stage", "apigen_stage_consumed_total", "stage"),
     Variable("version", 'apigen_stage_consumed_total{stage=~"$stage"}', "version"),
@@ -273,18 +289,7 @@ OVERVIEW = Dashboard(
             ),
             "Samples issued, then what passed each stage (format onwards counts pairs).",
         ),
-        Panel(
-            "Pass rate per stage (5m)",
-            "timeseries",
-            "percentunit",
-            (
-                Query(
-                    f"apigen:stage_pass_rate:ratio_rate5m{{{STAGE}, {VERSION}}}",
-                    "{{stage}} {{version}}",
-                ),
-            ),
-            max_value=1,
-        ),
+        _pass_rate_by_version("Pass rate per stage (5m)"),
         Panel(
             "Pass rate per generator model and stage (30m): the filtering table",
             "table",
@@ -706,18 +711,7 @@ REPLAY = Dashboard(
         Variable("version", 'apigen_stage_consumed_total{stage=~"$stage"}', "version"),
     ),
     panels=(
-        Panel(
-            "Pass rate by version (5m)",
-            "timeseries",
-            "percentunit",
-            (
-                Query(
-                    f"apigen:stage_pass_rate:ratio_rate5m{{{STAGE}, {VERSION}}}",
-                    "{{stage}} {{version}}",
-                ),
-            ),
-            max_value=1,
-        ),
+        _pass_rate_by_version("Pass rate by version (5m)"),
         Panel(
             "Pass rate by version and generator model (time range)",
             "table",

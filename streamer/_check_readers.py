@@ -441,15 +441,11 @@ def _bfcl_cases(
     path: Path, answers: Path | None, gold: dict[str, Any], bad_gold: list[InvalidRecord]
 ) -> Iterator[Item]:
     yield from bad_gold
-    for where, record in _records(path):
-        rid = _record_id(record, where)
-        if isinstance(record, _Bad):
-            yield InvalidRecord(rid, where, str(record))
-            continue
-        try:
-            yield _bfcl_case(record, where, rid, answers, gold)
-        except (_Bad, SpecError) as exc:
-            yield InvalidRecord(rid, where, str(exc))
+
+    def read(record: Any, where: str, rid: str) -> CheckCase:
+        return _bfcl_case(record, where, rid, answers, gold)
+
+    yield from _items(path, read)
 
 
 def _bfcl_case(

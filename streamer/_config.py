@@ -58,7 +58,16 @@ from typing import Any, Literal
 from .prompts import PromptFileError, judge_prompt_from_file, named_judge_prompt
 from .stages import FormatRules, SemanticRules
 
-__all__ = ["ConfigError", "ModelConfig", "PipelineConfig", "load_config"]
+__all__ = ["TOP_LEVEL_KEYS", "ConfigError", "ModelConfig", "PipelineConfig", "load_config"]
+
+TOP_LEVEL_KEYS = frozenset(
+    {
+        *("out", "samples", "target", "partitions"),
+        *("log", "sampler", "generators", "judges", "judge", "apis", "runner", "executors"),
+        *("metrics", "format", "semantic"),
+    }
+)
+"""The top-level keys and sections a config file may have; anything else is an error."""
 
 
 class ConfigError(ValueError):
@@ -249,24 +258,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         raise ConfigError(f"{p}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    known = {
-        "out",
-        "samples",
-        "target",
-        "partitions",
-        "log",
-        "sampler",
-        "generators",
-        "judges",
-        "apis",
-        "runner",
-        "executors",
-        "judge",
-        "metrics",
-        "format",
-        "semantic",
-    }
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
     if unknown:
         raise ConfigError(f"{p}: unknown section(s) or field(s) {unknown}")
     values: dict[str, Any] = {}

@@ -25,7 +25,7 @@ from executors.converters import (
     specs_from_openapi,
     specs_from_toolbench_tool,
 )
-from streamer._config import ConfigError, load_config
+from streamer._config import TOP_LEVEL_KEYS, ConfigError, load_config
 from streamer.stages import (
     FormatChecker,
     FormatError,
@@ -400,21 +400,7 @@ toml_tables = st.dictionaries(
     toml_scalars | st.lists(toml_scalars, max_size=2),
     max_size=4,
 )
-CONFIG_KEYS = [
-    "out",
-    "samples",
-    "target",
-    "partitions",
-    "log",
-    "sampler",
-    "generators",
-    "judges",
-    "apis",
-    "runner",
-    "executors",
-    "judge",
-    "bogus",
-]
+CONFIG_KEYS = [*sorted(TOP_LEVEL_KEYS), "bogus"]
 
 
 def _toml_value(value: Any) -> str:

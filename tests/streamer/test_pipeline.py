@@ -17,9 +17,10 @@ import orjson
 import pytest
 
 from streamer._config import ModelConfig, PipelineConfig
-from streamer._dataset import DatasetStore
 from streamer._pipeline import load_library, make_sampler, open_transport, run_pipeline
-from topics import PIPELINE, Message, TopicPartition, encode
+from topics import PIPELINE, TopicPartition
+
+from ..faults._services import feed_samples, records, terminal
 
 SIMULATED = (ModelConfig(kind="simulated"),)
 JUDGE = (ModelConfig(kind="simulated", seed=1),)
@@ -38,29 +39,13 @@ def _config(out: Path, samples: int, kafka: str | None = None) -> PipelineConfig
     )
 
 
-def _records(out: Path) -> dict[str, str]:
-    store = DatasetStore(out / "dataset.db", near_threshold=0)
-    try:
-        return {r.id: r.query for r in store.records()}
-    finally:
-        store.close()
-
-
-def _terminal(out: Path) -> Counter[str]:
-    store = DatasetStore(out / "dataset.db", near_threshold=0)
-    try:
-        return Counter(sample_id for sample_id, _ in store.terminal_outcomes())
-    finally:
-        store.close()
-
-
 @pytest.mark.anyio
 async def test_run_on_the_embedded_log_completes_every_task(tmp_path: Path) -> None:
     summary = await run_pipeline(_config(tmp_path, 80))
     progress = summary.progress
     assert progress.issued == progress.completed == 80
     assert summary.records > 10
-    assert sum(_terminal(tmp_path).values()) == 80  # one terminal outcome per pair
+    assert sum(terminal(tmp_path).values()) == 80  # one terminal outcome per pair
     assert (tmp_path / "xlam.jsonl").read_text().count("\n") == summary.records
     assert "Filtering funnel" in (tmp_path / "README.md").read_text()
 
@@ -71,7 +56,7 @@ async def test_a_second_run_on_the_same_directory_redoes_nothing(tmp_path: Path)
     second = await run_pipeline(_config(tmp_path, 40))
     assert second.progress.verified == 0 and not second.progress.rejected
     assert second.records == first.records
-    assert sum(_terminal(tmp_path).values()) == 40
+    assert sum(terminal(tmp_path).values()) == 40
 
 
 @pytest.mark.kafka
@@ -83,7 +68,7 @@ async def test_kafka_and_embedded_runs_verify_the_same_dataset(
     kafka_cfg = _config(tmp_path / "kafka", 150, kafka=kafka_bootstrap)
     kafka = await run_pipeline(kafka_cfg)
     assert kafka.progress.completed == 150
-    assert _records(tmp_path / "kafka") == _records(tmp_path / "embedded")
+    assert records(tmp_path / "kafka") == records(tmp_path / "embedded")
     assert embedded.records == kafka.records > 20
 
 
@@ -108,8 +93,8 @@ def test_apigen_run_subcommand_on_kafka(tmp_path: Path, kafka_bootstrap: str) ->
     done = subprocess.run(args, capture_output=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     rows = (tmp_path / "xlam.jsonl").read_text().splitlines()
-    assert len(rows) == len(_records(tmp_path)) > 5
-    assert sum(_terminal(tmp_path).values()) >= 40
+    assert len(rows) == len(records(tmp_path)) > 5
+    assert sum(terminal(tmp_path).values()) >= 40
 
 
 # --- stages as separate processes -------------------------------------------------------
@@ -140,29 +125,13 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
         p.wait()
 
 
-async def _feed_samples(config: PipelineConfig) -> int:
-    sampler = make_sampler(config, load_library(config))
-    transport = open_transport(config)
-    try:
-        await transport.create_topics(list(PIPELINE), config.partitions)
-        assert config.samples is not None
-        samples = [sampler.next_sample() for _ in range(config.samples)]
-        async with transport.producer() as producer:
-            await producer.produce(
-                [Message("samples", encode(s), key=s.meta.sample_id.encode()) for s in samples]
-            )
-    finally:
-        await transport.aclose()
-    return len(samples)
-
-
 def _wait_for(out: Path, expected: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if (out / "dataset.db").exists() and sum(_terminal(out).values()) >= expected:
+        if (out / "dataset.db").exists() and sum(terminal(out).values()) >= expected:
             return
         time.sleep(0.3)
-    raise AssertionError(f"only {sum(_terminal(out).values())} of {expected} outcomes arrived")
+    raise AssertionError(f"only {sum(terminal(out).values())} of {expected} outcomes arrived")
 
 
 @pytest.mark.slow
@@ -173,7 +142,7 @@ async def test_sigkilled_stage_restarts_without_losing_or_duplicating(
     n = 300
     reference = await run_pipeline(_config(tmp_path / "reference", n))
     out = tmp_path / "killed"
-    await _feed_samples(_config(out, n))
+    await feed_samples(_config(out, n))
     procs = {stage: _serve(stage, out) for stage in STAGES}
     processes.extend(procs.values())
     # kill the execution stage repeatedly while events stream through it
@@ -189,9 +158,9 @@ async def test_sigkilled_stage_restarts_without_losing_or_duplicating(
         p.send_signal(signal.SIGTERM)
     for p in procs.values():
         assert p.wait(timeout=60) == 0
-    terminal = _terminal(out)
-    assert len(terminal) == n and set(terminal.values()) == {1}
-    assert _records(out) == _records(tmp_path / "reference")
+    outcomes = terminal(out)
+    assert len(outcomes) == n and set(outcomes.values()) == {1}
+    assert records(out) == records(tmp_path / "reference")
     assert reference.records > 20
 
 
@@ -202,7 +171,7 @@ async def test_sigterm_drains_in_flight_work_and_commits(
 ) -> None:
     n = 400
     config = _config(tmp_path, n)
-    await _feed_samples(config)
+    await feed_samples(config)
     generator = _serve("generator", tmp_path)
     processes.append(generator)
     with anyio.fail_after(60):
@@ -255,7 +224,7 @@ async def test_two_replicas_on_kafka_share_partitions_and_process_everything_onc
     sampler = make_sampler(config, load_library(config))
     samples = [sampler.next_sample() for _ in range(n)]
     sample_ids = {s.meta.sample_id for s in samples}
-    await _feed_samples(config)
+    await feed_samples(config)
     seen: Counter[str] = Counter()
     transport = open_transport(config)
     try:
