@@ -228,6 +228,8 @@ def register(app: typer.Typer) -> None:
         """Run one stage as a long-running service (replicas share its partitions). The
         sampler (one instance) produces its tasks and finishes; restarted, it resumes."""
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        for chatty in ("httpx", "httpx2"):  # a line per LLM request drowns the service's own
+            logging.getLogger(chatty).setLevel(logging.WARNING)
         config = _config(
             config_file, out=out, samples=samples, target=None, kafka=kafka, partitions=None,
             pairs=None, seed=seed, feedback=feedback, simulate=simulate, latency_ms=0.0,

@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -34,6 +35,7 @@ from topics import (
     Record,
     TopicPartition,
     Transport,
+    TransportError,
     decode,
     encode,
 )
@@ -60,6 +62,8 @@ class RunnerSettings:
     commit_interval_s: seconds between offset commits.
     drain_timeout_s: seconds in-flight work may take to finish on shutdown or revocation.
     metrics_interval_s: seconds between samples of consumer lag and in-flight events.
+    outage_timeout_s: seconds a failing poll, produce or commit (the log unreachable, say
+        during a broker restart) is retried, with backoff, before the runner gives up.
     """
 
     concurrency: int = 64
@@ -71,6 +75,7 @@ class RunnerSettings:
     commit_interval_s: float = 0.5
     drain_timeout_s: float = 30.0
     metrics_interval_s: float = 5.0
+    outage_timeout_s: float = 120.0
 
 
 @dataclass(slots=True)
@@ -85,6 +90,7 @@ class RunnerStats:
 
 
 _Done = tuple[Record, list[Message]]
+_T = TypeVar("_T")
 
 
 class StageRunner:
@@ -173,7 +179,7 @@ class StageRunner:
                         self.stage.name,
                         self.in_flight,
                     )
-                await self._commit(consumer)
+                await self._retrying("final commit", partial(self._commit, consumer))
                 services.cancel_scope.cancel()
             self._consumer = None
         log.info("%r stopped", self)
@@ -183,10 +189,32 @@ class StageRunner:
         await anyio.sleep(seconds)
         scope.cancel()
 
+    async def _retrying(self, action: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call()``, retried with backoff while the log fails, for ``outage_timeout_s``.
+
+        Safe for polls and commits, and for produces: a batch is re-sent only when it was
+        not acknowledged, and events are keyed by id, so a re-sent duplicate is dropped
+        downstream like any redelivery."""
+        deadline = time.monotonic() + self.settings.outage_timeout_s
+        delay = 0.1
+        while True:
+            try:
+                return await call()
+            except TransportError as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("%s: %s failed, retrying in %.1f s: %s", self.stage.name, action,
+                            delay, exc)  # fmt: skip
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
     async def _commit_loop(self, consumer: Consumer) -> None:
         while True:
             await anyio.sleep(self.settings.commit_interval_s)
-            await self._commit(consumer)
+            try:
+                await self._commit(consumer)
+            except TransportError as exc:  # the next round commits these offsets too
+                log.warning("%s: commit failed, retrying: %s", self.stage.name, exc)
 
     async def _watch_signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -205,7 +233,9 @@ class StageRunner:
             elif self._paused and in_flight <= cfg.max_in_flight // 2:
                 consumer.resume(tuple(consumer.assignment()))
                 self._paused = False
-            records = await consumer.poll(cfg.poll_max_records, cfg.poll_timeout_s)
+            records = await self._retrying(
+                "poll", partial(consumer.poll, cfg.poll_max_records, cfg.poll_timeout_s)
+            )
             if self._paused and not records:
                 await anyio.sleep(0.005)
             for record in records:
@@ -295,7 +325,7 @@ class StageRunner:
                     n_messages += len(item[1])
                 messages = [m for _, msgs in batch for m in msgs]
                 if messages:
-                    await producer.produce(messages)
+                    await self._retrying("produce", partial(producer.produce, messages))
                 rejects = self._output_topic("rejects")
                 for record, msgs in batch:
                     self._tracker.finished(record.tp, record.offset)

@@ -12,10 +12,13 @@ Semantics, as the interface asks:
 
 Settings are passed to aiokafka as keyword arguments. Plain names go to every client
 (``request_timeout_ms``, ``security_protocol``, ``sasl_*``, ...); a ``producer_``,
-``consumer_`` or ``admin_`` prefix targets one client. Three settings are the transport's
+``consumer_`` or ``admin_`` prefix targets one client. Four settings are the transport's
 own: ``replication_factor`` for new topics (default ``min(3, brokers)``),
 ``assignment_timeout_s`` (how long ``Consumer.__aenter__`` waits for a first assignment,
-default 60) and ``producer_transactional_id`` (default ``<client_id>-<random>``).
+default 60), ``connect_timeout_s`` (how long starting a client keeps retrying while no
+broker answers, in seconds, default 60: a service started before the broker, or during a
+broker restart, waits for it instead of exiting) and ``producer_transactional_id``
+(default ``<client_id>-<random>``).
 
 Usage::
 
@@ -37,13 +40,18 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal, Self
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal, Protocol, Self, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka import TopicPartition as KafkaTopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError, for_code
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    UnknownTopicOrPartitionError,
+    for_code,
+)
 
 from ._errors import TopicNotFound, TransportError
 from ._transport import Message, PartitionListener, Record, TopicPartition
@@ -65,6 +73,37 @@ def _mapped(action: str) -> Iterator[None]:
         raise TopicNotFound(f"{action}: topic or partition does not exist ({e})") from e
     except KafkaError as e:
         raise TransportError(f"{action}: {type(e).__name__}: {e}") from e
+
+
+class _Client(Protocol):
+    async def start(self) -> None: ...
+
+
+_C = TypeVar("_C", bound=_Client)
+
+
+async def _started(
+    make: Callable[[], _C], stop: Callable[[_C], Awaitable[object]], action: str, timeout_s: float
+) -> _C:
+    """A started client from ``make``; while no broker answers, ``stop`` it and retry with a
+    fresh one (backoff 0.2 s doubling to 5 s) for up to ``timeout_s`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    delay = 0.2
+    while True:
+        client = make()
+        try:
+            with _mapped(action):
+                await client.start()
+            return client
+        except TransportError as e:
+            with contextlib.suppress(Exception):
+                await stop(client)
+            if not isinstance(e.__cause__, KafkaConnectionError) or loop.time() >= deadline:
+                raise
+            log.warning("%s: no broker answers yet (%s); retrying in %.1f s", action, e, delay)
+            await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+            delay = min(delay * 2, 5.0)
 
 
 def _has_leaders(described: dict[str, Any]) -> bool:
@@ -100,6 +139,7 @@ class KafkaTransport:
         self.transactional = transactional
         self.replication_factor: int | None = settings.pop("replication_factor", None)
         self.assignment_timeout_s: float = settings.pop("assignment_timeout_s", 60.0)
+        self.connect_timeout_s: float = settings.pop("connect_timeout_s", 60.0)
         self._settings = settings
         self._admin: AIOKafkaAdminClient | None = None
         self._admin_lock = asyncio.Lock()
@@ -120,10 +160,12 @@ class KafkaTransport:
     async def _admin_client(self) -> AIOKafkaAdminClient:
         async with self._admin_lock:
             if self._admin is None:
-                admin = AIOKafkaAdminClient(**self.settings_for("admin"))
-                with _mapped(f"connecting to Kafka at {self.bootstrap_servers}"):
-                    await admin.start()
-                self._admin = admin
+                self._admin = await _started(
+                    lambda: AIOKafkaAdminClient(**self.settings_for("admin")),
+                    lambda admin: admin.close(),
+                    f"connecting to Kafka at {self.bootstrap_servers}",
+                    self.connect_timeout_s,
+                )
             return self._admin
 
     async def create_topics(self, topics: Sequence[str], partitions: int = 1) -> None:
@@ -241,10 +283,12 @@ class KafkaProducer:
             settings.setdefault(
                 "transactional_id", f"{self._transport.client_id}-{uuid.uuid4().hex}"
             )
-        producer = AIOKafkaProducer(**settings)
-        with _mapped(f"starting a producer on {self._transport.bootstrap_servers}"):
-            await producer.start()
-        self._producer = producer
+        self._producer = await _started(
+            lambda: AIOKafkaProducer(**settings),
+            lambda producer: producer.stop(),
+            f"starting a producer on {self._transport.bootstrap_servers}",
+            self._transport.connect_timeout_s,
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -339,9 +383,12 @@ class KafkaConsumer:
         )
         if self._transport.transactional:
             settings.setdefault("isolation_level", "read_committed")
-        consumer = AIOKafkaConsumer(**settings)
-        with _mapped(f"starting a consumer of {list(self.topics)} in group {self.group!r}"):
-            await consumer.start()
+        consumer = await _started(
+            lambda: AIOKafkaConsumer(**settings),
+            lambda consumer: consumer.stop(),
+            f"starting a consumer of {list(self.topics)} in group {self.group!r}",
+            self._transport.connect_timeout_s,
+        )
         try:
             with _mapped("subscribing"):
                 existing = await consumer.topics()

@@ -25,13 +25,15 @@ class Services:
         self.kafka = kafka
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.dead: list[subprocess.Popen[bytes]] = []
+        self.logs_of: dict[str, Path] = {}
 
     def start(self, stage: str) -> None:
         args = [sys.executable, "-m", "streamer", "serve", stage, "--out", str(self.out),
                 "--simulate"] + (["--kafka", self.kafka] if self.kafka else [])  # fmt: skip
         self.out.mkdir(parents=True, exist_ok=True)
         n = len(list(self.out.glob(f"{stage}-*.log")))
-        with (self.out / f"{stage}-{n}.log").open("wb") as log:
+        self.logs_of[stage] = self.out / f"{stage}-{n}.log"
+        with self.logs_of[stage].open("wb") as log:
             self.procs[stage] = subprocess.Popen(args, stderr=log, stdout=subprocess.DEVNULL)
 
     def kill(self, stage: str) -> None:
@@ -54,8 +56,15 @@ class Services:
                 p.kill()
             p.wait()
 
+    def exited(self) -> str | None:
+        """The log of a live stage's process that exited on its own, if any did."""
+        for stage, proc in self.procs.items():
+            if proc.poll() is not None:
+                return f"{stage} exited with {proc.returncode}:\n{self.logs_of[stage].read_text()}"
+        return None
+
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in self.out.glob("*.log"))
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.out.glob("*.log"))
 
 
 def records(out: Path) -> dict[str, str]:
@@ -104,6 +113,8 @@ def wait_for(out: Path, expected: int, timeout_s: float, services: Services) -> 
     while time.monotonic() < deadline:
         if done(out, expected):
             return
+        if (exited := services.exited()) is not None:
+            raise AssertionError(exited)
         time.sleep(0.5)
     got = sum(terminal(out).values())
     raise AssertionError(f"only {got} of {expected} outcomes arrived\n{services.logs()}")

@@ -58,6 +58,9 @@ def _run_with_kills(out: Path, n: int, kafka: str | None, seed: int, kills: int,
     for stage in STAGES:
         services.start(stage)
     try:
+        # Kills start once outcomes flow, so they land in a running pipeline however long
+        # the processes take to start on this machine.
+        wait_for(out, 1, timeout_s=120, services=services)
         for i, (wait_s, stage) in enumerate(_schedule(seed, kills)):
             time.sleep(wait_s)
             if done(out, n):

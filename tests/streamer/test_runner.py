@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import anyio.lowlevel
 import pytest
@@ -15,6 +17,7 @@ from topics import (
     Reject,
     Topic,
     TopicPartition,
+    TransportError,
     decode,
     encode,
 )
@@ -127,3 +130,73 @@ async def test_stopping_right_away_and_mid_stream_loses_nothing() -> None:
         passed = await _drain(transport, "format-pass", 200)
         runner.stop()
     assert len({decode(v, FormatPass).meta.sample_id for v in passed}) == 200
+
+
+class _Outage:
+    """While ``down``, every poll, produce and commit through the wrapped objects fails."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.failures = 0
+
+    def check(self) -> None:
+        if self.down:
+            self.failures += 1
+            raise TransportError("the log is unreachable")
+
+
+class _FlakyTransport(MemoryTransport):
+    def __init__(self, outage: _Outage) -> None:
+        super().__init__(default_partitions=2)
+        self.outage = outage
+
+    def producer(self) -> Any:
+        inner, outage = super().producer(), self.outage
+
+        class Flaky(type(inner)):  # type: ignore[misc]
+            async def produce(self, messages: Any) -> None:
+                outage.check()
+                await super().produce(messages)
+
+        inner.__class__ = Flaky
+        return inner
+
+    def consumer(self, topics: Any, group: str, **kw: Any) -> Any:
+        inner, outage = super().consumer(topics, group, **kw), self.outage
+
+        class Flaky(type(inner)):  # type: ignore[misc]
+            async def poll(self, max_records: int, timeout_s: float) -> Any:
+                outage.check()
+                return await super().poll(max_records, timeout_s)
+
+            async def commit(self, offsets: Any) -> None:
+                outage.check()
+                await super().commit(offsets)
+
+        inner.__class__ = Flaky
+        return inner
+
+
+@pytest.mark.anyio
+async def test_a_log_outage_is_retried_through_and_a_long_one_stops_the_runner() -> None:
+    outage = _Outage()
+    transport = _FlakyTransport(outage)
+    async with transport.producer() as producer:
+        await producer.produce([Message("generations", encode(_generation(i)), key=f"s{i}".encode())
+                                for i in range(100)])  # fmt: skip
+    runner = StageRunner(Echo(), transport, settings=RunnerSettings(outage_timeout_s=30))
+    async with anyio.create_task_group() as tg:
+        outage.down = True
+        tg.start_soon(runner.run)
+        await anyio.sleep(1.0)
+        outage.down = False
+        passed = await _drain(transport, "format-pass", 100)
+        runner.stop()
+    assert outage.failures >= 3  # polls really failed and were retried
+    assert len({decode(v, FormatPass).meta.sample_id for v in passed}) == 100
+
+    outage.down = True
+    runner = StageRunner(Echo(), transport, settings=RunnerSettings(outage_timeout_s=0.5))
+    with pytest.raises(BaseExceptionGroup) as raised, anyio.fail_after(20):
+        await runner.run()
+    assert raised.group_contains(TransportError, match="unreachable")

@@ -252,6 +252,37 @@ async def test_stream_survives_a_broker_restart(restartable_broker: LocalKafkaBr
     print(f"restart: {produced_during_outage} batches sent during the outage; errors: {errors}")
 
 
+async def test_clients_started_while_the_broker_is_down_wait_for_it(
+    restartable_broker: LocalKafkaBroker,
+) -> None:
+    """A service started before its broker (or during a restart) waits for it, up to
+    ``connect_timeout_s``; with no broker at all it fails with a message naming the address."""
+    transport = KafkaTransport(restartable_broker.bootstrap, client_id="late", **FAST_GROUPS)
+    topic, group = _name("late"), _name("g")
+    await transport.create_topics([topic], partitions=1)
+    await transport.aclose()
+    restartable_broker.stop()
+
+    transport = KafkaTransport(restartable_broker.bootstrap, client_id="late", **FAST_GROUPS)
+    started = time.monotonic()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(anyio.to_thread.run_sync, restartable_broker.start)
+        async with transport.producer() as producer:
+            await producer.produce([Message(topic, b"after the outage")])
+        async with transport.consumer([topic], group) as consumer:
+            records = await _consume([consumer], 1, timeout_s=30)
+    await transport.aclose()
+    assert [r.value for r in records] == [b"after the outage"]
+    assert time.monotonic() - started > 1.0  # it did wait for the broker to come up
+
+    restartable_broker.stop()
+    gone = KafkaTransport(restartable_broker.bootstrap, connect_timeout_s=1.0)
+    with pytest.raises(TransportError, match=restartable_broker.bootstrap):
+        async with gone.producer():
+            pass
+    await gone.aclose()
+
+
 async def test_transactional_batches_are_read_committed(kafka_bootstrap: str) -> None:
     transport = KafkaTransport(kafka_bootstrap, client_id="txn", transactional=True)
     topic = _name("txn")
