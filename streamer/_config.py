@@ -10,6 +10,7 @@ Example ``apigen.toml``::
     [log]
     # kafka = "127.0.0.1:9092"   # a Kafka cluster; omit for the embedded log
     # path = "out/log.db"        # the embedded log's file
+    # namespace = "team-a"       # Kafka: topics and groups are team-a.<name>
 
     [sampler]
     seed = 0
@@ -50,6 +51,7 @@ Errors name the file and the field (``apigen.toml: generators[0].kind: ...``).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -120,6 +122,9 @@ class PipelineConfig:
     partitions: partitions per topic (the unit of parallelism across replicas).
     kafka: bootstrap servers of a Kafka cluster; None runs on the embedded log.
     log_path: the embedded log's SQLite file (default ``<out>/log.db``).
+    namespace: on Kafka, the prefix of this pipeline's topics and consumer groups
+      (``<namespace>.samples``, ...), so pipelines sharing a cluster stay apart; empty =
+      the plain names. The embedded log belongs to one ``out`` already.
     pairs: query/answer pairs asked for per generation call.
     seed: sampler seed; equal seeds give equal task sequences.
     feedback: feed verified pairs back into the seed pool (off makes runs reproducible).
@@ -144,6 +149,7 @@ class PipelineConfig:
     partitions: int = 4
     kafka: str | None = None
     log_path: Path | None = None
+    namespace: str = ""
     pairs: int = 1
     seed: int = 0
     feedback: bool = True
@@ -191,6 +197,8 @@ def _model(data: Any, where: str) -> ModelConfig:
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 _TYPED_SECTIONS: dict[str, tuple[tuple[str, type, str], ...]] = {
     "sampler": (
@@ -268,10 +276,17 @@ def load_config(path: str | Path) -> PipelineConfig:
                 raise ConfigError(f"{p}: {key}: expected {typ.__name__}, got {data[key]!r}")
             values[key] = Path(data[key]) if key == "out" else data[key]
     log = _section(data, "log", p)
-    for key, name in (("kafka", "kafka"), ("path", "log_path")):
+    log_keys = {"kafka": "kafka", "path": "log_path", "namespace": "namespace"}
+    if unknown_log := sorted(set(log) - set(log_keys)):
+        raise ConfigError(f"{p}: log: unknown field(s) {unknown_log}")
+    for key, name in log_keys.items():
         if key in log:
             text = _typed(log[key], str, f"{p}: log.{key}")
             values[name] = Path(text) if key == "path" else text
+    if (namespace := values.get("namespace", "")) and not _NAMESPACE.fullmatch(namespace):
+        raise ConfigError(
+            f"{p}: log.namespace: {namespace!r}: use letters, digits, '_' and '-' (at most 64)"
+        )
     for section, keys in _TYPED_SECTIONS.items():
         table = _section(data, section, p)
         unknown_keys = sorted(set(table) - {k for k, _, _ in keys})

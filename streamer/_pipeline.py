@@ -88,7 +88,7 @@ def open_transport(config: PipelineConfig) -> Transport:
     if config.kafka:
         from topics import KafkaTransport
 
-        return KafkaTransport(config.kafka)
+        return KafkaTransport(config.kafka, namespace=config.namespace)
     from topics import EmbeddedTransport
 
     config.embedded_log.parent.mkdir(parents=True, exist_ok=True)

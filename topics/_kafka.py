@@ -20,6 +20,10 @@ broker answers, in seconds, default 60: a service started before the broker, or 
 broker restart, waits for it instead of exiting) and ``producer_transactional_id``
 (default ``<client_id>-<random>``).
 
+``namespace`` keeps pipelines that share a cluster apart: topics and consumer groups are
+``<namespace>.<name>`` on the cluster, while callers keep using the plain names
+(``samples``, group ``format``); ``list_topics`` shows only the namespace's topics.
+
 Usage::
 
     transport = KafkaTransport(
@@ -39,8 +43,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Self, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -62,6 +68,7 @@ log = logging.getLogger(__name__)
 
 _ROLE_PREFIXES = ("producer_", "consumer_", "admin_")
 _TOPIC_ALREADY_EXISTS = 36
+_NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @contextlib.contextmanager
@@ -115,12 +122,27 @@ def _has_leaders(described: dict[str, Any]) -> bool:
     )
 
 
-def _to_kafka(tp: TopicPartition) -> KafkaTopicPartition:
-    return KafkaTopicPartition(tp.topic, tp.partition)
+@dataclass(frozen=True, slots=True)
+class _Namespace:
+    """Maps the pipeline's topic and group names to the cluster's: ``<namespace>.<name>``
+    (unchanged when the namespace is empty)."""
 
+    prefix: str
 
-def _from_kafka(tps: Any) -> frozenset[TopicPartition]:
-    return frozenset(TopicPartition(tp.topic, tp.partition) for tp in tps)
+    def out(self, name: str) -> str:
+        return self.prefix + name
+
+    def back(self, name: str) -> str:
+        return name[len(self.prefix) :]
+
+    def owns(self, name: str) -> bool:
+        return name.startswith(self.prefix)
+
+    def to_kafka(self, tp: TopicPartition) -> KafkaTopicPartition:
+        return KafkaTopicPartition(self.prefix + tp.topic, tp.partition)
+
+    def from_kafka(self, tps: Any) -> frozenset[TopicPartition]:
+        return frozenset(TopicPartition(self.back(tp.topic), tp.partition) for tp in tps)
 
 
 class KafkaTransport:
@@ -132,9 +154,16 @@ class KafkaTransport:
         *,
         client_id: str = "apigen",
         transactional: bool = False,
+        namespace: str = "",
         **settings: Any,
     ) -> None:
+        if namespace and not _NAMESPACE.fullmatch(namespace):
+            raise ValueError(
+                f"Kafka namespace {namespace!r}: use letters, digits, '_' and '-' (at most 64)"
+            )
         self.bootstrap_servers = bootstrap_servers
+        self.namespace = namespace
+        self.names = _Namespace(f"{namespace}." if namespace else "")
         self.client_id = client_id
         self.transactional = transactional
         self.replication_factor: int | None = settings.pop("replication_factor", None)
@@ -178,11 +207,11 @@ class KafkaTransport:
                 cluster = await admin.describe_cluster()
                 replication = max(1, min(3, len(cluster["brokers"])))
             response = await admin.create_topics(
-                [NewTopic(name, partitions, replication) for name in topics]
+                [NewTopic(self.names.out(name), partitions, replication) for name in topics]
             )
         failures = []
         for entry in response.topic_errors:
-            name, code = entry[0], entry[1]
+            name, code = self.names.back(entry[0]), entry[1]
             if code not in (0, _TOPIC_ALREADY_EXISTS):
                 detail = entry[2] if len(entry) > 2 and entry[2] else for_code(code).__name__
                 failures.append(f"{name}: {detail}")
@@ -195,21 +224,24 @@ class KafkaTransport:
         or consumer started right after does not race the metadata propagation."""
         for _ in range(100):
             with _mapped("describing new topics"):
-                described = await admin.describe_topics(list(topics))
+                described = await admin.describe_topics([self.names.out(t) for t in topics])
             if all(_has_leaders(t) for t in described):
                 return
             await asyncio.sleep(0.1)
         raise TransportError(f"topics {list(topics)} were created but have no leaders after 10 s")
 
     async def list_topics(self) -> dict[str, int]:
-        """User topics and their partition counts (Kafka's internal ``__*`` topics omitted)."""
+        """User topics of this namespace and their partition counts (Kafka's internal
+        ``__*`` topics omitted)."""
         admin = await self._admin_client()
         with _mapped("listing topics"):
             described = await admin.describe_topics()
         return {
-            t["topic"]: len(t["partitions"])
+            self.names.back(t["topic"]): len(t["partitions"])
             for t in described
-            if not t["is_internal"] and not t["topic"].startswith("__")
+            if not t["is_internal"]
+            and not t["topic"].startswith("__")
+            and self.names.owns(t["topic"])
         }
 
     async def group_offsets(self, group: str) -> dict[TopicPartition, int]:
@@ -220,7 +252,7 @@ class KafkaTransport:
         # coordinator loads, the broker answers with retriable errors.
         for _ in range(100):
             try:
-                offsets = await admin.list_consumer_group_offsets(group)
+                offsets = await admin.list_consumer_group_offsets(self.names.out(group))
                 break
             except KafkaError as e:
                 if not e.retriable:
@@ -230,9 +262,9 @@ class KafkaTransport:
         else:
             raise TransportError(f"{action}: no group coordinator after 10 s")
         return {
-            TopicPartition(tp.topic, tp.partition): meta.offset
+            TopicPartition(self.names.back(tp.topic), tp.partition): meta.offset
             for tp, meta in offsets.items()
-            if meta.offset >= 0
+            if meta.offset >= 0 and self.names.owns(tp.topic)
         }
 
     def producer(self) -> KafkaProducer:
@@ -306,15 +338,17 @@ class KafkaProducer:
         with _mapped(f"producing {len(messages)} messages"):
             if self._transport.transactional:
                 async with producer.transaction():
-                    await self._send_all(producer, messages)
+                    await self._send_all(producer, messages, self._transport.names)
             else:
-                await self._send_all(producer, messages)
+                await self._send_all(producer, messages, self._transport.names)
         self.produced += len(messages)
 
     @staticmethod
-    async def _send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
+    async def _send_all(
+        producer: AIOKafkaProducer, messages: Sequence[Message], names: _Namespace
+    ) -> None:
         deliveries = [
-            await producer.send(m.topic, m.value, key=m.key, timestamp_ms=m.timestamp_ms)
+            await producer.send(names.out(m.topic), m.value, key=m.key, timestamp_ms=m.timestamp_ms)
             for m in messages
         ]
         # gather, not one-by-one: every delivery is awaited even if an earlier one failed.
@@ -329,10 +363,10 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        await self._consumer._revoked(_from_kafka(revoked))
+        await self._consumer._revoked(self._consumer.names.from_kafka(revoked))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        await self._consumer._assigned(_from_kafka(assigned))
+        await self._consumer._assigned(self._consumer.names.from_kafka(assigned))
 
 
 class KafkaConsumer:
@@ -349,6 +383,7 @@ class KafkaConsumer:
         on_revoke: PartitionListener | None,
     ) -> None:
         self._transport = transport
+        self.names = transport.names
         self.topics = tuple(topics)
         self.group = group
         self._auto_offset_reset = auto_offset_reset
@@ -377,7 +412,7 @@ class KafkaConsumer:
     async def __aenter__(self) -> Self:
         settings = self._transport.settings_for("consumer")
         settings.update(
-            group_id=self.group,
+            group_id=self.names.out(self.group),
             enable_auto_commit=False,
             auto_offset_reset=self._auto_offset_reset,
         )
@@ -391,11 +426,13 @@ class KafkaConsumer:
         )
         try:
             with _mapped("subscribing"):
-                existing = await consumer.topics()
-                missing = sorted(set(self.topics) - set(existing))
+                existing = {self.names.back(t) for t in await consumer.topics()}
+                missing = sorted(set(self.topics) - existing)
                 if missing:
                     raise TopicNotFound(f"cannot consume {missing}: no such topics")
-                consumer.subscribe(list(self.topics), listener=_Listener(self))
+                consumer.subscribe(
+                    [self.names.out(t) for t in self.topics], listener=_Listener(self)
+                )
             self._consumer = consumer
             timeout = self._transport.assignment_timeout_s
             try:
@@ -454,9 +491,10 @@ class KafkaConsumer:
                     )
             except TimeoutError:
                 return []
+        back = self.names.back
         return [
             Record(
-                topic=r.topic,
+                topic=back(r.topic),
                 partition=r.partition,
                 offset=r.offset,
                 key=r.key,
@@ -473,11 +511,13 @@ class KafkaConsumer:
         # CommitFailedError (the group rebalanced) and IllegalStateError (not assigned) both
         # mean this member no longer owns a partition: a TransportError for the caller.
         with _mapped(f"committing offsets of group {self.group!r}"):
-            await self._c.commit({_to_kafka(tp): offset for tp, offset in offsets.items()})
+            await self._c.commit(
+                {self.names.to_kafka(tp): offset for tp, offset in offsets.items()}
+            )
 
     async def committed(self, tp: TopicPartition) -> int | None:
         with _mapped(f"reading the committed offset of {tp}"):
-            offset: int | None = await self._c.committed(_to_kafka(tp))
+            offset: int | None = await self._c.committed(self.names.to_kafka(tp))
         return offset
 
     def assignment(self) -> frozenset[TopicPartition]:
@@ -487,10 +527,10 @@ class KafkaConsumer:
 
     async def seek(self, tp: TopicPartition, offset: int) -> None:
         with _mapped(f"seeking {tp}"):
-            self._c.seek(_to_kafka(tp), offset)
+            self._c.seek(self.names.to_kafka(tp), offset)
 
     def _targets(self, tps: Sequence[TopicPartition]) -> list[KafkaTopicPartition]:
-        return [_to_kafka(tp) for tp in (tps or sorted(self.assignment()))]
+        return [self.names.to_kafka(tp) for tp in (tps or sorted(self.assignment()))]
 
     async def seek_to_beginning(self, tps: Sequence[TopicPartition] = ()) -> None:
         targets = self._targets(tps)
@@ -519,16 +559,19 @@ class KafkaConsumer:
     def pause(self, tps: Sequence[TopicPartition]) -> None:
         """Pause the assigned ones among ``tps``. As in Kafka, a rebalance forgets pauses: a
         partition that comes back (or moves) after a rebalance is unpaused."""
-        assigned = _from_kafka(self._c.assignment())
-        self._c.pause(*(_to_kafka(tp) for tp in tps if tp in assigned))
+        assigned = self.names.from_kafka(self._c.assignment())
+        self._c.pause(*(self.names.to_kafka(tp) for tp in tps if tp in assigned))
 
     def resume(self, tps: Sequence[TopicPartition]) -> None:
-        assigned = _from_kafka(self._c.assignment())
-        self._c.resume(*(_to_kafka(tp) for tp in tps if tp in assigned))
+        assigned = self.names.from_kafka(self._c.assignment())
+        self._c.resume(*(self.names.to_kafka(tp) for tp in tps if tp in assigned))
 
     async def end_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
         if not tps:
             return {}
         with _mapped("reading end offsets"):
-            ends = await self._c.end_offsets([_to_kafka(tp) for tp in tps])
-        return {TopicPartition(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+            ends = await self._c.end_offsets([self.names.to_kafka(tp) for tp in tps])
+        return {
+            TopicPartition(self.names.back(tp.topic), tp.partition): offset
+            for tp, offset in ends.items()
+        }

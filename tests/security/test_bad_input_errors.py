@@ -12,6 +12,8 @@ from streamer._config import ConfigError, load_config
 
 CONFIGS = {
     "log = 5": "log",
+    "[log]\nkafak = 'localhost:9092'": "log",
+    "[log]\nnamespace = 'a/b'": "log.namespace",
     "[sampler]\nseed = 'seven'": "sampler.seed",
     "[sampler]\nfeedback = 1": "sampler.feedback",
     "[sampler]\nsead = 1": "sampler",

@@ -283,6 +283,38 @@ async def test_clients_started_while_the_broker_is_down_wait_for_it(
     await gone.aclose()
 
 
+async def test_namespaces_keep_pipelines_on_one_cluster_apart(kafka_bootstrap: str) -> None:
+    """Two pipelines use the same topic and group names in their own namespaces: neither
+    sees the other's records, topics or commits; the cluster holds ``<namespace>.<name>``."""
+    a_ns, b_ns = _name("team-a"), _name("team-b")
+    a = KafkaTransport(kafka_bootstrap, namespace=a_ns, **FAST_GROUPS)
+    b = KafkaTransport(kafka_bootstrap, namespace=b_ns, **FAST_GROUPS)
+    plain = KafkaTransport(kafka_bootstrap)
+    try:
+        for transport, value in ((a, b"from a"), (b, b"from b")):
+            await transport.create_topics(["samples"], partitions=2)
+            async with transport.producer() as producer:
+                await producer.produce([Message("samples", value, key=value)])
+        assert await a.list_topics() == {"samples": 2} == await b.list_topics()
+        cluster = await plain.list_topics()
+        assert {f"{a_ns}.samples", f"{b_ns}.samples"} <= set(cluster)
+        async with a.consumer(["samples"], "generator") as consumer:
+            records = await _consume([consumer], 1, timeout_s=30)
+            assert await consumer.poll(10, 0.5) == []
+        assert [(r.topic, r.value) for r in records] == [("samples", b"from a")]
+        committed = await a.group_offsets("generator")
+        assert committed == {records[0].tp: records[0].offset + 1}
+        assert await b.group_offsets("generator") == {}
+        assert await plain.group_offsets(f"{a_ns}.generator") == {
+            TopicPartition(f"{a_ns}.samples", records[0].partition): records[0].offset + 1
+        }
+    finally:
+        for transport in (a, b, plain):
+            await transport.aclose()
+    with pytest.raises(ValueError, match="namespace"):
+        KafkaTransport(kafka_bootstrap, namespace="a/b")
+
+
 async def test_transactional_batches_are_read_committed(kafka_bootstrap: str) -> None:
     transport = KafkaTransport(kafka_bootstrap, client_id="txn", transactional=True)
     topic = _name("txn")
