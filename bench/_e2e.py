@@ -112,8 +112,12 @@ def _fresh_dir(work: Path, case: E2eCase) -> Path:
     return out
 
 
-def run_e2e(case: E2eCase, work: Path) -> dict[str, Any]:
-    """Run ``case`` once in ``work/<name>``; returns the measured numbers."""
+def run_e2e(case: E2eCase, work: Path, repo: Path = REPO) -> dict[str, Any]:
+    """Run ``case`` once in ``work/<name>``; returns the measured numbers.
+
+    ``repo`` is the source tree whose ``apigen run`` is measured (another checkout for an
+    A/B comparison: ``python -m streamer`` imports from its working directory first).
+    """
     out = _fresh_dir(work, case)
     with Endpoint(case.latency_ms, case.endpoint_limit, out) as endpoint:
         cfg = out / "apigen.toml"
@@ -122,7 +126,7 @@ def run_e2e(case: E2eCase, work: Path) -> dict[str, Any]:
         cmd = [sys.executable, "-m", "streamer", "run", "--config", str(cfg)]
         stats0 = endpoint.stats()
         with InFlightProbe(endpoint) as probe:
-            tree: TreeRun = run_tree(cmd, cwd=REPO, progress=lambda: _verified(db), logs=out)
+            tree: TreeRun = run_tree(cmd, cwd=repo, progress=lambda: _verified(db), logs=out)
         stats1 = endpoint.stats()
     if tree.returncode != 0:
         raise RuntimeError(f"apigen run failed ({tree.returncode}): {tree.stderr[-2000:]}")
