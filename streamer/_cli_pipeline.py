@@ -219,6 +219,10 @@ def register(app: typer.Typer) -> None:
         samples: Annotated[
             int | None, typer.Option(help="(sampler) Tasks to produce, then finish.")
         ] = None,
+        target: Annotated[
+            int | None,
+            typer.Option(help="(sampler) Verified pairs to reach, then finish (none: run on)."),
+        ] = None,
         seed: Annotated[int | None, typer.Option(help="(sampler) Sampler seed.")] = None,
         feedback: Annotated[
             bool | None,
@@ -226,12 +230,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run one stage as a long-running service (replicas share its partitions). The
-        sampler (one instance) produces its tasks and finishes; restarted, it resumes."""
+        sampler (one instance) produces --samples tasks, or tasks until --target verified
+        pairs exist, or tasks until stopped; restarted, it resumes."""
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         for chatty in ("httpx", "httpx2"):  # a line per LLM request drowns the service's own
             logging.getLogger(chatty).setLevel(logging.WARNING)
         config = _config(
-            config_file, out=out, samples=samples, target=None, kafka=kafka, partitions=None,
+            config_file, out=out, samples=samples, target=target, kafka=kafka, partitions=None,
             pairs=None, seed=seed, feedback=feedback, simulate=simulate, latency_ms=0.0,
             corrupt=[], endpoint=None, model=None, api_key_env=None, gguf=None, apis=[],
             metrics_port=metrics_port, metrics_host=metrics_host,
@@ -278,7 +283,9 @@ async def _serve_sampler(config: PipelineConfig) -> None:
         tg.start_soon(watch)
         stats = await serve_sampler(config, stop=stop)
         tg.cancel_scope.cancel()
-    console.print(f"sampler: produced={stats.produced} skipped={stats.skipped}")
+    console.print(
+        f"sampler: produced={stats.produced} skipped={stats.skipped} verified={stats.verified}"
+    )
 
 
 async def _serve(name: str, config: PipelineConfig, group: str | None) -> None:

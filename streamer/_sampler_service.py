@@ -1,6 +1,7 @@
 """``apigen serve sampler``: the producing sampler as a service, for distributed deployments.
 
-It produces ``samples`` tasks until ``config.samples`` were issued, keeping at most
+It produces tasks until ``config.samples`` were issued, or until ``config.target`` verified
+pairs were seen on ``semantic-pass``, or with neither set until stopped; it keeps at most
 ``config.max_outstanding`` tasks without an outcome (verified pairs and rejects it sees on
 ``semantic-pass`` and ``rejects``) so that verified data can reach later prompts, and feeds
 ``semantic-pass`` back into its seed pool (:class:`~streamer.stages.SeedFeedback`).
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -51,16 +52,23 @@ BATCH = 256
 
 @dataclass(slots=True)
 class SamplerServiceStats:
-    """What one run of the service did (``skipped``: indexes found already produced)."""
+    """What one run of the service did (``skipped``: indexes found already produced;
+    ``verified``: distinct verified pairs on ``semantic-pass``, earlier runs' included, before
+    the sink removes duplicate queries)."""
 
     produced: int = 0
     skipped: int = 0
     outcomes: int = 0
+    verified_ids: set[str] = field(default_factory=set)
+
+    @property
+    def verified(self) -> int:
+        return len(self.verified_ids)
 
     def __repr__(self) -> str:
         return (
             f"<SamplerServiceStats produced={self.produced} skipped={self.skipped}"
-            f" outcomes={self.outcomes}>"
+            f" outcomes={self.outcomes} verified={self.verified}>"
         )
 
 
@@ -80,6 +88,8 @@ class _Outcomes:
 
     async def process(self, event: SemanticPass | Reject) -> list[Output]:
         self.stats.outcomes += 1
+        if isinstance(event, SemanticPass):
+            self.stats.verified_ids.add(event.meta.id)
         self._changed[0].set()
         self._changed[0] = anyio.Event()
         return []
@@ -105,9 +115,10 @@ async def _produced_ids(transport: Transport, partitions: int) -> set[str]:
 async def serve_sampler(
     config: PipelineConfig, *, stop: anyio.Event | None = None
 ) -> SamplerServiceStats:
-    """Produce ``config.samples`` tasks (minus those already produced), then return."""
-    if config.samples is None:
-        raise ConfigError("the sampler service needs samples (tasks to produce)")
+    """Produce ``config.samples`` tasks (minus those already produced), or tasks until
+    ``config.target`` verified pairs exist, or tasks until ``stop``; then return."""
+    if config.samples is None and config.target is None and stop is None:
+        raise ConfigError("the sampler service needs samples, a target or a stop event")
     sampler = make_sampler(config, load_library(config))
     transport = open_transport(config)
     stats = SamplerServiceStats()
@@ -130,8 +141,15 @@ async def _serve(
     stats: SamplerServiceStats,
     stop: anyio.Event | None,
 ) -> None:
-    assert config.samples is not None
     changed = [anyio.Event()]
+
+    def more() -> bool:
+        if config.samples is not None and sampler.issued >= config.samples:
+            return False
+        if config.target is not None and stats.verified >= config.target:
+            return False
+        return not (stop and stop.is_set())
+
     run = uuid.uuid4().hex  # fresh groups: read all verified data and outcomes again
     runners = [
         StageRunner(_Outcomes(stats, Topic.REJECTS, changed), transport, group=f"s-rej-{run}"),
@@ -143,7 +161,7 @@ async def _serve(
         for runner in runners:
             tg.start_soon(runner.run)
         async with transport.producer() as producer:
-            while sampler.issued < config.samples and not (stop and stop.is_set()):
+            while more():
                 # Outcomes are per pair or per task: an approximation is enough for pacing.
                 room = config.max_outstanding - (stats.produced - stats.outcomes)
                 if room <= 0:
@@ -151,7 +169,7 @@ async def _serve(
                         await changed[0].wait()
                     continue
                 batch: list[Sample] = []
-                while sampler.issued < config.samples and len(batch) < min(room, BATCH):
+                while more() and len(batch) < min(room, BATCH):
                     sample = sampler.next_sample()
                     if sample.meta.id in done:
                         stats.skipped += 1

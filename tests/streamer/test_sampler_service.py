@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -12,7 +14,14 @@ import orjson
 import pytest
 
 from streamer._config import ModelConfig, PipelineConfig
-from streamer._pipeline import load_library, make_sampler, open_transport, run_pipeline
+from streamer._pipeline import (
+    build_stage,
+    load_library,
+    make_sampler,
+    open_transport,
+    run_pipeline,
+)
+from streamer._runner import StageRunner
 from streamer._sampler_service import serve_sampler
 from topics import Sample, Topic, TopicPartition, decode
 
@@ -74,6 +83,32 @@ async def test_sampler_service_on_kafka_restarts_without_duplicates(
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
     await _restart_resumes(_config(tmp_path, 40, kafka=kafka_bootstrap, seed=9911))
+
+
+async def test_sampler_service_with_a_target_stops_once_that_many_pairs_are_verified(
+    tmp_path: Path,
+) -> None:
+    """No task count: the service paces on outcomes and stops at the verified target."""
+    config = replace(_config(tmp_path, 0, max_outstanding=8), samples=None, target=12)
+    transport = open_transport(config)
+    await transport.create_topics([t.value for t in Topic], config.partitions)
+    async with AsyncExitStack() as stack, anyio.create_task_group() as tg:
+        runners = [
+            StageRunner(await build_stage(name, config, stack), transport)
+            for name in ("generator", "format", "execution", "semantic")
+        ]
+        for runner in runners:
+            tg.start_soon(runner.run)
+        with anyio.fail_after(120):
+            stats = await serve_sampler(config)
+        for runner in runners:
+            runner.stop()
+    await transport.aclose()
+    assert stats.verified >= 12
+    # Paced: never more than max_outstanding tasks without an outcome, so it stopped soon
+    # after the target instead of flooding the topic.
+    assert stats.produced <= stats.outcomes + 8
+    assert len(await _sample_ids(config)) == stats.produced
 
 
 @pytest.mark.slow  # two CLI start-ups: importing the CLI costs seconds
