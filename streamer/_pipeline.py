@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from executors import (
     RestExecutor,
     ResultCache,
 )
+from executors.builtin import failing_arguments
 from topics import (
     PIPELINE,
     GenerationSettings,
@@ -180,6 +181,10 @@ async def _open_model(cfg: ModelConfig, role: str, index: int) -> AsyncIterator[
             {"seed": cfg.seed, "latency": f"fixed:{cfg.latency_ms}", "corruption": cfg.corrupt}
             | ({"model": cfg.model} if cfg.model else {})
         )
+        if cfg.corrupt.get("exec_failure"):
+            # Argument sets the built-ins really reject, so each injected exec_failure on
+            # the built-in library is exactly one function_error reject.
+            sim_cfg = replace(sim_cfg, exec_failures=failing_arguments())
         async with run_simulator(sim_cfg) as sim:
             endpoint = LlmEndpoint(
                 name=cfg.name or f"simulated-{role}-{index}",

@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -17,6 +18,7 @@ import orjson
 import pytest
 
 from streamer._config import ModelConfig, PipelineConfig
+from streamer._dataset import DatasetStore
 from streamer._pipeline import load_library, make_sampler, open_transport, run_pipeline
 from topics import PIPELINE, TopicPartition
 
@@ -247,3 +249,23 @@ async def test_two_replicas_on_kafka_share_partitions_and_process_everything_onc
         consumed.append(int(log.rsplit("consumed=", 1)[1].split()[0]))
     assert len(seen) == n and set(seen.values()) == {1}
     assert all(c > 0 for c in consumed) and sum(consumed) >= n, consumed
+
+
+@pytest.mark.anyio
+async def test_simulated_exec_failures_fail_execution_on_the_built_in_library(
+    tmp_path: Path,
+) -> None:
+    """`apigen run --simulate --corrupt exec_failure=R`: the injected calls carry argument
+    values the built-ins really reject, so they end as execution/function_error rejects."""
+    generators = (ModelConfig(kind="simulated", corrupt={"exec_failure": 0.5}),)
+    config = replace(_config(tmp_path, 80), generators=generators)
+    summary = await run_pipeline(config)
+    assert summary.progress.completed == 80
+    store = DatasetStore(tmp_path / "dataset.db")
+    funnel: Counter[tuple[str, str]] = Counter()
+    try:
+        for row in store.funnel():
+            funnel[row.stage, row.reason] += row.count
+    finally:
+        store.close()
+    assert funnel["execution", "function_error"] >= 25, funnel  # 19 with marker strings
