@@ -4,8 +4,9 @@
     .venv/bin/python -m bench.ab --base /tmp/base --latency-ms 200 --samples 1500
 
 ``--base`` is another checkout of the project (e.g. ``git archive <commit> | tar -x -C
-DIR``); the other side is this checkout. Runs alternate base, this, base, this, ... so load
-from other work on the machine falls on both sides alike. Prints per-run numbers and the
+DIR``); the other side is this checkout unless ``--this`` names another. Runs alternate
+base, this, base, this, ... so load from other work on the machine falls on both sides
+alike. Prints per-run numbers and the
 medians of CPU ms per verified pair (total and steady), verified pairs/s and endpoint
 utilization; ``--out`` also writes them as JSON.
 """
@@ -41,19 +42,21 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__)
     parser.add_argument("--base", type=Path, required=True, help="the other source tree")
+    parser.add_argument("--this", type=Path, default=REPO, help="this side (default: here)")
     parser.add_argument("--samples", type=int, default=1500, help="tasks per run")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="endpoint latency (ms)")
     parser.add_argument("--rounds", type=int, default=3, help="runs per side")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / ".work" / "ab")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args(argv)
-    base = args.base.resolve()
-    if not (base / "streamer" / "__init__.py").is_file():
-        parser.error(f"--base {base}: not a checkout of this project (no streamer/)")
+    base, this = args.base.resolve(), args.this.resolve()
+    for flag, tree in (("--base", base), ("--this", this)):
+        if not (tree / "streamer" / "__init__.py").is_file():
+            parser.error(f"{flag} {tree}: not a checkout of this project (no streamer/)")
     case = E2eCase(f"ab-{args.latency_ms:g}ms", args.samples, args.latency_ms)
     sides: dict[str, list[dict[str, Any]]] = {"base": [], "this": []}
     for i in range(args.rounds):
-        for side, repo in (("base", base), ("this", REPO)):
+        for side, repo in (("base", base), ("this", this)):
             result = run_e2e(case, args.work / side, repo=repo)
             result.pop("series", None)
             result.pop("in_flight_series", None)
