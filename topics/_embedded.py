@@ -21,6 +21,12 @@ a producer of the same transport wakes at once the consumers subscribed to the t
 wrote (only those: waking every consumer on every produce cost each of them a fruitless
 read per batch), and a group change wakes all of them.
 
+Retention. With ``retention_s`` set, records older than that are deleted whatever the groups
+have read (Kafka's ``retention.ms``; details in :mod:`topics._retention`): a producer
+starts a trim in a background thread after a produce, at most every ``retention_check_s``,
+so no produce waits for it beyond one chunk's deletion; :meth:`EmbeddedTransport.enforce_retention`
+trims on demand. A group whose committed offset expired continues at the first retained record.
+
 Full disk. SQLite reports both a full disk and ``max_db_bytes`` as SQLITE_FULL; the
 transaction is rolled back whole and :class:`~topics.StorageFull` is raised.
 
@@ -44,6 +50,7 @@ from ._embedded_group import EmbeddedSession
 from ._errors import TransportError
 from ._group import GroupConsumer, Wakeup
 from ._partitioning import partition_for_key
+from ._retention import RetentionSchedule
 from ._sqlite import OFFSET_BITS, Connection, LogFile, end_offset, expire, now_ms, write
 from ._transport import Message, PartitionListener, TopicPartition
 
@@ -58,6 +65,8 @@ class EmbeddedTransport:
     ``session_timeout_s``: a consumer silent this long leaves its group.
     ``max_db_bytes``: cap the database size; reaching it raises :class:`~topics.StorageFull`.
     ``busy_timeout_s``: how long a writer waits for another's transaction.
+    ``retention_s``: delete records older than this many seconds (None: keep them forever).
+    ``retention_check_s``: seconds between two retention runs started by producers.
 
     Use one instance per event loop (its wake-ups are loop-bound); several processes, or
     several instances, may share one file.
@@ -72,6 +81,8 @@ class EmbeddedTransport:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         max_db_bytes: int | None = None,
         busy_timeout_s: float = 30.0,
+        retention_s: float | None = None,
+        retention_check_s: float = 60.0,
     ) -> None:
         self._log = LogFile(
             path,
@@ -83,10 +94,20 @@ class EmbeddedTransport:
         )
         self._admin = Connection(self._log)
         self._wakeups = _Wakeups()
+        self._retention = (
+            None
+            if retention_s is None
+            else RetentionSchedule(self._log, retention_s, retention_check_s)
+        )
 
     @property
     def path(self) -> str:
         return self._log.path
+
+    @property
+    def retention_s(self) -> float | None:
+        """Age in seconds after which records are deleted (None: kept forever)."""
+        return None if self._retention is None else self._retention.retention_s
 
     def __repr__(self) -> str:
         return f"<EmbeddedTransport path={self.path!r} topics={sorted(self._log.topics)}>"
@@ -145,6 +166,18 @@ class EmbeddedTransport:
 
         await self._admin.run(run)
 
+    # -- retention ----------------------------------------------------------------------------
+
+    async def enforce_retention(self) -> int:
+        """Delete the records older than ``retention_s`` now, after a background run in
+        progress has finished (see the module docstring); returns how many this call deleted
+        (0 when records are kept forever)."""
+        retention = self._retention
+        if retention is None:
+            return 0
+        await retention.idle()
+        return await self._admin.run(retention.run_sync)
+
     # -- factories ----------------------------------------------------------------------------
 
     def producer(self) -> _EmbeddedProducer:
@@ -174,6 +207,8 @@ class EmbeddedTransport:
 
     async def aclose(self) -> None:
         self._wakeups.notify_all()
+        if self._retention is not None:
+            await self._retention.close()
         await self._admin.close()
 
 
@@ -238,6 +273,8 @@ class _EmbeddedProducer:
         await self._db.run(lambda conn: self._produce_sync(conn, messages))
         self._produced += len(messages)
         self._transport._wakeups.produced({m.topic for m in messages})
+        if self._transport._retention is not None:
+            self._transport._retention.produced()
 
     def _produce_sync(self, conn: sqlite3.Connection, messages: Sequence[Message]) -> None:
         meta = self._transport._log.topic_meta(conn, list({m.topic: None for m in messages}))

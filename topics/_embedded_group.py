@@ -30,6 +30,7 @@ from ._sqlite import (
     bump,
     end_offset,
     expire,
+    log_start,
     now_ms,
     write,
 )
@@ -182,8 +183,12 @@ class EmbeddedSession:
             "SELECT next_offset FROM offsets WHERE grp = ? AND pid = ?", (self._group, pid)
         ).fetchone()
         if row is not None:
-            return int(row[0])
-        return 0 if self._reset == "earliest" else end_offset(conn, pid)
+            # A committed offset that retention deleted continues at the first retained
+            # record, as Kafka's auto.offset.reset=earliest does on an out-of-range offset.
+            return max(int(row[0]), log_start(conn, pid))
+        if self._reset == "earliest":
+            return log_start(conn, pid)
+        return end_offset(conn, pid)
 
     async def release(self, tps: frozenset[TopicPartition]) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -302,12 +307,12 @@ class EmbeddedSession:
         def run(conn: sqlite3.Connection) -> int:
             pid = self._log.pid(conn, tp)
             lo = pid << OFFSET_BITS
-            # A scan of the partition: timestamps need not be monotonic, and an index on them
-            # would slow every append for a rare operation.
-            (first,) = conn.execute(
-                "SELECT min(id) FROM records WHERE id >= ? AND id < ? AND ts >= ?",
+            # A scan of the partition up to the first match: timestamps need not be
+            # monotonic, and an index on them would slow every append for a rare operation.
+            row = conn.execute(
+                "SELECT id FROM records WHERE id >= ? AND id < ? AND ts >= ? ORDER BY id LIMIT 1",
                 (lo, lo + SPAN, timestamp_ms),
             ).fetchone()
-            return end_offset(conn, pid) if first is None else first - lo
+            return end_offset(conn, pid) if row is None else int(row[0]) - lo
 
         return await self._db.run(run)

@@ -3,6 +3,11 @@
 Each topic's partitions get consecutive global ids (``pid``); a record's rowid is
 ``pid << 40 | offset``, so a partition is one contiguous rowid range: appends and reads are
 b-tree range operations, offsets stay dense from 0 and the end offset is one ``max(rowid)``.
+
+Retention (:mod:`topics._retention`) deletes a prefix of a partition and records where the
+partition now starts in ``log_starts`` (Kafka's log start offset). A partition whose every
+record expired has no ``max(rowid)`` left, so its end offset is the larger of the two:
+offsets are never reused.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ __all__ = [
     "bump",
     "end_offset",
     "expire",
+    "log_start",
     "now_ms",
     "write",
 ]
@@ -54,6 +60,8 @@ CREATE TABLE IF NOT EXISTS owners (
 CREATE TABLE IF NOT EXISTS offsets (
     grp TEXT NOT NULL, pid INTEGER NOT NULL, next_offset INTEGER NOT NULL,
     PRIMARY KEY (grp, pid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_starts (
+    pid INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -122,11 +130,21 @@ def bump(conn: sqlite3.Connection, group: str) -> None:
 
 
 def end_offset(conn: sqlite3.Connection, pid: int) -> int:
+    """The offset the next record of partition ``pid`` gets."""
     lo = pid << OFFSET_BITS
-    (top,) = conn.execute(
-        "SELECT max(id) FROM records WHERE id >= ? AND id < ?", (lo, lo + SPAN)
+    (end,) = conn.execute(
+        "SELECT max("
+        "coalesce((SELECT max(id) FROM records WHERE id >= ? AND id < ?) - ? + 1, 0), "
+        "coalesce((SELECT start_offset FROM log_starts WHERE pid = ?), 0))",
+        (lo, lo + SPAN, lo, pid),
     ).fetchone()
-    return 0 if top is None else top - lo + 1
+    return int(end)
+
+
+def log_start(conn: sqlite3.Connection, pid: int) -> int:
+    """The first offset retention kept in partition ``pid`` (0 before anything expired)."""
+    row = conn.execute("SELECT start_offset FROM log_starts WHERE pid = ?", (pid,)).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def expire(conn: sqlite3.Connection, group: str, timeout_ms: int) -> None:
