@@ -28,6 +28,7 @@ __all__ = ["GroupConsumer", "GroupSession", "SyncResult", "Wakeup"]
 OffsetReset = Literal["earliest", "latest"]
 
 _CLEANUP_TIMEOUT_S = 10.0
+_EARLIEST_MS = -(1 << 63)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,9 +236,8 @@ class GroupConsumer:
         self._positions[self._assigned(tp)] = offset
 
     async def seek_to_beginning(self, tps: Sequence[TopicPartition] = ()) -> None:
-        # No retention yet: the first retained offset is always 0.
-        for tp in tps or tuple(self._positions):
-            self._positions[self._assigned(tp)] = 0
+        # The first record at or after the earliest timestamp is the first one retention kept.
+        await self.seek_to_timestamp(_EARLIEST_MS, tps)
 
     async def seek_to_timestamp(
         self, timestamp_ms: int, tps: Sequence[TopicPartition] = ()
