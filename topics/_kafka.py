@@ -12,8 +12,11 @@ Semantics, as the interface asks:
 
 Settings are passed to aiokafka as keyword arguments. Plain names go to every client
 (``request_timeout_ms``, ``security_protocol``, ``sasl_*``, ...); a ``producer_``,
-``consumer_`` or ``admin_`` prefix targets one client. Four settings are the transport's
-own: ``replication_factor`` for new topics (default ``min(3, brokers)``),
+``consumer_`` or ``admin_`` prefix targets one client. Five settings are the transport's
+own: ``replication_factor`` for new topics (default ``min(3, brokers)``), ``retention_ms``
+(milliseconds; set as the topic config ``retention.ms`` of the topics ``create_topics``
+creates; default: the broker's ``log.retention.*``; existing topics are left as they are,
+change theirs with ``kafka-configs.sh --alter``),
 ``assignment_timeout_s`` (how long ``Consumer.__aenter__`` waits for a first assignment,
 default 60), ``connect_timeout_s`` (how long starting a client keeps retrying while no
 broker answers, in seconds, default 60: a service started before the broker, or during a
@@ -167,6 +170,7 @@ class KafkaTransport:
         self.client_id = client_id
         self.transactional = transactional
         self.replication_factor: int | None = settings.pop("replication_factor", None)
+        self.retention_ms: int | None = settings.pop("retention_ms", None)
         self.assignment_timeout_s: float = settings.pop("assignment_timeout_s", 60.0)
         self.connect_timeout_s: float = settings.pop("connect_timeout_s", 60.0)
         self._settings = settings
@@ -206,8 +210,12 @@ class KafkaTransport:
             if replication is None:
                 cluster = await admin.describe_cluster()
                 replication = max(1, min(3, len(cluster["brokers"])))
+            configs = {} if self.retention_ms is None else {"retention.ms": str(self.retention_ms)}
             response = await admin.create_topics(
-                [NewTopic(self.names.out(name), partitions, replication) for name in topics]
+                [
+                    NewTopic(self.names.out(name), partitions, replication, topic_configs=configs)
+                    for name in topics
+                ]
             )
         failures = []
         for entry in response.topic_errors:
