@@ -11,6 +11,7 @@ Example ``apigen.toml``::
     # kafka = "127.0.0.1:9092"   # a Kafka cluster; omit for the embedded log
     # path = "out/log.db"        # the embedded log's file
     # namespace = "team-a"       # Kafka: topics and groups are team-a.<name>
+    # retention_hours = 168      # delete log records older than this; 0 = keep forever
 
     [sampler]
     seed = 0
@@ -51,6 +52,7 @@ Errors name the file and the field (``apigen.toml: generators[0].kind: ...``).
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -125,6 +127,9 @@ class PipelineConfig:
     namespace: on Kafka, the prefix of this pipeline's topics and consumer groups
       (``<namespace>.samples``, ...), so pipelines sharing a cluster stay apart; empty =
       the plain names. The embedded log belongs to one ``out`` already.
+    retention_hours: hours after which the log's records are deleted, whatever the groups
+      have read (Kafka's ``retention.ms`` on topics this pipeline creates; the embedded log
+      trims itself); 0 = keep them forever. Replays can only read what is retained.
     pairs: query/answer pairs asked for per generation call.
     seed: sampler seed; equal seeds give equal task sequences.
     feedback: feed verified pairs back into the seed pool (off makes runs reproducible).
@@ -150,6 +155,7 @@ class PipelineConfig:
     kafka: str | None = None
     log_path: Path | None = None
     namespace: str = ""
+    retention_hours: float = 0.0
     pairs: int = 1
     seed: int = 0
     feedback: bool = True
@@ -276,13 +282,21 @@ def load_config(path: str | Path) -> PipelineConfig:
                 raise ConfigError(f"{p}: {key}: expected {typ.__name__}, got {data[key]!r}")
             values[key] = Path(data[key]) if key == "out" else data[key]
     log = _section(data, "log", p)
-    log_keys = {"kafka": "kafka", "path": "log_path", "namespace": "namespace"}
+    log_keys = {
+        "kafka": "kafka",
+        "path": "log_path",
+        "namespace": "namespace",
+        "retention_hours": "retention_hours",
+    }
     if unknown_log := sorted(set(log) - set(log_keys)):
         raise ConfigError(f"{p}: log: unknown field(s) {unknown_log}")
     for key, name in log_keys.items():
         if key in log:
-            text = _typed(log[key], str, f"{p}: log.{key}")
-            values[name] = Path(text) if key == "path" else text
+            kind: type = float if key == "retention_hours" else str
+            value = _typed(log[key], kind, f"{p}: log.{key}")
+            values[name] = Path(value) if key == "path" else value
+    if not (math.isfinite(hours := values.get("retention_hours", 0.0)) and hours >= 0):
+        raise ConfigError(f"{p}: log.retention_hours: {hours!r}: use hours >= 0 (0 = forever)")
     if (namespace := values.get("namespace", "")) and not _NAMESPACE.fullmatch(namespace):
         raise ConfigError(
             f"{p}: log.namespace: {namespace!r}: use letters, digits, '_' and '-' (at most 64)"

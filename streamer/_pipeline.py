@@ -85,15 +85,20 @@ STAGE_NAMES = ("generator", "format", "execution", "semantic", "sink", "funnel")
 
 
 def open_transport(config: PipelineConfig) -> Transport:
-    """Kafka when ``config.kafka`` is set, else the embedded log at ``config.embedded_log``."""
+    """Kafka when ``config.kafka`` is set, else the embedded log at ``config.embedded_log``;
+    either with ``config.retention_hours`` (0 = keep records forever)."""
+    retention_s = config.retention_hours * 3600 if config.retention_hours > 0 else None
     if config.kafka:
         from topics import KafkaTransport
 
-        return KafkaTransport(config.kafka, namespace=config.namespace)
+        retention_ms = None if retention_s is None else max(1, round(retention_s * 1000))
+        return KafkaTransport(config.kafka, namespace=config.namespace, retention_ms=retention_ms)
     from topics import EmbeddedTransport
 
     config.embedded_log.parent.mkdir(parents=True, exist_ok=True)
-    return EmbeddedTransport(config.embedded_log, default_partitions=config.partitions)
+    return EmbeddedTransport(
+        config.embedded_log, default_partitions=config.partitions, retention_s=retention_s
+    )
 
 
 def load_library(config: PipelineConfig) -> ApiLibrary:
