@@ -14,6 +14,7 @@ CONFIGS = {
     "log = 5": "log",
     "[log]\nkafak = 'localhost:9092'": "log",
     "[log]\nnamespace = 'a/b'": "log.namespace",
+    "[log]\nretention_hours = -1": "log.retention_hours",
     "[sampler]\nseed = 'seven'": "sampler.seed",
     "[sampler]\nfeedback = 1": "sampler.feedback",
     "[sampler]\nsead = 1": "sampler",
