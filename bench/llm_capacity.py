@@ -1,7 +1,11 @@
 """Capacity of the simulated LLM endpoint and CPU cost of LlmClient per request.
 
     .venv/bin/python bench/llm_capacity.py server   # req/s of `apigen simulate-llm`, 0 ms latency
-    .venv/bin/python bench/llm_capacity.py client   # LlmClient CPU/request, aiohttp vs httpx
+    .venv/bin/python bench/llm_capacity.py client   # LlmClient CPU/request by transport
+
+Client transports: ``default`` is the client's own path (orjson body over a pooled
+aiohttp session); ``aiohttp`` and ``httpx`` inject the ``openai`` SDK's HTTP clients
+(``DefaultAioHttpClient``, ``DefaultAsyncHttpxClient``) through ``http_client``.
 
 The server runs in its own process (the CLI); load comes from another process, so each
 side's CPU seconds are measured separately (``/proc/<pid>/stat`` for the server).
@@ -115,12 +119,11 @@ async def _server_bench(concurrency: int = 100, seconds: float = 10.0) -> dict[s
 
 
 async def _client_bench(transport: str, requests: int = 2000, concurrency: int = 100) -> float:
-    http = (
-        openai.DefaultAioHttpClient(timeout=30)
-        if transport == "aiohttp"
-        else openai.DefaultAsyncHttpxClient(timeout=30)
-    )
-    assert isinstance(http, httpx2.AsyncClient)
+    http: httpx2.AsyncClient | None = None
+    if transport == "aiohttp":
+        http = openai.DefaultAioHttpClient(timeout=30)
+    elif transport == "httpx":
+        http = openai.DefaultAsyncHttpxClient(timeout=30)
     endpoint = LlmEndpoint(
         "bench", f"http://127.0.0.1:{PORT}/v1", "simulated-bench", max_concurrency=concurrency
     )
@@ -134,7 +137,9 @@ async def _client_bench(transport: str, requests: int = 2000, concurrency: int =
         for _ in range(requests):
             tg.start_soon(lambda: client.complete_json(MESSAGES, SCHEMA))
     cpu = time.process_time() - cpu0
-    await http.aclose()
+    await client.aclose()
+    if http is not None:
+        await http.aclose()
     return cpu / requests
 
 
@@ -154,7 +159,7 @@ def main() -> None:
                 f"loadavg {os.getloadavg()[0]:.1f}"
             )
         else:
-            for transport in ("aiohttp", "httpx", "aiohttp", "httpx"):
+            for transport in ("default", "aiohttp", "httpx") * 2:
                 cpu = anyio.run(_client_bench, transport)
                 print(f"client ({transport}): {cpu * 1e3:.2f} ms CPU/request")
     finally:
