@@ -13,10 +13,15 @@ reused, and a group whose committed offset was deleted continues at the first re
 record (as Kafka's ``auto.offset.reset=earliest`` does on an out-of-range offset).
 
 Cost. Each partition is trimmed in write transactions of at most ``chunk`` records, so a
-producer waits for at most one chunk's deletion to take the write lock; finding what expired
-reads only the expired records (a range scan from the partition's start, outside any write
-transaction). Deleted records free pages that SQLite reuses for new ones; the file does not
-shrink, since VACUUM would rewrite the whole database under the write lock.
+producer waits for at most one chunk's deletion to take the write lock (about 15 ms for 2,000
+records); finding what expired reads only the expired records (a range scan from the
+partition's start, outside any write transaction), so a check with nothing to delete is a
+few index lookups. The runs happen in a background thread rather than inside a produce: on
+a backlog of 200,000 expired 500-byte records, trimming inline stalled the produce that
+started it for about 2 s, while in the background the produce latency's maximum stayed at
+that of a run without retention. Deleted records free pages that SQLite reuses for new
+ones; the file does not shrink, since VACUUM would rewrite the whole database under the
+write lock.
 """
 
 from __future__ import annotations
