@@ -38,7 +38,7 @@ def test_signatures_equal_datasketch(num_perm: int) -> None:
 
 def test_band_layout_equals_datasketch() -> None:
     thresholds = [t / 20 for t in range(1, 20)] + [0.33, 0.85, 0.97]
-    for num_perm in (16, 32, 64, 128, 256):
+    for num_perm in (16, 32, 64, 128):
         for threshold in thresholds:
             expected = _optimal_param(threshold, num_perm, 0.5, 0.5)
             assert optimal_bands(threshold, num_perm) == expected, (threshold, num_perm)
