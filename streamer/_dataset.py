@@ -27,7 +27,7 @@ import orjson
 from topics import Reject, SemanticPass
 
 if TYPE_CHECKING:
-    from ._minhash import LshIndex, MinHasher, Signature
+    from datasketch import MinHash, MinHashLSH
 
 __all__ = ["DatasetRecord", "DatasetStore", "FunnelRow", "normalize_query"]
 
@@ -117,13 +117,13 @@ class DatasetStore:
         self._lock = threading.Lock()
         self._num_perm = num_perm
         self._near_threshold = near_threshold
-        self._hasher: MinHasher | None = None
-        self._lsh: LshIndex | None = None
+        self._empty_minhash: MinHash | None = None
+        self._lsh: MinHashLSH | None = None
         if near_threshold > 0:
-            # numpy only (datasketch imported scipy: ~2 s of CPU per process); same values.
-            from ._minhash import LshIndex
+            # datasketch pulls in scipy (seconds of import): only stores that dedup pay for it.
+            from datasketch import MinHashLSH
 
-            self._lsh = LshIndex(threshold=near_threshold, num_perm=num_perm)
+            self._lsh = MinHashLSH(threshold=near_threshold, num_perm=num_perm)
             self._load_lsh()
 
     def _load_lsh(self) -> None:
@@ -136,15 +136,18 @@ class DatasetStore:
     def close(self) -> None:
         self._db.close()
 
-    def _minhash(self, query: str) -> Signature:
+    def _minhash(self, query: str) -> MinHash:
         words = _WORD.findall(query.lower())
         shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
-        if self._hasher is None:
-            from ._minhash import MinHasher
+        if self._empty_minhash is None:
+            from datasketch import MinHash
 
-            # Made once: drawing the permutations is most of the cost of a signature.
-            self._hasher = MinHasher(num_perm=self._num_perm)
-        return self._hasher.signature([s.encode() for s in shingles])
+            self._empty_minhash = MinHash(num_perm=self._num_perm)
+        # Copying an empty MinHash reuses its permutations (drawing them is most of the cost
+        # of a new one: ~250 -> ~50 us per query); the hash values are the same.
+        mh = self._empty_minhash.copy()
+        mh.update_batch([s.encode() for s in shingles])
+        return mh
 
     def add(self, event: SemanticPass) -> bool:
         """Store a verified pair; False when its id was already stored (idempotent)."""
@@ -174,7 +177,9 @@ class DatasetStore:
                 self._db.execute("ROLLBACK")
                 if self._lsh is not None:
                     # The index was updated as rows went in; rebuild it from what was kept.
-                    self._lsh = type(self._lsh)(self._near_threshold, self._num_perm)
+                    self._lsh = type(self._lsh)(
+                        threshold=self._near_threshold, num_perm=self._num_perm
+                    )
                     self._load_lsh()
                 raise
         return added
