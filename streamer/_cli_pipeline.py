@@ -25,6 +25,7 @@ from ._pipeline import (
     open_transport,
     run_pipeline,
 )
+from ._processes import StageProcessError
 from ._runner import StageRunner
 from ._sampler_service import serve_sampler
 
@@ -179,8 +180,15 @@ def register(app: typer.Typer) -> None:
         ] = [],  # noqa: B006
         metrics_port: Annotated[int | None, _METRICS_PORT] = None,
         metrics_host: Annotated[str | None, _METRICS_HOST] = None,
+        processes: Annotated[
+            int | None,
+            typer.Option(
+                min=1, max=3, help="Processes to spread the stages over (2: generator apart)."
+            ),
+        ] = None,
     ) -> None:
-        """Run every stage in one process until the goal is reached; write the dataset."""
+        """Run every stage until the goal is reached (in one process unless --processes);
+        write the dataset."""
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         config = _config(
             config_file, out=out, samples=samples, target=target, kafka=kafka,
@@ -188,7 +196,7 @@ def register(app: typer.Typer) -> None:
             simulate=simulate, latency_ms=latency_ms, corrupt=corrupt, endpoint=endpoint,
             model=model, api_key_env=api_key_env, gguf=gguf, apis=apis,
             metrics_port=metrics_port, metrics_host=metrics_host,
-        )  # fmt: skip
+        ).with_overrides(processes=processes)  # fmt: skip
         if config.samples is None and config.target is None:
             config = config.with_overrides(target=20)
         with Live(console=console, refresh_per_second=2, transient=False) as live:
@@ -202,6 +210,15 @@ def register(app: typer.Typer) -> None:
             except ConfigError as exc:
                 console.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(2) from None
+            except BaseExceptionGroup as group:
+                died, _ = group.split(StageProcessError)
+                if died is None:
+                    raise
+                leaf: BaseException = died
+                while isinstance(leaf, BaseExceptionGroup):  # task groups nest
+                    leaf = leaf.exceptions[0]
+                console.print(f"[red]error:[/red] {leaf}")
+                raise typer.Exit(1) from None
         console.print(f"[bold]{summary.records}[/bold] verified records in {config.out}/")
         for kind, path in summary.files.items():
             console.print(f"  {kind:9} {path}")

@@ -135,6 +135,9 @@ class PipelineConfig:
     feedback: feed verified pairs back into the seed pool (off makes runs reproducible).
     max_outstanding: tasks produced but not finished before the sampler waits.
     concurrency: events each stage processes at once.
+    processes: processes ``apigen run`` spreads its stages over (1, 2 or 3; see
+      :mod:`streamer._processes`): 2 moves the generator to a process of its own, 3 also
+      the format and execution checks.
     python_workers: worker processes of the Python executor.
     exec_timeout_s: seconds per executed call.
     judge_batch: events graded per judge call.
@@ -161,6 +164,7 @@ class PipelineConfig:
     feedback: bool = True
     max_outstanding: int = 512
     concurrency: int = 64
+    processes: int = 1
     python_workers: int = 2
     exec_timeout_s: float = 5.0
     judge_batch: int = 8
@@ -217,7 +221,7 @@ _TYPED_SECTIONS: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("python_workers", int, "python_workers"),
         ("exec_timeout_s", float, "exec_timeout_s"),
     ),
-    "runner": (("concurrency", int, "concurrency"),),
+    "runner": (("concurrency", int, "concurrency"), ("processes", int, "processes")),
     "judge": (
         ("batch", int, "judge_batch"),
         ("quorum", int, "judge_quorum"),
@@ -297,6 +301,8 @@ def load_config(path: str | Path) -> PipelineConfig:
             values[name] = Path(value) if key == "path" else value
     if not (math.isfinite(hours := values.get("retention_hours", 0.0)) and hours >= 0):
         raise ConfigError(f"{p}: log.retention_hours: {hours!r}: use hours >= 0 (0 = forever)")
+    if not 1 <= values.get("processes", 1) <= 3:
+        raise ConfigError(f"{p}: runner.processes: {values['processes']} is not 1, 2 or 3")
     if (namespace := values.get("namespace", "")) and not _NAMESPACE.fullmatch(namespace):
         raise ConfigError(
             f"{p}: log.namespace: {namespace!r}: use letters, digits, '_' and '-' (at most 64)"

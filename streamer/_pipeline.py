@@ -46,6 +46,7 @@ from ._config import ConfigError, ModelConfig, PipelineConfig
 from ._dataset import DatasetStore
 from ._export import export_dataset
 from ._local_run import LOCAL_RUN, all_local
+from ._processes import StageProcess, offloaded, watch
 from ._runner import RunnerSettings, StageRunner
 from ._stage import Stage
 from ._versions import (
@@ -358,8 +359,13 @@ async def run_pipeline(
             if completion is not None and event.meta.sample_id:
                 completion.terminal(event.meta.sample_id, event.pair_index)
 
-        built = await _build(config, stack, on_record=on_record, on_reject=on_reject)
+        children = [StageProcess(config, names) for names in offloaded(config.processes)]
+        here = [n for n in STAGE_NAMES if not any(n in c.stages for c in children)]
+        built = await _build(config, stack, here, on_record=on_record, on_reject=on_reject)
         completion = _Completion(built.store)
+        for child in children:
+            child.start()
+            stack.push_async_callback(child.stop)
         runners = [
             StageRunner(stage, transport, settings=_runner_settings(config))
             for stage in built.stages.values()
@@ -369,6 +375,9 @@ async def run_pipeline(
         async with anyio.create_task_group() as tg:
             for runner in runners:
                 tg.start_soon(runner.run)
+            watching = anyio.CancelScope()
+            if children:
+                tg.start_soon(_watch, children, watching)
             reporting = anyio.CancelScope()
             if on_progress is not None:
                 tg.start_soon(_report, progress, on_progress, reporting)
@@ -384,6 +393,7 @@ async def run_pipeline(
             # The reporter never ends by itself; left running it held the group open
             # until the deadline below (a minute after every run).
             reporting.cancel()
+            watching.cancel()
             tg.cancel_scope.deadline = anyio.current_time() + 60
         files = export_dataset(built.store, config.out)
         records = built.store.count()
@@ -425,6 +435,11 @@ async def _produce(
         progress.completed = completion.done
 
 
+async def _watch(children: Sequence[StageProcess], scope: anyio.CancelScope) -> None:
+    with scope:
+        await watch(children)
+
+
 async def _report(
     progress: Progress, callback: Callable[[Progress], None], scope: anyio.CancelScope
 ) -> None:
@@ -438,5 +453,16 @@ async def build_stage(name: str, config: PipelineConfig, stack: AsyncExitStack) 
     """One stage (for ``apigen serve``), with its resources entered on ``stack``."""
     if name not in STAGE_NAMES:
         raise ConfigError(f"unknown stage {name!r}; choose from {list(STAGE_NAMES)}")
-    built = await _build(config, stack, only=(name,))
-    return built.stages[name]
+    (stage,) = await build_stages(config, stack, (name,))
+    return stage
+
+
+async def build_stages(
+    config: PipelineConfig, stack: AsyncExitStack, names: Sequence[str]
+) -> list[Stage]:
+    """Stages ``names`` with their resources entered on ``stack`` (one library load)."""
+    unknown = sorted(set(names) - set(STAGE_NAMES))
+    if unknown:
+        raise ConfigError(f"unknown stage(s) {unknown}; choose from {list(STAGE_NAMES)}")
+    built = await _build(config, stack, only=names)
+    return [built.stages[name] for name in names]
