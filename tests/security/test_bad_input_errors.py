@@ -19,6 +19,7 @@ CONFIGS = {
     "[sampler]\nfeedback = 1": "sampler.feedback",
     "[sampler]\nsead = 1": "sampler",
     "[runner]\nconcurrency = true": "runner.concurrency",
+    "[runner]\nprocesses = 5": "runner.processes",
     "[executors]\nexec_timeout_s = 'fast'": "executors.exec_timeout_s",
     "generators = 3": "generators",
     "[[generators]]\nkind = 'gpt'": "generators[0].kind",
