@@ -301,8 +301,6 @@ def load_config(path: str | Path) -> PipelineConfig:
             values[name] = Path(value) if key == "path" else value
     if not (math.isfinite(hours := values.get("retention_hours", 0.0)) and hours >= 0):
         raise ConfigError(f"{p}: log.retention_hours: {hours!r}: use hours >= 0 (0 = forever)")
-    if not 1 <= values.get("processes", 1) <= 3:
-        raise ConfigError(f"{p}: runner.processes: {values['processes']} is not 1, 2 or 3")
     if (namespace := values.get("namespace", "")) and not _NAMESPACE.fullmatch(namespace):
         raise ConfigError(
             f"{p}: log.namespace: {namespace!r}: use letters, digits, '_' and '-' (at most 64)"
@@ -315,6 +313,8 @@ def load_config(path: str | Path) -> PipelineConfig:
         for key, kind, name in keys:
             if key in table:
                 values[name] = _typed(table[key], kind, f"{p}: {section}.{key}")
+    if not 1 <= values.get("processes", 1) <= 3:
+        raise ConfigError(f"{p}: runner.processes: {values['processes']} is not 1, 2 or 3")
     metrics = data.get("metrics", {})
     if not isinstance(metrics, dict):
         raise ConfigError(f"{p}: metrics: expected a table with port and host")
