@@ -45,7 +45,14 @@ class Services:
         self.start(stage)
 
     def stop(self) -> dict[str, int]:
-        """SIGTERM every stage; their exit codes."""
+        """SIGTERM every stage once it is up; their exit codes. A stage restarted late may
+        still be importing: SIGTERM's default action would end it before it can drain."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(
+            "started" in self.logs_of[stage].read_text() for stage in self.procs
+        ):
+            time.sleep(0.2)
+        time.sleep(0.5)  # the runner's signal watcher starts right after it logs "started"
         for p in self.procs.values():
             p.send_signal(signal.SIGTERM)
         return {stage: p.wait(timeout=90) for stage, p in self.procs.items()}
