@@ -245,7 +245,10 @@ async def _build(
 ) -> _Built:
     library = load_library(config)
     sampler = make_sampler(config, library)
-    store = DatasetStore(config.out / "dataset.db")
+    # Only the sink needs the near-duplicate index (tens of MB over a long run, and the
+    # scipy import behind datasketch); the funnel writes outcomes, other stages nothing.
+    path = config.out / "dataset.db"
+    store = DatasetStore(path) if "sink" in only else DatasetStore(path, near_threshold=0)
     stack.callback(store.close)
     stages: dict[str, Stage] = {}
     if "generator" in only:
@@ -337,10 +340,30 @@ async def run_pipeline(
     on_progress: Callable[[Progress], None] | None = None,
     stop: anyio.Event | None = None,
 ) -> RunSummary:
-    """Run every stage in this process until the run's goal is reached (or ``stop``)."""
+    """Run every stage until the run's goal is reached (or ``stop``), then export."""
     if config.samples is None and config.target is None:
         raise ConfigError("set samples (tasks to produce) or target (verified pairs to reach)")
     progress = Progress()
+    await _run_stages(config, progress, on_progress, stop)
+    # The stages, and the sink's near-duplicate index with them, are gone by now: the
+    # export's memory adds to the run's baseline, not to its peak.
+    store = DatasetStore(config.out / "dataset.db", near_threshold=0)
+    try:
+        files = export_dataset(store, config.out)
+        records = store.count()
+    finally:
+        store.close()
+    if on_progress is not None:
+        on_progress(progress)
+    return RunSummary(progress, records, files)
+
+
+async def _run_stages(
+    config: PipelineConfig,
+    progress: Progress,
+    on_progress: Callable[[Progress], None] | None,
+    stop: anyio.Event | None,
+) -> None:
     transport = open_transport(config)
     await transport.create_topics(list(PIPELINE), config.partitions)
     async with AsyncExitStack() as stack:
@@ -395,11 +418,6 @@ async def run_pipeline(
             reporting.cancel()
             watching.cancel()
             tg.cancel_scope.deadline = anyio.current_time() + 60
-        files = export_dataset(built.store, config.out)
-        records = built.store.count()
-        if on_progress is not None:
-            on_progress(progress)
-    return RunSummary(progress, records, files)
 
 
 async def _produce(
