@@ -122,6 +122,6 @@ def wait_for(out: Path, expected: int, timeout_s: float, services: Services) -> 
             return
         if (exited := services.exited()) is not None:
             raise AssertionError(exited)
-        time.sleep(0.5)
+        time.sleep(0.2)
     got = sum(terminal(out).values())
     raise AssertionError(f"only {got} of {expected} outcomes arrived\n{services.logs()}")

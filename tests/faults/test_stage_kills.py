@@ -17,7 +17,7 @@ from streamer._broker import LocalKafkaBroker
 from streamer._pipeline import run_pipeline
 
 from ._chain import pipeline_config
-from ._services import STAGES, Services, done, feed_samples, records, terminal, wait_for
+from ._services import STAGES, Services, feed_samples, records, terminal, wait_for
 
 N_EMBEDDED = 2000
 N_KAFKA = 2000
@@ -41,13 +41,15 @@ def _reference(n: int, tmp: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _schedule(seed: int, kills: int) -> list[tuple[float, str]]:
-    """(seconds to wait, stage) for each kill: every stage once in a random order, then
-    random stages; waits drawn so kills land early, mid-batch and late."""
+    """(share of the run's outcomes to wait for, stage) for each kill: every stage once in
+    a random order, then random stages. Kills are placed by progress, not by time, so they
+    land early, mid-batch and late on a fast machine and on a slow one alike."""
     rng = random.Random(seed)
     order = list(STAGES)
     rng.shuffle(order)
     order += [rng.choice(STAGES) for _ in range(kills - len(order))]
-    return [(rng.uniform(0.3, 2.5), stage) for stage in order]
+    shares = sorted(rng.uniform(0.01, 0.8) for _ in order)
+    return list(zip(shares, order, strict=True))
 
 
 def _run_with_kills(out: Path, n: int, kafka: str | None, seed: int, kills: int,
@@ -58,13 +60,8 @@ def _run_with_kills(out: Path, n: int, kafka: str | None, seed: int, kills: int,
     for stage in STAGES:
         services.start(stage)
     try:
-        # Kills start once outcomes flow, so they land in a running pipeline however long
-        # the processes take to start on this machine.
-        wait_for(out, 1, timeout_s=120, services=services)
-        for i, (wait_s, stage) in enumerate(_schedule(seed, kills)):
-            time.sleep(wait_s)
-            if done(out, n):
-                break
+        for i, (share, stage) in enumerate(_schedule(seed, kills)):
+            wait_for(out, max(1, int(share * n)), timeout_s=240, services=services)
             services.kill(stage)
             if broker is not None and i == kills // 2:
                 broker.restart()
