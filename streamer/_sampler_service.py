@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 
@@ -53,17 +53,14 @@ BATCH = 256
 @dataclass(slots=True)
 class SamplerServiceStats:
     """What one run of the service did (``skipped``: indexes found already produced;
-    ``verified``: distinct verified pairs on ``semantic-pass``, earlier runs' included, before
-    the sink removes duplicate queries)."""
+    ``verified``: events on ``semantic-pass``, earlier runs' included, before the sink
+    removes duplicates; a count, not a set of ids, so a service that runs on keeps its memory
+    flat)."""
 
     produced: int = 0
     skipped: int = 0
     outcomes: int = 0
-    verified_ids: set[str] = field(default_factory=set)
-
-    @property
-    def verified(self) -> int:
-        return len(self.verified_ids)
+    verified: int = 0
 
     def __repr__(self) -> str:
         return (
@@ -89,7 +86,7 @@ class _Outcomes:
     async def process(self, event: SemanticPass | Reject) -> list[Output]:
         self.stats.outcomes += 1
         if isinstance(event, SemanticPass):
-            self.stats.verified_ids.add(event.meta.id)
+            self.stats.verified += 1
         self._changed[0].set()
         self._changed[0] = anyio.Event()
         return []

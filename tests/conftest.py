@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,15 @@ def kafka_broker(
 def kafka_bootstrap(kafka_broker: LocalKafkaBroker) -> str:
     """``"127.0.0.1:PORT"`` of the session's broker."""
     return kafka_broker.bootstrap
+
+
+@pytest.fixture
+def own_broker(kafka_jars: None, tmp_path: Path) -> Iterator[LocalKafkaBroker]:
+    """A broker for one test alone: it may be stopped and restarted without disturbing the
+    session's, and its topics see only that test."""
+    broker = LocalKafkaBroker(tmp_path / "kafka", die_with_parent=True)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -286,9 +286,8 @@ class LlmClient:
         while True:
             mode = self._mode
             try:
-                body = await self._attempt(
-                    messages, schema, mode, temperature, max_tokens, estimate, seed
-                )
+                payload = self._request_body(messages, schema, mode, temperature, max_tokens, seed)
+                body = await self._attempt(payload, mode, estimate)
             except _FormatUnsupported as exc:
                 fallback: OutputMode | None = None
                 if self.endpoint.supports_json_schema is not True:
@@ -316,7 +315,7 @@ class LlmClient:
                 self.stats.retry_wait_s += delay
                 await anyio.sleep(delay)
                 continue
-            return self._completion(body, mode, started, attempt + 1)
+            return self._completion(body, estimate, mode, started, attempt + 1)
 
     def _fail(self, exc: LlmError) -> NoReturn:
         self.stats.failures[exc.reason] += 1
@@ -374,17 +373,8 @@ class LlmClient:
         self.stats.rate_limit_wait_s += waited
         self._metrics.rate_limit_wait.inc(waited)
 
-    async def _attempt(
-        self,
-        messages: Sequence[ChatMessage],
-        schema: dict[str, Any],
-        mode: OutputMode,
-        temperature: float,
-        max_tokens: int,
-        estimate: float,
-        seed: int | None = None,
-    ) -> tuple[bytes, float]:
-        payload = self._request_body(messages, schema, mode, temperature, max_tokens, seed)
+    async def _attempt(self, payload: bytes, mode: OutputMode, estimate: float) -> bytes:
+        """One request; the reply body, or a (retryable or not) :class:`LlmError`."""
         async with self._capacity:
             await self._acquire_rate(estimate)
             self._in_flight += 1
@@ -403,7 +393,7 @@ class LlmClient:
                 self._in_flight -= 1
                 self._metrics.duration.observe(time.perf_counter() - sent)
         if 200 <= reply.status < 300:
-            return reply.body, estimate
+            return reply.body
         message = _error_message(reply)
         if reply.status in (400, 422) and mode != "prompt" and b"response_format" in reply.body:
             raise _FormatUnsupported(message)
@@ -419,9 +409,8 @@ class LlmClient:
         return LlmError(reason, message, status=status)
 
     def _completion(
-        self, result: tuple[bytes, float], mode: OutputMode, started: float, attempts: int
+        self, body: bytes, estimate: float, mode: OutputMode, started: float, attempts: int
     ) -> Completion:
-        body, estimate = result
         try:
             data = orjson.loads(body)
             choice = data["choices"][0]

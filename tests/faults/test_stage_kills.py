@@ -88,17 +88,6 @@ def test_sigkilled_stages_on_the_embedded_log_lose_and_duplicate_nothing(
     assert len(expected) > N_EMBEDDED // 2
 
 
-@pytest.fixture
-def own_broker(kafka_jars: None, tmp_path: Path) -> Iterator[LocalKafkaBroker]:
-    """A broker for this test alone: it is restarted, and its topics see only this run."""
-    broker = LocalKafkaBroker(tmp_path / "kafka", die_with_parent=True)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
 @pytest.mark.kafka
 @pytest.mark.slow
 def test_sigkilled_stages_and_a_restarted_broker_on_kafka_lose_and_duplicate_nothing(

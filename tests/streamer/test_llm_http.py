@@ -5,8 +5,6 @@ redirects are not followed (the key must not travel), and the key never shows in
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -17,6 +15,7 @@ from streamer.llm import LlmClient, LlmEndpoint, LlmError
 from streamer.prompts import generation_schema, render_generation
 from topics import QueryStyle
 
+from .http_server import serve_posts
 from .llm_tools import TOOLS
 
 pytestmark = pytest.mark.anyio
@@ -24,8 +23,6 @@ pytestmark = pytest.mark.anyio
 MESSAGES = render_generation(TOOLS[:1], [], QueryStyle.SIMPLE, 1)
 SCHEMA = generation_schema(TOOLS[:1], QueryStyle.SIMPLE, 1)
 KEY_ENV = "APIGEN_TEST_HTTP_KEY"
-
-Handler = Callable[[web.Request], Any]
 
 
 def _completion(content: str) -> web.Response:
@@ -42,23 +39,6 @@ def _completion(content: str) -> web.Response:
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 
-@asynccontextmanager
-async def _server(routes: Mapping[str, Handler]) -> AsyncIterator[str]:
-    """Serve ``routes`` (path -> POST handler) on a free port; yields the base URL."""
-    app = web.Application()
-    for path, handler in routes.items():
-        app.router.add_post(path, handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
 def _endpoint(base_url: str, **kw: Any) -> LlmEndpoint:
     settings: dict[str, Any] = {"backoff_base_s": 0.01, "backoff_max_s": 0.02, "timeout_s": 5.0}
     settings.update(kw)
@@ -73,7 +53,7 @@ async def test_request_is_chat_completions_json_and_reply_is_parsed() -> None:
         return _completion('{"pairs": []}')
 
     async with (
-        _server({"/v1/chat/completions": chat}) as url,
+        serve_posts({"/v1/chat/completions": chat}) as url,
         LlmClient(_endpoint(f"{url}/v1/")) as client,
     ):
         completion = await client.complete_json(
@@ -99,7 +79,7 @@ async def test_json_object_mode_puts_the_schema_in_the_system_prompt() -> None:
         return _completion("{}")
 
     async with (
-        _server({"/v1/chat/completions": chat}) as url,
+        serve_posts({"/v1/chat/completions": chat}) as url,
         LlmClient(_endpoint(f"{url}/v1", supports_json_schema=False)) as client,
     ):
         await client.complete_json(MESSAGES, SCHEMA)
@@ -122,7 +102,7 @@ async def test_redirects_are_not_followed(monkeypatch: pytest.MonkeyPatch) -> No
 
     routes = {"/v1/chat/completions": moved, "/elsewhere/chat/completions": elsewhere}
     async with (
-        _server(routes) as url,
+        serve_posts(routes) as url,
         LlmClient(_endpoint(f"{url}/v1", api_key_env=KEY_ENV)) as client,
     ):
         with pytest.raises(LlmError) as info:
@@ -144,7 +124,7 @@ async def test_error_body_message_and_lowercase_retry_after() -> None:
         )  # fmt: skip
 
     async with (
-        _server({"/v1/chat/completions": busy}) as url,
+        serve_posts({"/v1/chat/completions": busy}) as url,
         LlmClient(_endpoint(f"{url}/v1", max_retries=1)) as client,
     ):
         with pytest.raises(LlmError) as info:
@@ -160,7 +140,7 @@ async def test_non_json_error_body_is_quoted_and_not_retried() -> None:
         return web.Response(text="<html>no such model</html>", status=404)
 
     async with (
-        _server({"/v1/chat/completions": gone}) as url,
+        serve_posts({"/v1/chat/completions": gone}) as url,
         LlmClient(_endpoint(f"{url}/v1")) as client,
     ):
         with pytest.raises(LlmError) as info:
@@ -181,7 +161,7 @@ async def test_format_fallback_reads_the_error_body() -> None:
         return _completion("{}")
 
     async with (
-        _server({"/v1/chat/completions": chat}) as url,
+        serve_posts({"/v1/chat/completions": chat}) as url,
         LlmClient(_endpoint(f"{url}/v1")) as client,
     ):
         completion = await client.complete_json(MESSAGES, SCHEMA)

@@ -8,8 +8,6 @@ client. Real local HTTP servers throughout."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import openai
@@ -24,6 +22,7 @@ from streamer.llm import LlmClient, LlmEndpoint, SimulatorConfig, run_simulator
 from streamer.prompts import generation_schema, render_generation
 from topics import QueryStyle
 
+from .http_server import Handler, serve_posts
 from .llm_tools import TOOLS
 
 pytestmark = pytest.mark.anyio
@@ -78,23 +77,14 @@ def _sdk_reply(content: str) -> bytes:
     return reply.model_dump_json().encode()
 
 
-@asynccontextmanager
-async def _server(bodies: list[Any], content: str) -> AsyncIterator[str]:
+def _recording(bodies: list[Any], content: str) -> Handler:
+    """A chat-completions handler that records each request body and answers ``content``."""
+
     async def chat(request: web.Request) -> web.Response:
         bodies.append(orjson.loads(await request.read()))
         return web.Response(body=_sdk_reply(content), content_type="application/json")
 
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", chat)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}/v1"
-    finally:
-        await runner.cleanup()
+    return chat
 
 
 @pytest.mark.parametrize("json_schema", [True, False])
@@ -103,8 +93,11 @@ async def test_request_bodies_validate_against_the_sdk_params_and_sdk_replies_pa
 ) -> None:
     bodies: list[Any] = []
     pairs = {"pairs": [{"query": "Weather in Paris?", "answers": []}]}
-    async with _server(bodies, orjson.dumps(pairs).decode()) as url:
-        endpoint = LlmEndpoint("local", url, "asked-model", supports_json_schema=json_schema)
+    chat = _recording(bodies, orjson.dumps(pairs).decode())
+    async with serve_posts({"/v1/chat/completions": chat}) as base:
+        endpoint = LlmEndpoint(
+            "local", f"{base}/v1", "asked-model", supports_json_schema=json_schema
+        )
         async with LlmClient(endpoint) as client:
             completion = await client.complete_json(MESSAGES, SCHEMA, max_tokens=64, seed=3)
     (body,) = bodies

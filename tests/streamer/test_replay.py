@@ -9,15 +9,14 @@ offsets and its topics exactly as they were, and that a second replay adds nothi
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import signal
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any
 
 import anyio
 import orjson
@@ -39,7 +38,6 @@ from streamer.stages import FormatChecker, FormatRules, SemanticChecker, Semanti
 from topics import (
     Call,
     CallResult,
-    Consumer,
     EmbeddedTransport,
     ExecPass,
     Generation,
@@ -47,10 +45,7 @@ from topics import (
     KafkaTransport,
     MemoryTransport,
     Message,
-    PartitionListener,
-    Producer,
     QueryStyle,
-    Record,
     Sample,
     Topic,
     TopicPartition,
@@ -78,138 +73,12 @@ async def transport(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     else:
         # One broker serves the whole session: a fresh namespace keeps other tests' events
         # (on the same pipeline topic names) out of this one's counts.
-        kafka = KafkaTransport(request.getfixturevalue("kafka_bootstrap"))
-        t = Namespaced(kafka, f"t{uuid.uuid4().hex[:8]}-")
+        bootstrap = request.getfixturevalue("kafka_bootstrap")
+        t = KafkaTransport(bootstrap, namespace=f"t{uuid.uuid4().hex[:8]}")
     try:
         yield t
     finally:
         await t.aclose()
-
-
-class _NamespacedConsumer:
-    def __init__(self, owner: Namespaced, inner: Consumer) -> None:
-        self._o, self._inner = owner, inner
-
-    async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
-        records = await self._inner.poll(max_records, timeout_s)
-        return [dataclasses.replace(r, topic=self._o.outside(r.topic)) for r in records]
-
-    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
-        await self._inner.commit({self._o.tp_in(tp): n for tp, n in offsets.items()})
-
-    async def committed(self, tp: TopicPartition) -> int | None:
-        return await self._inner.committed(self._o.tp_in(tp))
-
-    def assignment(self) -> frozenset[TopicPartition]:
-        return frozenset(self._o.tp_out(tp) for tp in self._inner.assignment())
-
-    async def seek(self, tp: TopicPartition, offset: int) -> None:
-        await self._inner.seek(self._o.tp_in(tp), offset)
-
-    async def seek_to_beginning(self, tps: Sequence[TopicPartition] = ()) -> None:
-        await self._inner.seek_to_beginning([self._o.tp_in(tp) for tp in tps])
-
-    async def seek_to_timestamp(
-        self, timestamp_ms: int, tps: Sequence[TopicPartition] = ()
-    ) -> None:
-        await self._inner.seek_to_timestamp(timestamp_ms, [self._o.tp_in(tp) for tp in tps])
-
-    def pause(self, tps: Sequence[TopicPartition]) -> None:
-        self._inner.pause([self._o.tp_in(tp) for tp in tps])
-
-    def resume(self, tps: Sequence[TopicPartition]) -> None:
-        self._inner.resume([self._o.tp_in(tp) for tp in tps])
-
-    async def end_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        ends = await self._inner.end_offsets([self._o.tp_in(tp) for tp in tps])
-        return {self._o.tp_out(tp): n for tp, n in ends.items()}
-
-    async def __aenter__(self) -> Self:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._inner.__aexit__(*exc)
-
-
-class _NamespacedProducer:
-    def __init__(self, owner: Namespaced, inner: Producer) -> None:
-        self._o, self._inner = owner, inner
-
-    async def produce(self, messages: Sequence[Message]) -> None:
-        await self._inner.produce(
-            [dataclasses.replace(m, topic=self._o.inside(m.topic)) for m in messages]
-        )
-
-    async def __aenter__(self) -> Self:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._inner.__aexit__(*exc)
-
-
-class Namespaced:
-    """A view of a transport where every topic and group name carries ``prefix``."""
-
-    def __init__(self, inner: Transport, prefix: str) -> None:
-        self._inner, self._prefix = inner, prefix
-
-    def inside(self, name: str) -> str:
-        return self._prefix + name
-
-    def outside(self, name: str) -> str:
-        return name.removeprefix(self._prefix)
-
-    def tp_in(self, tp: TopicPartition) -> TopicPartition:
-        return TopicPartition(self.inside(tp.topic), tp.partition)
-
-    def tp_out(self, tp: TopicPartition) -> TopicPartition:
-        return TopicPartition(self.outside(tp.topic), tp.partition)
-
-    async def create_topics(self, topics: Sequence[str], partitions: int = 1) -> None:
-        await self._inner.create_topics([self.inside(t) for t in topics], partitions)
-
-    async def list_topics(self) -> dict[str, int]:
-        topics = await self._inner.list_topics()
-        return {self.outside(t): n for t, n in topics.items() if t.startswith(self._prefix)}
-
-    async def group_offsets(self, group: str) -> dict[TopicPartition, int]:
-        offsets = await self._inner.group_offsets(self.inside(group))
-        return {self.tp_out(tp): n for tp, n in offsets.items()}
-
-    def producer(self) -> Producer:
-        return _NamespacedProducer(self, self._inner.producer())
-
-    def consumer(
-        self,
-        topics: Sequence[str],
-        group: str,
-        *,
-        auto_offset_reset: Literal["earliest", "latest"] = "earliest",
-        on_assign: PartitionListener | None = None,
-        on_revoke: PartitionListener | None = None,
-    ) -> Consumer:
-        def outward(listener: PartitionListener | None) -> PartitionListener | None:
-            if listener is None:
-                return None
-
-            async def call(tps: frozenset[TopicPartition]) -> None:
-                await listener(frozenset(self.tp_out(tp) for tp in tps))
-
-            return call
-
-        inner = self._inner.consumer(
-            [self.inside(t) for t in topics],
-            self.inside(group),
-            auto_offset_reset=auto_offset_reset,
-            on_assign=outward(on_assign),
-            on_revoke=outward(on_revoke),
-        )
-        return _NamespacedConsumer(self, inner)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 async def produce_all(transport: Transport, messages: Sequence[Message]) -> None:
@@ -376,8 +245,8 @@ def _judge_bucket(i: int) -> tuple[str, str]:
     ][i % 4]
 
 
-def executed(i: int) -> ExecPass:
-    words = ["approx", "maybe", "approx maybe", "exactly"][i % 4]
+def executed(i: int, words: str) -> ExecPass:
+    """An executed pair of sample ``i`` whose query ends with ``words``."""
     s = sample(QueryStyle.SIMPLE, tool("f"), sid=f"s{i:05d}")
     meta = s.meta.child("generator", "gen-v1", "0").child("format", "f1", "0")
     return ExecPass(
@@ -402,7 +271,7 @@ async def test_replay_a_changed_judge_with_the_dataset_of_each_version(
     transport: Transport, tmp_path: Path
 ) -> None:
     await transport.create_topics(list(map(str, Topic)), PARTITIONS)
-    events = [executed(i) for i in range(N)]
+    events = [executed(i, ["approx", "maybe", "approx maybe", "exactly"][i % 4]) for i in range(N)]
     await produce_all(
         transport,
         [Message(Topic.EXEC_PASS, encode(e), key=e.meta.sample_id.encode()) for e in events],

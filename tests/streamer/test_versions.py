@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import socket
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -34,12 +33,8 @@ from streamer._versions import (
 from streamer.prompts import JUDGE, extract_block
 from streamer.stages import FormatRules, SemanticRules
 from topics import (
-    Call,
-    CallResult,
     EmbeddedTransport,
-    ExecPass,
     Message,
-    QueryStyle,
     SemanticPass,
     Topic,
     TopicPartition,
@@ -48,7 +43,8 @@ from topics import (
     encode,
 )
 
-from .factories import sample, tool
+from .http_server import serve_posts
+from .test_replay import executed
 
 pytestmark = pytest.mark.anyio
 
@@ -251,33 +247,8 @@ async def prompt_following_judge() -> AsyncIterator[tuple[str, list[str]]]:
         }
         return web.json_response(answer)
 
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", complete)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    site = web.SockSite(runner, sock)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1", seen
-    finally:
-        await runner.cleanup()
-
-
-def _executed(i: int) -> ExecPass:
-    word = ["approx", "exactly", "roughly"][i % 3]
-    s = sample(QueryStyle.SIMPLE, tool("f"), sid=f"s{i:05d}")
-    meta = s.meta.child("generator", "gen-v1", "0").child("format", "f1", "0")
-    return ExecPass(
-        meta=meta.child("execution", "e1"),
-        sample=s,
-        model="m",
-        pair_index=0,
-        query=f"Compute f of {i}, {word}.",
-        calls=(Call("f", {"x": i}),),
-        results=(CallResult(ok=True, result=i + 1),),
-    )
+    async with serve_posts({"/v1/chat/completions": complete}) as base:
+        yield f"{base}/v1", seen
 
 
 def _toml(tmp: Path, url: str, extra: str = "") -> Path:
@@ -299,7 +270,7 @@ async def test_a_judge_prompt_changed_in_toml_replays_into_the_expected_flips(
     transport = EmbeddedTransport(tmp_path / "log.db")
     try:
         await transport.create_topics(list(map(str, Topic)), 2)
-        events = [_executed(i) for i in range(N)]
+        events = [executed(i, ["approx", "exactly", "roughly"][i % 3]) for i in range(N)]
         async with transport.producer() as producer:
             await producer.produce(
                 [Message(Topic.EXEC_PASS, encode(e), key=e.meta.sample_id.encode()) for e in events]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import anyio
@@ -179,33 +178,22 @@ async def test_commit_in_on_revoke_is_honoured_by_the_next_owner(
             assert {r.value for r in new} == {b"new"}
 
 
-@pytest.fixture
-def restartable_broker(kafka_jars: None, tmp_path: Path) -> Iterator[LocalKafkaBroker]:
-    """A broker of its own, so restarting it does not disturb the session's."""
-    broker = LocalKafkaBroker(tmp_path / "kafka", die_with_parent=True)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
-async def test_stream_survives_a_broker_restart(restartable_broker: LocalKafkaBroker) -> None:
+async def test_stream_survives_a_broker_restart(own_broker: LocalKafkaBroker) -> None:
     """Producer and consumer keep going through a broker stop + start (same data dir and
     port); every acknowledged record is consumed and the group's commits survive."""
-    transport = KafkaTransport(restartable_broker.bootstrap, client_id="restart", **FAST_GROUPS)
+    transport = KafkaTransport(own_broker.bootstrap, client_id="restart", **FAST_GROUPS)
     topic, group = _name("restart"), _name("g")
     await transport.create_topics([topic], partitions=2)
     acknowledged: list[bytes] = []
     seen: set[bytes] = set()
     restarting, restarted, finished = anyio.Event(), anyio.Event(), anyio.Event()
-    first_pid = restartable_broker.pid
+    first_pid = own_broker.pid
     produced_during_outage = 0
     errors: list[TransportError] = []
 
     async def restart_broker() -> None:
         restarting.set()
-        await anyio.to_thread.run_sync(restartable_broker.restart)
+        await anyio.to_thread.run_sync(own_broker.restart)
         restarted.set()
 
     async def produce(tg: anyio.abc.TaskGroup) -> None:
@@ -244,8 +232,8 @@ async def test_stream_survives_a_broker_restart(restartable_broker: LocalKafkaBr
         for tp in tps:
             assert await consumer.committed(tp) == ends[tp]
     await transport.aclose()
-    assert restartable_broker.pid != first_pid
-    assert restartable_broker.log_file.read_text().count("Kafka Server started") == 2
+    assert own_broker.pid != first_pid
+    assert own_broker.log_file.read_text().count("Kafka Server started") == 2
     assert produced_during_outage > 0
     assert len(acknowledged) == 600
     assert set(acknowledged) <= seen
@@ -253,20 +241,20 @@ async def test_stream_survives_a_broker_restart(restartable_broker: LocalKafkaBr
 
 
 async def test_clients_started_while_the_broker_is_down_wait_for_it(
-    restartable_broker: LocalKafkaBroker,
+    own_broker: LocalKafkaBroker,
 ) -> None:
     """A service started before its broker (or during a restart) waits for it, up to
     ``connect_timeout_s``; with no broker at all it fails with a message naming the address."""
-    transport = KafkaTransport(restartable_broker.bootstrap, client_id="late", **FAST_GROUPS)
+    transport = KafkaTransport(own_broker.bootstrap, client_id="late", **FAST_GROUPS)
     topic, group = _name("late"), _name("g")
     await transport.create_topics([topic], partitions=1)
     await transport.aclose()
-    restartable_broker.stop()
+    own_broker.stop()
 
-    transport = KafkaTransport(restartable_broker.bootstrap, client_id="late", **FAST_GROUPS)
+    transport = KafkaTransport(own_broker.bootstrap, client_id="late", **FAST_GROUPS)
     started = time.monotonic()
     async with anyio.create_task_group() as tg:
-        tg.start_soon(anyio.to_thread.run_sync, restartable_broker.start)
+        tg.start_soon(anyio.to_thread.run_sync, own_broker.start)
         async with transport.producer() as producer:
             await producer.produce([Message(topic, b"after the outage")])
         async with transport.consumer([topic], group) as consumer:
@@ -275,9 +263,9 @@ async def test_clients_started_while_the_broker_is_down_wait_for_it(
     assert [r.value for r in records] == [b"after the outage"]
     assert time.monotonic() - started > 1.0  # it did wait for the broker to come up
 
-    restartable_broker.stop()
-    gone = KafkaTransport(restartable_broker.bootstrap, connect_timeout_s=1.0)
-    with pytest.raises(TransportError, match=restartable_broker.bootstrap):
+    own_broker.stop()
+    gone = KafkaTransport(own_broker.bootstrap, connect_timeout_s=1.0)
+    with pytest.raises(TransportError, match=own_broker.bootstrap):
         async with gone.producer():
             pass
     await gone.aclose()
