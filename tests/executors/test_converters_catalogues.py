@@ -25,15 +25,16 @@ from executors.converters import (
     specs_from_toolbench_tool,
 )
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-BFCL = sorted((DATA / "bfcl").glob("BFCL_v4_*.json")) + sorted(
-    (DATA / "bfcl" / "exec" / "question").glob("*.json")
+from ..shared_data import SHARED_DATA, needs_shared, shared, shared_glob
+
+BFCL = shared_glob("bfcl", "BFCL_v4_*.json") + sorted(
+    (SHARED_DATA / "bfcl/exec/question").glob("*.json")
 )
 
 
 @pytest.fixture(scope="module")
 def toolbench() -> list[ApiSpec]:
-    report = convert_toolbench_file(DATA / "toolbench" / "tools.jsonl")
+    report = convert_toolbench_file(shared("toolbench/tools.jsonl"))
     assert report.errors == ()
     return list(report.specs)
 
@@ -66,7 +67,7 @@ def test_toolbench_names_types_and_examples(toolbench: list[ApiSpec]) -> None:
 
 
 def test_original_toolbench_file_has_a_rapidapi_binding() -> None:
-    report = convert_toolbench_file(DATA / "toolbench" / "olato_quotes.tool.json")
+    report = convert_toolbench_file(shared("toolbench/olato_quotes.tool.json"))
     assert [s.name for s in report.specs] == [
         "love_quote_for_olato_quotes",
         "success_quote_for_olato_quotes",
@@ -92,6 +93,7 @@ def test_toolbench_errors_name_document_and_field() -> None:
     assert info.value.field == "required_parameters[0].type"
 
 
+@needs_shared("bfcl")
 @pytest.mark.parametrize("path", BFCL, ids=lambda p: p.name)
 def test_every_bfcl_function_converts(path: Path) -> None:
     docs = [
@@ -146,7 +148,7 @@ def test_bfcl_type_mapping() -> None:
 
 
 def test_xlam_sample_converts() -> None:
-    report = convert_xlam_file(DATA / "xlam" / "xlam60k_sample.jsonl")
+    report = convert_xlam_file(shared("xlam/xlam60k_sample.jsonl"))
     assert report.errors == ()
     assert len(report.specs) == 8
     cities = next(s for s in report.specs if s.name == "country_region_cities")
@@ -183,7 +185,7 @@ def test_parse_xlam_type_rejects(text: str) -> None:
 
 
 def test_glaive_converts() -> None:
-    report = convert_glaive_file(DATA / "glaive" / "glaive_toolcall_en_demo.json")
+    report = convert_glaive_file(shared("glaive/glaive_toolcall_en_demo.json"))
     assert report.errors == ()
     assert len(report.specs) >= 150
     assert len({s.id for s in report.specs}) == len(report.specs)
@@ -214,12 +216,12 @@ def _all_real_specs() -> list[ApiSpec]:
     specs: list[ApiSpec] = []
     for path in BFCL:
         specs += convert_bfcl_file(path).specs
-    for path in sorted((DATA / "openapi").glob("*.*")):
+    for path in sorted((shared("openapi")).glob("*.*")):
         if path.is_file():
             specs += convert_openapi(path).specs
-    specs += convert_toolbench_file(DATA / "toolbench" / "tools.jsonl").specs
-    specs += convert_glaive_file(DATA / "glaive" / "glaive_toolcall_en_demo.json").specs
-    specs += convert_xlam_file(DATA / "xlam" / "xlam60k_sample.jsonl").specs
+    specs += convert_toolbench_file(shared("toolbench/tools.jsonl")).specs
+    specs += convert_glaive_file(shared("glaive/glaive_toolcall_en_demo.json")).specs
+    specs += convert_xlam_file(shared("xlam/xlam60k_sample.jsonl")).specs
     return specs
 
 

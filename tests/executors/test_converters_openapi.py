@@ -12,10 +12,12 @@ from executors import SpecError
 from executors._spec import WHOLE_BODY, RestBinding
 from executors.converters import convert_openapi, sanitize_name, specs_from_openapi
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-OPENAPI = sorted((DATA / "openapi").glob("*.y*ml")) + sorted((DATA / "openapi").glob("*.json"))
-TOOLALPACA: list[dict[str, Any]] = json.loads(
-    (DATA / "toolalpaca" / "eval_real.json").read_text(encoding="utf-8")
+from ..shared_data import SHARED_DATA, needs_shared, shared, shared_glob
+
+OPENAPI = shared_glob("openapi", "*.y*ml", "*.json")
+_TOOLALPACA = SHARED_DATA / "toolalpaca" / "eval_real.json"
+TOOLALPACA: list[dict[str, Any]] = (
+    json.loads(_TOOLALPACA.read_text(encoding="utf-8")) if _TOOLALPACA.is_file() else []
 )
 
 EXPECTED = {
@@ -33,6 +35,7 @@ def _rest(binding: object) -> RestBinding:
     return binding
 
 
+@needs_shared("openapi")
 @pytest.mark.parametrize("path", OPENAPI, ids=lambda p: p.name)
 def test_every_real_spec_converts(path: Path) -> None:
     report = convert_openapi(path)
@@ -57,7 +60,7 @@ def test_every_real_spec_converts(path: Path) -> None:
 
 def test_petstore_details() -> None:
     specs = {
-        s.name: s for s in specs_from_openapi(DATA / "openapi/swagger-petstore_v3_openapi.yaml")
+        s.name: s for s in specs_from_openapi(shared("openapi/swagger-petstore_v3_openapi.yaml"))
     }
     add = specs["addPet"]
     props = add.parameters["properties"]
@@ -148,6 +151,7 @@ def test_bad_documents_name_the_field() -> None:
     assert error.field == "paths./a.get.parameters[0].$ref"
 
 
+@needs_shared("toolalpaca/eval_real.json")
 @pytest.mark.parametrize("api", TOOLALPACA, ids=lambda a: str(a["Name"]))
 def test_toolalpaca_names_and_gold_calls_match(api: dict[str, Any]) -> None:
     report = convert_openapi(

@@ -32,11 +32,18 @@ from executors.curation import (
     spec_issues,
 )
 
+from ..shared_data import shared
 from .rest_server import RunningService
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-TOOLBENCH = DATA / "toolbench" / "tools.jsonl"
-OLATO = DATA / "toolbench" / "olato_quotes.tool.json"
+
+def _toolbench() -> Path:
+    return shared("toolbench/tools.jsonl")
+
+
+def _olato() -> Path:
+    return shared("toolbench/olato_quotes.tool.json")
+
+
 HERE = Path(__file__).resolve().parent
 FIXTURE_MODULE = "python:tests.executors.curation_fixture_module"
 FIXTURE_OPENAPI = HERE / "curation_fixture_openapi.yaml"
@@ -51,7 +58,7 @@ def by_api(report: CurationReport) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.slow
 async def test_toolbench_offline_accounts_for_every_api() -> None:
-    result = await curate([TOOLBENCH, OLATO])
+    result = await curate([_toolbench(), _olato()])
     report = result.report
     data = report.to_dict()
     assert data["apis_in"] == 2490 + 3
@@ -67,7 +74,7 @@ async def test_toolbench_offline_accounts_for_every_api() -> None:
     assert rejects["parameters"]["no_parameters"] == 615
     assert rejects["accessibility"]["no_binding"] > 1500
     # The one tool file with a host: probed, unreachable offline, reported as such.
-    olato = [r for r in report.records if r.source == str(OLATO) and r.rule == "accessibility"]
+    olato = [r for r in report.records if r.source == str(_olato()) and r.rule == "accessibility"]
     assert olato and all(r.reason == "unreachable_host" for r in olato)
     assert "olato-quotes.p.rapidapi.com" in olato[0].message
     # 47 RapidAPI categories (+ olato's) become at most 21; Finance and Financial merge.

@@ -9,7 +9,8 @@ import pytest
 from executors import AmbiguousApiName, ApiLibrary, ApiSpec, PythonBinding, SpecError
 from executors._library import detect_source_kind
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..shared_data import shared
+
 EMPTY = {"type": "object", "properties": {}}
 
 
@@ -40,8 +41,8 @@ def test_lookup_ambiguity_filter_merge() -> None:
 def test_save_load_round_trip(tmp_path: Path) -> None:
     library = ApiLibrary.from_sources(
         [
-            DATA / "openapi" / "swagger-petstore_v3_openapi.yaml",
-            DATA / "xlam" / "xlam60k_sample.jsonl",
+            shared("openapi/swagger-petstore_v3_openapi.yaml"),
+            shared("xlam/xlam60k_sample.jsonl"),
         ]
     )
     assert len(library) == 19 + 8
@@ -65,7 +66,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     ],
 )
 def test_detect_source_kind(relative: str, kind: str) -> None:
-    assert detect_source_kind(DATA / relative) == kind
+    assert detect_source_kind(shared(relative)) == kind
 
 
 def test_mcp_listing_file(tmp_path: Path) -> None:
