@@ -20,7 +20,14 @@ from typing import Annotated
 
 import typer
 
-from ._broker import KAFKA_VERSION, BrokerError, LocalKafkaBroker, default_home, fetch
+from ._broker import (
+    KAFKA_VERSION,
+    BrokerError,
+    LocalKafkaBroker,
+    default_home,
+    fetch,
+    jars_present,
+)
 
 __all__ = ["kafka_app", "register"]
 
@@ -68,10 +75,16 @@ def _alive(pid: int) -> bool:
 
 
 @kafka_app.command("fetch")
-def fetch_command() -> None:
-    """Resolve the broker jars from Maven Central into .kafka/ (skipped when present)."""
+def fetch_command(
+    verbose: Annotated[bool, typer.Option(help="Show Maven's own output.")] = False,
+) -> None:
+    """Resolve the broker jars from Maven Central into .kafka/ (skipped when present).
+
+    Maven's output is shown only with --verbose or when it fails."""
+    if not jars_present():
+        typer.echo(f"Fetching the Kafka {KAFKA_VERSION} broker jars from Maven Central (once)...")
     try:
-        path = fetch(quiet=False)
+        path = fetch(quiet=not verbose)
     except BrokerError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
