@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 from collections.abc import Callable
@@ -219,9 +220,16 @@ def register(app: typer.Typer) -> None:
                     leaf = leaf.exceptions[0]
                 console.print(f"[red]error:[/red] {leaf}")
                 raise typer.Exit(1) from None
-        console.print(f"[bold]{summary.records}[/bold] verified records in {config.out}/")
+        console.print()  # without a terminal, Live leaves the table's last border unended
+        say = functools.partial(console.print, soft_wrap=True)  # paths stay whole in logs
+        say(f"[bold]{summary.records}[/bold] verified records in {config.out}/")
+        if summary.duplicates:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.duplicates.items()))
+            removed = sum(summary.duplicates.values())
+            verified = summary.progress.verified
+            say(f"  {verified} verified pairs; {removed} duplicate(s) removed ({kinds})")
         for kind, path in summary.files.items():
-            console.print(f"  {kind:9} {path}")
+            say(f"  {kind:9} {path}")
 
     @app.command()
     def serve(

@@ -259,8 +259,12 @@ def _card(store: DatasetStore, counts: _Counts) -> str:
             f"| {e['model']} | {e['total']} | {fail_format} | {e['fail_execution']} | "
             f"{e['fail_semantic']} | {e['verified']} | {e['pass_rate']:.2%} |"
         )
-    lines += ["", "## Reject reasons", "", "| Stage | Reason | Count |", "|---|---|---:|"]
-    lines += [f"| {s} | `{r}` | {n} |" for (s, r), n in sorted(reasons.items())]
+    lines += ["", "## Reject reasons", ""]
+    if reasons:
+        lines += ["| Stage | Reason | Count |", "|---|---|---:|"]
+        lines += [f"| {s} | `{r}` | {n} |" for (s, r), n in sorted(reasons.items())]
+    else:
+        lines += ["None: no pair was rejected."]
     for title, counter in (("query style", by_style), ("model", by_model)):
         lines += ["", f"## Records per {title}", "", "| | Count |", "|---|---:|"]
         lines += [f"| {k} | {n} |" for k, n in sorted(counter.items())]

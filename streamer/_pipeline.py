@@ -127,9 +127,13 @@ class Progress:
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
+    """What a finished run left: ``records`` kept in the dataset, ``duplicates`` of them
+    removed by kind (``exact``, ``near``), and the exported ``files`` by format."""
+
     progress: Progress
     records: int
     files: dict[str, Path]
+    duplicates: dict[str, int] = field(default_factory=dict)
 
 
 class _Completion:
@@ -351,11 +355,12 @@ async def run_pipeline(
     try:
         files = export_dataset(store, config.out)
         records = store.count()
+        duplicates = store.duplicates()
     finally:
         store.close()
     if on_progress is not None:
         on_progress(progress)
-    return RunSummary(progress, records, files)
+    return RunSummary(progress, records, files, duplicates)
 
 
 async def _run_stages(

@@ -114,3 +114,11 @@ def test_export_streams_pages_and_row_groups(tmp_path: Path) -> None:
     assert table.column("id").to_pylist() == list(range(n))
     assert f"- Records: **{n}**" in paths["card"].read_text()
     assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_card_says_none_when_nothing_was_rejected(tmp_path: Path) -> None:
+    store = DatasetStore(tmp_path / "d.db", near_threshold=0)
+    store.add(verified("query about one thing", sid="s1"))
+    card = export_dataset(store, tmp_path / "out")["card"].read_text()
+    reasons = card.split("## Reject reasons", 1)[1].split("##", 1)[0]
+    assert reasons.strip() == "None: no pair was rejected."

@@ -1,0 +1,39 @@
+"""`apigen run` as a user runs it, without a terminal: what the console says at the end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streamer._dataset import DatasetStore
+
+
+@pytest.mark.slow
+def test_final_lines_stand_alone_and_say_how_many_duplicates_went(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    apigen = Path(sys.executable).with_name("apigen")
+    done = subprocess.run(
+        [str(apigen), "run", "--simulate", "--samples", "60", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stderr.splitlines()
+    store = DatasetStore(out / "dataset.db", near_threshold=0)
+    try:
+        kept, duplicates = store.count(), store.duplicates()
+    finally:
+        store.close()
+    assert f"{kept} verified records in {out}/" in lines  # a line of its own
+    removed = sum(duplicates.values())
+    said = [line for line in lines if "duplicate(s) removed" in line]
+    if removed:
+        assert len(said) == 1 and f"{removed} duplicate(s) removed" in said[0]
+        assert f"{kept + removed} verified pairs" in said[0]
+    else:
+        assert said == []
