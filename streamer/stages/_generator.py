@@ -100,7 +100,7 @@ class Generator:
         generation = Generation(
             meta=event.meta.child(self.name, self.version, "0"),
             sample=event,
-            model=completion.model or model.name,
+            model=model.name,  # the configured generator: the funnel row it is counted in
             raw=completion.text,
             usage=completion.usage,
             latency_s=completion.latency_s,

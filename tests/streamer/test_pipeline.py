@@ -269,3 +269,23 @@ async def test_simulated_exec_failures_fail_execution_on_the_built_in_library(
     finally:
         store.close()
     assert funnel["execution", "function_error"] >= 25, funnel  # 19 with marker strings
+
+
+@pytest.mark.anyio
+async def test_the_funnel_counts_each_configured_generator_apart(tmp_path: Path) -> None:
+    """Two generators whose endpoints report the same model string are two funnel rows,
+    named as configured, and an LLM failure counts in the row of the generator it hit."""
+    same = "simulated-same-served-model"
+    generators = (
+        ModelConfig(kind="simulated", name="gen-a", model=same, seed=2),
+        ModelConfig(kind="simulated", name="gen-b", model=same, seed=3),
+    )
+    config = replace(_config(tmp_path, 60), generators=generators)
+    await run_pipeline(config)
+    store = DatasetStore(tmp_path / "dataset.db", near_threshold=0)
+    try:
+        models = Counter(row.model for row in store.funnel() for _ in range(row.count))
+    finally:
+        store.close()
+    assert set(models) == {"gen-a", "gen-b"}
+    assert min(models.values()) > 0
