@@ -77,10 +77,13 @@ def _config(
     generators = config.generators
     judges = config.judges
     if simulate:
-        sim = ModelConfig(
-            kind="simulated", latency_ms=latency_ms, corrupt=_parse_corruptions(corrupt)
-        )
-        generators, judges = (sim,), (ModelConfig(kind="simulated", seed=1),)
+        rates = _parse_corruptions(corrupt)
+        # judge_* corruptions act on verdicts: they go to the simulated judge, not the generator
+        for_judge = {k: r for k, r in rates.items() if k.startswith("judge_")}
+        for_generator = {k: r for k, r in rates.items() if k not in for_judge}
+        sim = ModelConfig(kind="simulated", latency_ms=latency_ms, corrupt=for_generator)
+        judge = ModelConfig(kind="simulated", seed=1, corrupt=for_judge)
+        generators, judges = (sim,), (judge,)
     elif endpoint:
         generators = (
             ModelConfig(

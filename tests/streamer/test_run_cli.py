@@ -37,3 +37,24 @@ def test_final_lines_stand_alone_and_say_how_many_duplicates_went(tmp_path: Path
         assert f"{kept + removed} verified pairs" in said[0]
     else:
         assert said == []
+
+
+@pytest.mark.slow
+def test_simulated_judge_rejections_are_injected(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    apigen = Path(sys.executable).with_name("apigen")
+    command = [str(apigen), "run", "--simulate", "--samples", "40", "--out", str(out)]
+    done = subprocess.run(
+        [*command, "--corrupt", "judge_reject=0.5"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    store = DatasetStore(out / "dataset.db", near_threshold=0)
+    try:
+        rejected = sum(r.count for r in store.funnel() if r.reason == "judge_rejected")
+    finally:
+        store.close()
+    assert 5 <= rejected <= 35  # about half of 40, and not all: the rate reached the judge
