@@ -14,6 +14,7 @@ import anyio
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from ._config import ConfigError, ModelConfig, PipelineConfig, load_config
@@ -212,7 +213,7 @@ def register(app: typer.Typer) -> None:
                 with serve_metrics(config.metrics_port, host=config.metrics_host):
                     summary = anyio.run(_run_with_signals, config, show)
             except ConfigError as exc:
-                console.print(f"[red]error:[/red] {exc}")
+                console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise typer.Exit(2) from None
             except BaseExceptionGroup as group:
                 died, _ = group.split(StageProcessError)
@@ -221,7 +222,7 @@ def register(app: typer.Typer) -> None:
                 leaf: BaseException = died
                 while isinstance(leaf, BaseExceptionGroup):  # task groups nest
                     leaf = leaf.exceptions[0]
-                console.print(f"[red]error:[/red] {leaf}")
+                console.print(f"[red]error:[/red] {escape(str(leaf))}")
                 raise typer.Exit(1) from None
         console.print()  # without a terminal, Live leaves the table's last border unended
         say = functools.partial(console.print, soft_wrap=True)  # paths stay whole in logs
@@ -276,7 +277,7 @@ def register(app: typer.Typer) -> None:
                 else:
                     anyio.run(_serve, stage, config, group)
         except ConfigError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
 
 

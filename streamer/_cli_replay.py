@@ -12,6 +12,7 @@ import anyio
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._config import ConfigError, PipelineConfig, load_config
@@ -39,11 +40,14 @@ def _load(config_file: Path | None, kafka: str | None, log: Path | None) -> Pipe
         config = load_config(config_file) if config_file else PipelineConfig()
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--config") from None
+    if log is not None and config.out == PipelineConfig().out:
+        # the run's own directory: where its result cache and dataset live beside the log
+        config = config.with_overrides(out=log.parent)
     return config.with_overrides(kafka=kafka, log_path=log)
 
 
 def _fail(exc: ReplayError | ConfigError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
+    console.print(f"[red]error:[/red] {escape(str(exc))}")
     return typer.Exit(2)
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import logging
 import os
 import re
@@ -62,7 +63,8 @@ from ._export import export_dataset
 from ._pipeline import load_library, open_execution, open_semantic
 from ._runner import RunnerSettings, StageRunner
 from ._stage import Stage
-from ._versions import VERSION_NAMES, format_stage
+from ._versions import VERSION_NAMES, format_stage, judge_models
+from .llm._local import default_model_path
 from .stages import DatasetSink, FunnelSink
 
 __all__ = [
@@ -99,7 +101,8 @@ class ReplayError(ValueError):
     ``invalid_position`` (a ``--from``/``--until`` that is no offset or timestamp),
     ``unknown_stage``, ``no_input`` (the input topic does not exist),
     ``unknown_version`` / ``ambiguous_version`` (a version reference matches no / several
-    replays).
+    replays), ``no_judge`` (the semantic stage would judge with the local model, which is
+    not installed).
     """
 
     def __init__(self, reason: str, message: str) -> None:
@@ -526,5 +529,27 @@ async def build_replay_stages(
                 )
             )
         else:
+            _check_judges(config)
             built.append(await open_semantic(config, stack, version_name=explicit))
     return built
+
+
+def _check_judges(config: PipelineConfig) -> None:
+    """A semantic replay without ``[[judges]]`` (or generators) judges with the local
+    model; say so before anything runs when that model is not installed."""
+    if any(m.kind != "local" or m.path for m in judge_models(config)):
+        return
+    problem = ""
+    try:
+        default_model_path()
+    except FileNotFoundError as exc:
+        problem = str(exc)
+    if not problem and importlib.util.find_spec("llama_cpp") is None:
+        problem = "llama-cpp-python is not installed"
+    if problem:
+        raise ReplayError(
+            "no_judge",
+            "replaying the semantic stage needs its judges: the config has no [[judges]] "
+            "(nor generators), so the judge would be the local model, which is not "
+            f"installed ({problem}); add [[judges]] to --config or run scripts/install --local",
+        )
