@@ -17,6 +17,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from topics import PIPELINE
+
 from ._config import ConfigError, ModelConfig, PipelineConfig, load_config
 from ._metrics import serve_metrics
 from ._pipeline import (
@@ -321,6 +323,10 @@ async def _serve(name: str, config: PipelineConfig, group: str | None) -> None:
     transport = open_transport(config)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(transport.aclose)
+        # Every service creates the topics (existing ones are left as they are), so replicas
+        # can start in any order: a stage started before the sampler used to exit with
+        # TopicNotFound.
+        await transport.create_topics(list(PIPELINE), config.partitions)
         stage = await build_stage(name, config, stack)
         runner = StageRunner(stage, transport, group=group, handle_signals=True)
         await runner.run()
