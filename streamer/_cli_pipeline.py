@@ -218,14 +218,15 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise typer.Exit(2) from None
             except BaseExceptionGroup as group:
-                died, _ = group.split(StageProcessError)
-                if died is None:
+                bad_config, _ = group.split(ConfigError)
+                found = bad_config or group.split(StageProcessError)[0]
+                if found is None:
                     raise
-                leaf: BaseException = died
+                leaf: BaseException = found
                 while isinstance(leaf, BaseExceptionGroup):  # task groups nest
                     leaf = leaf.exceptions[0]
                 console.print(f"[red]error:[/red] {escape(str(leaf))}")
-                raise typer.Exit(1) from None
+                raise typer.Exit(2 if bad_config else 1) from None
         console.print()  # without a terminal, Live leaves the table's last border unended
         say = functools.partial(console.print, soft_wrap=True)  # paths stay whole in logs
         say(f"[bold]{summary.records}[/bold] verified records in {config.out}/")

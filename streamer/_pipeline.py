@@ -316,7 +316,12 @@ def make_sampler(config: PipelineConfig, library: ApiLibrary) -> Sampler:
     A run on the local model gets :data:`LOCAL_RUN`'s styles, APIs and token cap."""
     executable = [s for s in library if s.binding is not None]
     if not executable:
-        raise ConfigError("the API library has no executable API (every binding is missing)")
+        raise ConfigError(
+            f"the API library has no executable API: none of its {len(library)} APIs has a "
+            "binding (catalogue-only specs, such as ToolBench dumps, name no host to call). "
+            "Add executable sources (--apis builtin, python:MODULE, an OpenAPI file with "
+            "servers, an MCP listing), or bind these with `apigen apis curate ... --base-url`"
+        )
     sampler_config = SamplerConfig(
         seed=config.seed, settings=GenerationSettings(pairs=config.pairs)
     )

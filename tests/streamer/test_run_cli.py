@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,22 @@ def test_simulated_judge_rejections_are_injected(tmp_path: Path) -> None:
     finally:
         store.close()
     assert 5 <= rejected <= 35  # about half of 40, and not all: the rate reached the judge
+
+
+def test_a_library_with_nothing_executable_says_what_to_do(tmp_path: Path) -> None:
+    catalogue = tmp_path / "tools.jsonl"
+    tool = {"category_name": "Data", "tool_name": "Quotes", "api_list": [
+        {"api_name": "random quote", "api_description": "A random quote.", "method": "GET",
+         "required_parameters": [{"name": "topic", "type": "STRING", "description": "Topic"}],
+         "optional_parameters": []}]}  # fmt: skip
+    catalogue.write_text(json.dumps(tool) + "\n", encoding="utf-8")
+    apigen = Path(sys.executable).with_name("apigen")
+    done = subprocess.run(
+        [str(apigen), "run", "--simulate", "--samples", "2", "--apis", str(catalogue),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    message = " ".join(done.stderr.split())
+    assert "no executable API" in message and "--apis builtin" in message
