@@ -15,14 +15,34 @@ catalogues with :meth:`ApiLibrary.from_sources`, which picks the converter by fi
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import orjson
 
 from ._errors import SpecError
 from ._spec import ApiSpec
 
-__all__ = ["AmbiguousApiName", "ApiLibrary", "SourceKind", "detect_source_kind", "load_source"]
+if TYPE_CHECKING:
+    from .converters import ConversionReport
+
+__all__ = [
+    "MAX_SPEC_BYTES",
+    "AmbiguousApiName",
+    "ApiLibrary",
+    "SourceKind",
+    "detect_source_kind",
+    "load_source",
+]
+
+log = logging.getLogger("apigen.library")
+
+MAX_SPEC_BYTES = 200_000
+"""Largest spec (as JSON, in bytes) :func:`load_source` accepts from a catalogue: four of
+them still fit in one task event under the log's 1 MB message limit. The largest real spec
+seen (Spotify's OpenAPI) is about 22 KB."""
 
 SourceKind = Literal["spec", "openapi", "toolbench", "bfcl", "xlam", "openai", "glaive", "mcp"]
 
@@ -172,16 +192,23 @@ class ApiLibrary:
     ) -> ApiLibrary:
         """Convert and merge catalogue files (kind detected per file unless given).
 
-        Items that fail to convert are skipped unless ``strict``, which raises the first
-        :class:`SpecError`; use the converters directly to see every error.
+        Items that fail to convert, and a later spec whose id another one already took, are
+        skipped with a warning on the ``apigen.library`` logger (how many, and the first
+        error) unless ``strict``, which raises the first :class:`SpecError`; use
+        :func:`load_source` to see every error. A file that cannot be read at all raises.
         """
-        specs: list[ApiSpec] = []
+        by_id: dict[str, ApiSpec] = {}
         for source in sources:
             converted, errors = load_source(source, kind=kind, mcp_server=mcp_server)
+            for spec in converted:
+                taken = by_id.setdefault(spec.id, spec)
+                if taken != spec:
+                    errors.append(SpecError(str(source), spec.id, "duplicate id; first kept"))
             if strict and errors:
                 raise errors[0]
-            specs.extend(converted)
-        return cls(specs)
+            if errors:
+                log.warning("%s: %d item(s) skipped; first: %s", source, len(errors), errors[0])
+        return cls(by_id.values())
 
     @classmethod
     def builtin(cls) -> ApiLibrary:
@@ -236,17 +263,18 @@ def detect_source_kind(path: str | Path) -> SourceKind:
 
 def _first_record(path: Path) -> Any:
     """The document, or the first line of JSON Lines, or the first item of a list."""
-    from .converters._common import load_document
+    from .converters._common import load_document, read_json_lines
 
+    if not path.is_file():
+        raise SpecError(str(path), "<file>", "no such file")
     try:
         document = load_document(path)
-    except SpecError:
-        with path.open(encoding="utf-8") as handle:
-            line = next((ln for ln in handle if ln.strip()), "null")
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError:
-            raise SpecError(str(path), "<root>", "neither JSON, JSON Lines nor YAML") from None
+    except SpecError as exc:
+        _, document = next(read_json_lines(path), ("", None))
+        if isinstance(document, SpecError):
+            raise SpecError(
+                str(path), "<root>", f"neither JSON, JSON Lines nor YAML: {exc.problem}"
+            ) from None
     if isinstance(document, list):
         return document[0] if document else None
     return document
@@ -255,14 +283,17 @@ def _first_record(path: Path) -> Any:
 def load_source(
     path: str | Path, *, kind: SourceKind | None = None, mcp_server: str | None = None
 ) -> tuple[list[ApiSpec], list[SpecError]]:
-    """Convert one catalogue file: ``(specs, errors)``."""
+    """Convert one catalogue file: ``(specs, errors)``, one error per item that did not
+    convert or cannot travel in task events (see :data:`MAX_SPEC_BYTES`). Raises
+    :class:`SpecError` only when the file itself cannot be read or its kind told."""
     from . import converters as c
+    from .converters._common import collect, read_json_lines
 
     path = Path(path)
     kind = kind or detect_source_kind(path)
     if kind == "spec":
-        return list(ApiLibrary.load(path)), []
-    if kind == "openapi":
+        report = collect(read_json_lines(path), _spec_line)
+    elif kind == "openapi":
         report = c.convert_openapi(path)
     elif kind == "toolbench":
         report = c.convert_toolbench_file(path)
@@ -278,4 +309,32 @@ def load_source(
         report = c.convert_mcp_listing(path, server=mcp_server or path.stem)
     else:
         raise SpecError(str(path), "kind", f"unknown catalogue kind {kind!r}")
-    return list(report.specs), list(report.errors)
+    specs: list[ApiSpec] = []
+    errors = list(report.errors)
+    for spec in report.specs:
+        problem = _uncarriable(spec)
+        if problem:
+            errors.append(SpecError(str(path), spec.id, problem))
+        else:
+            specs.append(spec)
+    return specs, errors
+
+
+def _spec_line(record: Any, where: str) -> ConversionReport:
+    from .converters import ConversionReport
+
+    return ConversionReport((ApiSpec.from_dict(record, where=where),))
+
+
+def _uncarriable(spec: ApiSpec) -> str:
+    """Why ``spec`` cannot travel in task events (JSON cannot express it, or it is larger
+    than :data:`MAX_SPEC_BYTES`); empty when it can."""
+    try:
+        size = len(orjson.dumps(spec.to_dict()))
+    except TypeError as exc:  # orjson.JSONEncodeError: too deep, a huge int, a lone surrogate
+        return f"cannot be encoded as JSON ({exc})"
+    except RecursionError:
+        return "is nested too deeply to encode"
+    if size > MAX_SPEC_BYTES:
+        return f"is {size:,} bytes as JSON; the limit is {MAX_SPEC_BYTES:,}"
+    return ""

@@ -9,6 +9,11 @@ run of finished offsets of its partition (:class:`~streamer._offsets.OffsetTrack
 therefore re-delivers unfinished events; their outputs carry the same ids, so downstream
 writers deduplicate (at-least-once delivery, idempotent effects).
 
+Every input is in its own error boundary: bytes that do not decode, a stage that raises, and
+an output the log cannot carry (too deep, too large, not JSON) each become one reject with a
+stable reason (``malformed_event``, ``stage_error``, ``unencodable_output``,
+``output_too_large``) and the runner goes on; the other outputs of that input are kept.
+
 Concurrency is structured: one task group holds the poll loop, ``concurrency`` workers, the
 producer and the committer. Buffers are bounded; when ``max_in_flight`` events are buffered
 or running, the assigned partitions are paused until half of them finished.
@@ -37,12 +42,19 @@ from topics import (
     Transport,
     TransportError,
     decode,
-    encode,
 )
 
 from ._metrics import partitions_lag, pipeline_metrics
 from ._offsets import OffsetTracker
-from ._stage import Output, Stage, make_reject
+from ._stage import (
+    MAX_EVENT_BYTES,
+    Output,
+    Stage,
+    UnencodableOutput,
+    encode_bounded,
+    make_reject,
+    undeliverable_reject,
+)
 
 __all__ = ["RunnerSettings", "RunnerStats", "StageRunner"]
 
@@ -64,6 +76,9 @@ class RunnerSettings:
     metrics_interval_s: seconds between samples of consumer lag and in-flight events.
     outage_timeout_s: seconds a failing poll, produce or commit (the log unreachable, say
         during a broker restart) is retried, with backoff, before the runner gives up.
+    max_event_bytes: largest encoded output event, in bytes; a larger one, or one JSON
+        cannot express, is replaced by a reject (``output_too_large``,
+        ``unencodable_output``) for the same sample and pair.
     """
 
     concurrency: int = 64
@@ -76,6 +91,7 @@ class RunnerSettings:
     drain_timeout_s: float = 30.0
     metrics_interval_s: float = 5.0
     outage_timeout_s: float = 120.0
+    max_event_bytes: int = MAX_EVENT_BYTES
 
 
 @dataclass(slots=True)
@@ -90,6 +106,17 @@ class RunnerStats:
 
 
 _Done = tuple[Record, list[Message]]
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception, even one whose ``str`` fails."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = "<unprintable>"
+    return f"{type(exc).__name__}: {text}"[:1000]
+
+
 _T = TypeVar("_T")
 
 
@@ -289,20 +316,36 @@ class StageRunner:
                         stage.name,
                         stage.version,
                         reason="stage_error",
-                        message=f"{type(exc).__name__}: {exc}",
+                        message=_describe(exc),
                         event=event,
                         input_topic=record.topic,
                     )
                 ]
+        outputs, messages = self._encode(record, event, outputs)
         self._metrics.observe(event, outputs)
-        return [
-            Message(
-                self._output_topic(out.topic),
-                encode(out.event),
-                key=(out.event.meta.sample_id or out.event.meta.id).encode(),
-            )
-            for out in outputs
-        ]
+        return messages
+
+    def _encode(
+        self, record: Record, event: Any, outputs: Sequence[Output]
+    ) -> tuple[list[Output], list[Message]]:
+        """The outputs as messages; one the log cannot carry is replaced by its reject."""
+        stage, limit = self.stage, self.settings.max_event_bytes
+        kept: list[Output] = []
+        messages: list[Message] = []
+        for index, out in enumerate(outputs):
+            try:
+                data = encode_bounded(out.event, limit)
+            except UnencodableOutput as exc:
+                log.warning("%s: output %d of %s dropped: %s", stage.name, index,
+                            event.meta.id if event is not None else record.offset, exc)  # fmt: skip
+                out, data = undeliverable_reject(
+                    stage.name, stage.version, out, exc, source=event, raw=record.value,
+                    input_topic=record.topic, index=index, max_bytes=limit,
+                )  # fmt: skip
+            kept.append(out)
+            key = (out.event.meta.sample_id or out.event.meta.id).encode()
+            messages.append(Message(self._output_topic(out.topic), data, key=key))
+        return kept, messages
 
     async def _produce_loop(
         self, done: MemoryObjectReceiveStream[_Done], producer: Producer

@@ -10,18 +10,49 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import orjson
 
-from topics import Event, EventMeta, Reject, Topic, derive_id
+from topics import Event, EventMeta, Reject, Topic, derive_id, encode
 
-__all__ = ["MAX_RAW_REJECT_BYTES", "Output", "Stage", "make_reject", "stage_version"]
+__all__ = [
+    "MAX_EVENT_BYTES",
+    "MAX_RAW_REJECT_BYTES",
+    "Output",
+    "Stage",
+    "UnencodableOutput",
+    "encode_bounded",
+    "make_reject",
+    "stage_version",
+    "undeliverable_reject",
+]
 
 MAX_RAW_REJECT_BYTES = 4096
 """How many bytes of an undecodable input a reject keeps: a huge poison event must not make
 a reject the log cannot carry (Kafka's default message limit is 1 MiB)."""
+
+MAX_EVENT_BYTES = 1_000_000
+"""Largest encoded event a runner produces by default, in bytes: Kafka's default message
+limit (``message.max.bytes``, 1 MiB) less room for the key and the record's framing."""
+
+_ENCODE_PROBLEMS = {
+    "Recursion limit reached": "is nested deeper than the log's JSON limit (254 levels)",
+    "Integer exceeds 64-bit range": "holds an integer beyond the 64-bit range",
+    "str is not valid UTF-8: surrogates not allowed": "holds a lone UTF-16 surrogate",
+}
+
+
+class UnencodableOutput(Exception):
+    """An output event the log cannot carry; ``reason`` is ``unencodable_output`` (JSON
+    cannot express it: nesting too deep, an integer beyond 64 bits, a lone surrogate) or
+    ``output_too_large`` (more than the runner's ``max_event_bytes``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +93,60 @@ def stage_version(name: str, config: Any) -> str:
     """
     blob = orjson.dumps(config, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=repr)
     return f"{name}-{hashlib.blake2b(blob, digest_size=4).hexdigest()}"
+
+
+def encode_bounded(event: Event, max_bytes: int = MAX_EVENT_BYTES) -> bytes:
+    """``encode(event)``, or :class:`UnencodableOutput` when it cannot be encoded or its
+    encoding is longer than ``max_bytes``."""
+    kind = type(event).__name__
+    try:
+        data = encode(event)
+    except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
+        problem = _ENCODE_PROBLEMS.get(str(exc), f"cannot be encoded as JSON ({exc})")
+        raise UnencodableOutput("unencodable_output", f"the {kind} {problem}") from None
+    if len(data) > max_bytes:
+        raise UnencodableOutput(
+            "output_too_large", f"the {kind} is {len(data):,} bytes; the limit is {max_bytes:,}"
+        )
+    return data
+
+
+def undeliverable_reject(
+    stage: str,
+    version: str,
+    failed: Output,
+    error: UnencodableOutput,
+    *,
+    source: Event | None,
+    raw: bytes,
+    input_topic: str,
+    index: int,
+    max_bytes: int = MAX_EVENT_BYTES,
+) -> tuple[Output, bytes]:
+    """The reject that replaces output number ``index`` (``failed``) of processing
+    ``source`` (the decoded input; None with ``raw`` bytes), and its encoding.
+
+    It keeps the failed event's sample and pair, so the task it belongs to still reaches an
+    outcome, and carries the input as ``rejected``; when that too cannot be carried, a
+    one-line description of the failed event takes its place. Always encodable."""
+    pair_index = int(getattr(failed.event, "pair_index", -1))
+    reject = make_reject(
+        stage, version, reason=error.reason, message=error.message, event=source,
+        raw=raw if source is None else None, input_topic=input_topic,
+        discriminator=f"output-{index}", pair_index=pair_index,
+    )  # fmt: skip
+    try:
+        return reject, encode_bounded(reject.event, max_bytes)
+    except UnencodableOutput as again:
+        full = reject.event
+        assert isinstance(full, Reject)
+        meta = failed.event.meta
+        summary = (
+            f"<{type(failed.event).__name__} {meta.id} of sample {meta.sample_id} "
+            f"for {failed.topic}: not kept ({again.message})>"
+        )
+        slim = replace(full, rejected=summary[:MAX_RAW_REJECT_BYTES], model=full.model[:200])
+        return Output(reject.topic, slim), encode(slim)
 
 
 def make_reject(

@@ -29,6 +29,7 @@ __all__ = [
     "Rename",
     "clip_name",
     "collect",
+    "decode_text",
     "load_document",
     "read_json_lines",
     "sanitize_name",
@@ -142,17 +143,33 @@ def load_document(path: str | Path) -> Any:
     """Read a JSON or YAML file (YAML is a superset, but JSON is parsed natively first)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_text(path.read_bytes(), str(path))
     except OSError as exc:
         raise SpecError(str(path), "<file>", f"cannot read: {exc.strerror}") from None
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
-        pass
+    except json.JSONDecodeError as exc:
+        not_json = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    except RecursionError:
+        not_json = "nested too deeply"
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), "<root>", f"neither JSON nor YAML: {exc}") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        problem = f"not JSON ({not_json}) nor YAML ({getattr(exc, 'problem', None) or exc})"
+        raise SpecError(str(path), "<root>", problem) from None
+
+
+def decode_text(data: bytes, where: str, field: str = "<file>") -> str:
+    """``data`` as UTF-8 (a UTF-8 BOM is dropped); :class:`SpecError` saying what it is
+    instead (a UTF-16/32 byte-order mark, or the offset of the first invalid byte)."""
+    boms = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"))
+    for bom, name in boms:
+        if data.startswith(bom):
+            raise SpecError(where, field, f"is {name} (byte-order mark); expected UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(where, field, f"invalid UTF-8 at byte {exc.start}") from None
 
 
 def read_json_lines(path: str | Path) -> Iterator[tuple[str, Any]]:
@@ -163,18 +180,23 @@ def read_json_lines(path: str | Path) -> Iterator[tuple[str, Any]]:
     """
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise SpecError(str(path), "<file>", f"cannot read: {exc.strerror}") from None
     with handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+        for lineno, raw in enumerate(handle, start=1):
             where = f"{path.name}:{lineno}"
             try:
+                line = decode_text(raw, where, "<line>")
+                if not line.strip():
+                    continue
                 yield where, json.loads(line)
+            except SpecError as exc:
+                yield where, exc
             except json.JSONDecodeError as exc:
                 yield where, SpecError(where, "<line>", f"not JSON: {exc.msg}")
+            except RecursionError:
+                yield where, SpecError(where, "<line>", "nested too deeply to parse")
 
 
 def collect(
@@ -192,6 +214,10 @@ def collect(
             report = convert(record, where)
         except SpecError as exc:
             errors.append(exc)
+            continue
+        except Exception as exc:  # one hostile item must not lose the rest of the file
+            problem = f"cannot convert ({type(exc).__name__}: {exc})"[:300]
+            errors.append(SpecError(where, "<item>", problem))
             continue
         specs.extend(report.specs)
         errors.extend(report.errors)

@@ -19,6 +19,7 @@ API its URL; otherwise None (catalogue only).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +65,9 @@ _TYPES: dict[str, dict[str, Any]] = {
 }
 """RapidAPI's type vocabulary (lower-cased) as JSON Schema."""
 
+_INT64 = (-(2**63), 2**63 - 1)
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
 
 def rapidapi_type_schema(typ: Any, *, where: str, field: str) -> dict[str, Any]:
     """``"DATE (YYYY-MM-DD)"`` -> ``{"type": "string", "format": "date"}``; any case."""
@@ -73,24 +77,31 @@ def rapidapi_type_schema(typ: Any, *, where: str, field: str) -> dict[str, Any]:
 
 
 def _example(raw: Any, schema: dict[str, Any]) -> Any:
-    """The RapidAPI ``default`` as a value of the parameter's type when it parses as one."""
+    """The RapidAPI ``default`` as a value of the parameter's type when it parses as one
+    (numbers only when finite and, for integers, within 64 bits: what JSON consumers and the
+    event log can carry; otherwise the text is kept)."""
     if not isinstance(raw, str):
         return raw
     text = raw.strip()
     typ = schema.get("type")
     try:
         if typ == "integer":
-            return int(text)
+            value = int(text)
+            return value if _INT64[0] <= value <= _INT64[1] else raw
         if typ == "number":
             number = float(text)
-            return int(number) if number.is_integer() and "." not in text else number
+            if not math.isfinite(number):
+                return raw
+            if number.is_integer() and "." not in text:
+                return int(number) if _INT64[0] <= number <= _INT64[1] else raw
+            return number
         if typ == "boolean" and text.lower() in ("true", "false"):
             return text.lower() == "true"
         if typ in ("array", "object"):
             value = json.loads(text)
             if isinstance(value, list if typ == "array" else dict):
                 return value
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     return raw
 
@@ -211,11 +222,21 @@ def _convert_api(
         or api_name,
         parameters=parameters,
         category=category,
-        returns=json.dumps(template, ensure_ascii=False) if template else "",
+        returns=_template_text(template),
         binding=_binding(api, host=host, wire=wire, where=where),
         source=f"toolbench:{category}/{tool_name}",
     )
     return spec, renames
+
+
+def _template_text(template: Any) -> str:
+    """The example response as JSON text ("" when absent or not expressible as JSON)."""
+    if not template:
+        return ""
+    try:
+        return json.dumps(template, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return ""
 
 
 def _binding(
@@ -225,9 +246,16 @@ def _binding(
     url = api.get("url")
     if not host or not isinstance(url, str) or not url:
         return None
-    parts = urlsplit(url)
-    if parts.hostname != host:
-        raise SpecError(where, "url", f"host {parts.hostname!r} is not the tool's host {host!r}")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise SpecError(where, "url", f"{url[:200]!r} is not a URL: {exc}") from None
+    if hostname != host:
+        raise SpecError(where, "url", f"host {hostname!r} is not the tool's host {host!r}")
+    method = api.get("method") or "GET"
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        raise SpecError(where, "method", f"{method!r} is not an HTTP method")
     path = parts.path or "/"
     rest_params: list[RestParameter] = []
     for pname, original in wire.items():
@@ -238,7 +266,7 @@ def _binding(
             rest_params.append(RestParameter(pname, "query", original if original != pname else ""))
     return RestBinding(
         base_url=f"{parts.scheme or 'https'}://{parts.netloc}",
-        method=str(api.get("method") or "GET").upper(),
+        method=method.upper(),
         path=path,
         parameters=tuple(rest_params),
         auth_env=RAPIDAPI_AUTH_ENV,

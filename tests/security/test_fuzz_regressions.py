@@ -1,0 +1,320 @@
+"""Every crash fuzzing or probing ever found, kept as a regression case.
+
+Each test names the input that once escaped as an exception (or stopped a stage) and asserts
+what must happen instead: one reject or one conversion error with a stable reason, the rest
+of the input untouched. Cases in code owned by another part of the project that is not
+fixed yet are marked ``xfail(strict=True)``: the day the fix lands the test passes, the
+strict mark turns that into a failure, and the mark must go.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from executors import ApiLibrary, SpecError
+from executors._library import load_source
+from streamer._runner import RunnerSettings, StageRunner
+from streamer._stage import Output
+from topics import (
+    Call,
+    EventMeta,
+    FormatPass,
+    Generation,
+    GenerationSettings,
+    MemoryTransport,
+    Message,
+    QueryStyle,
+    Reject,
+    Sample,
+    Tool,
+    Topic,
+    TopicPartition,
+    decode,
+    encode,
+)
+
+# --- the stage runner: outputs the log cannot carry ---------------------------------------
+
+ANY_TEXT = Tool(
+    "echo",
+    "Echo text back.",
+    {"type": "object", "properties": {"text": {}}, "required": ["text"]},
+    api_id="probe:echo",
+)
+
+
+def _generation(raw: str, *, sid: str = "s1", pairs: int = 1) -> Generation:
+    meta = EventMeta(id=sid, parent_id=None, sample_id=sid, stage="sampler", stage_version="v")
+    settings = GenerationSettings(pairs=pairs)
+    sample = Sample(meta=meta, style=QueryStyle.SIMPLE, tools=(ANY_TEXT,), settings=settings)
+    return Generation(meta=meta.child("generator", "g", "0"), sample=sample, model="m", raw=raw)
+
+
+async def _run_over(
+    stage: Any, events: list[bytes], topics: tuple[str, ...], settings: RunnerSettings
+) -> tuple[dict[str, list[bytes]], StageRunner, MemoryTransport]:
+    """Run ``stage`` over ``events`` until every input is committed; what each of
+    ``topics`` received."""
+    transport = MemoryTransport(default_partitions=1)
+    await transport.create_topics([t.value for t in Topic], 1)
+    async with transport.producer() as producer:
+        await producer.produce(
+            [Message(stage.input_topic, e, key=str(i).encode()) for i, e in enumerate(events)]
+        )
+    runner = StageRunner(stage, transport, settings=settings)
+    tp = TopicPartition(stage.input_topic, 0)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(runner.run)
+        with anyio.fail_after(20):
+            while runner.stats.consumed < len(events) or runner.in_flight:
+                await anyio.sleep(0.01)
+        runner.stop()
+    received: dict[str, list[bytes]] = {}
+    for topic in topics:
+        async with transport.consumer([topic], f"probe-{topic}") as probe:
+            received[topic] = [r.value for r in await probe.poll(10_000, 0.2)]
+    async with transport.consumer([stage.input_topic], runner.group) as consumer:
+        assert await consumer.committed(tp) == len(events)
+    return received, runner, transport
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class _Hostile:
+    """A stage that passes through what a hostile generator could hand it: per input, one
+    format-pass per argument value in ``VALUES`` (the first and last are fine)."""
+
+    name = "hostile"
+    version = "hostile-v1"
+    input_topic = Topic.GENERATIONS
+    input_type = Generation
+    VALUES: tuple[Any, ...] = ("ok", _nested(300), 2**70, "\ud800", "x" * 50_000, "fine")
+
+    async def process(self, event: Generation) -> list[Output]:
+        def passed(i: int, value: Any) -> FormatPass:
+            meta = event.meta.child(self.name, self.version, str(i))
+            calls = (Call("echo", {"text": value}),)
+            return FormatPass(meta, event.sample, event.model, i, "Echo this please", calls)
+
+        return [Output(Topic.FORMAT_PASS, passed(i, v)) for i, v in enumerate(self.VALUES)]
+
+
+@pytest.mark.anyio
+async def test_outputs_the_log_cannot_carry_become_rejects_for_their_pair() -> None:
+    # Found by probing `apigen run` with a hostile endpoint: an argument nested 300 levels
+    # deep under a parameter with an empty schema (orjson reads 1,024 levels but writes 254)
+    # made a FormatPass that could not be encoded, and `usage.prompt_tokens: 1e30` a
+    # Generation with an integer beyond 64 bits; each killed its stage's runner (TypeError
+    # out of a worker), which ended the run. Lone surrogates and events larger than the
+    # log's message limit are the same class.
+    received, runner, _ = await _run_over(
+        _Hostile(),
+        [encode(_generation("a")), encode(_generation("b", sid="s2"))],
+        ("format-pass", "rejects"),
+        RunnerSettings(concurrency=2, max_event_bytes=40_000),
+    )
+    passes = [decode(v, FormatPass) for v in received["format-pass"]]
+    assert sorted((e.meta.sample_id, e.pair_index) for e in passes) == [
+        (sid, i) for sid in ("s1", "s2") for i in (0, 5)
+    ]
+    rejects = [decode(v, Reject) for v in received["rejects"]]
+    assert sorted((r.meta.sample_id, r.pair_index, r.reason) for r in rejects) == [
+        (sid, i, reason)
+        for sid in ("s1", "s2")
+        for i, reason in enumerate(["unencodable_output"] * 3 + ["output_too_large"], start=1)
+    ]
+    messages = {r.pair_index: r.message for r in rejects}
+    assert "nested deeper than the log's JSON limit" in messages[1]
+    assert "integer beyond the 64-bit range" in messages[2]
+    assert "lone UTF-16 surrogate" in messages[3]
+    assert "50," in messages[4] and "the limit is 40,000" in messages[4]
+    assert all(isinstance(r.rejected, dict) for r in rejects)  # the input is kept
+    assert runner.stats.rejected == 8 and runner.stats.produced == 12
+
+
+class _Oversized:
+    """A stage whose single output echoes its (large) input: too large, and so is a reject
+    that would carry the input."""
+
+    name = "oversized"
+    version = "oversized-v1"
+    input_topic = Topic.GENERATIONS
+    input_type = Generation
+
+    async def process(self, event: Generation) -> list[Output]:
+        out = FormatPass(
+            meta=event.meta.child(self.name, self.version, "0"),
+            sample=event.sample,
+            model=event.model,
+            pair_index=0,
+            query=event.raw * 2,
+            calls=(),
+        )
+        return [Output(Topic.FORMAT_PASS, out)]
+
+
+@pytest.mark.anyio
+async def test_a_reject_too_large_to_carry_its_input_still_names_the_sample_and_pair() -> None:
+    received, _, _ = await _run_over(
+        _Oversized(),
+        [encode(_generation("y" * 30_000))],
+        ("format-pass", "rejects"),
+        RunnerSettings(concurrency=1, max_event_bytes=20_000),
+    )
+    assert received["format-pass"] == []
+    (reject,) = (decode(v, Reject) for v in received["rejects"])
+    assert (reject.meta.sample_id, reject.pair_index, reject.reason) == (
+        "s1",
+        0,
+        "output_too_large",
+    )
+    assert isinstance(reject.rejected, str) and reject.rejected.startswith("<FormatPass ")
+    assert "not kept" in reject.rejected and len(encode(reject)) < 20_000
+
+
+# --- catalogues: one hostile entry is one conversion error ----------------------------------
+
+FIND: dict[str, Any] = {
+    "api_name": "find",
+    "api_description": "Find a thing.",
+    "method": "GET",
+    "url": "https://example.com/find",
+    "required_parameters": [{"name": "q", "type": "STRING", "description": "What."}],
+}
+GOOD_TOOL: dict[str, Any] = {
+    "category_name": "Data",
+    "tool_name": "Lookup",
+    "host": "example.com",
+    "api_list": [FIND],
+}
+
+
+def _tool(name: str, **api: Any) -> dict[str, Any]:
+    return {**GOOD_TOOL, "tool_name": name, "api_list": [{**FIND, **api}]}
+
+
+def test_toolbench_lines_with_a_bad_url_method_or_encoding_lose_only_themselves(
+    tmp_path: Path,
+) -> None:
+    # Found by probing: `"url": "http://[::1"` raised ValueError (Invalid IPv6 URL) out of
+    # convert_toolbench_file, a non-UTF-8 line raised UnicodeDecodeError, and a line nested
+    # deeper than json can parse raised RecursionError: each lost the whole catalogue.
+    lines = [
+        json.dumps(GOOD_TOOL).encode(),
+        json.dumps(_tool("V6", url="http://[::1")).encode(),
+        json.dumps(_tool("Verb", method={"get": 1})).encode(),
+        b'{"tool_name": "\xff\xfe"}',
+        b"[" * 5000 + b"]" * 5000,
+        json.dumps(_tool("Second")).encode(),
+    ]
+    path = tmp_path / "tools.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    specs, errors = load_source(path)
+    assert [s.source for s in specs] == ["toolbench:Data/Lookup", "toolbench:Data/Second"]
+    problems = {e.document.split("#")[0]: e.problem for e in errors}
+    assert sorted(problems) == ["tools.jsonl:2", "tools.jsonl:3", "tools.jsonl:4", "tools.jsonl:5"]
+    assert "is not a URL" in problems["tools.jsonl:2"]
+    assert "not an HTTP method" in problems["tools.jsonl:3"]
+    assert problems["tools.jsonl:4"] == "invalid UTF-8 at byte 15"
+    assert "nested too deeply" in problems["tools.jsonl:5"]
+
+
+def test_toolbench_examples_beyond_64_bits_stay_text(tmp_path: Path) -> None:
+    # Found in the real tools.jsonl ("All Purpose Complex Converter"): the example
+    # "12345345483453456038494208" became a Python int no event can carry, so a task
+    # offering that API could not be encoded.
+    big = "12345345483453456038494208"
+    tool = _tool(
+        "Big",
+        required_parameters=[{"name": "n", "type": "NUMBER", "default": big}],
+        optional_parameters=[
+            {"name": "i", "type": "INTEGER", "default": "9" * 30},
+            {"name": "f", "type": "NUMBER", "default": "1e400"},
+        ],
+    )
+    path = tmp_path / "tools.jsonl"
+    path.write_text(json.dumps(tool) + "\n")
+    (spec,), errors = load_source(path)
+    assert not errors
+    props = spec.parameters["properties"]
+    assert props["n"]["examples"] == [big]
+    assert props["i"]["examples"] == ["9" * 30]
+    assert props["f"]["examples"] == ["1e400"]
+
+
+def test_specs_no_event_can_carry_are_entry_errors(tmp_path: Path) -> None:
+    # A deep schema (900 levels: JSON reads it, the log writes 254) and a lone surrogate in
+    # an MCP tool's name reached the sampler, whose task could then not be encoded.
+    deep = '{"items":' * 900 + "{}" + "}" * 900
+    tools = [
+        '{"name": "ok", "inputSchema": {"type": "object", "properties": {}}}',
+        '{"name": "deep", "inputSchema": {"type": "object", "properties": {"x": ' + deep + "}}}",
+        '{"name": "odd\\ud800", "inputSchema": {"type": "object"}}',
+    ]
+    listing = '{"tools": [' + ", ".join(tools) + "]}"
+    path = tmp_path / "listing.json"
+    path.write_text(listing)
+    specs, errors = load_source(path, kind="mcp")
+    assert [s.name for s in specs] == ["ok"]
+    assert len(errors) == 2  # the deep one may be refused by the converter or the library
+    odd = next(e for e in errors if e.field == "mcp:listing:odd")
+    assert odd.document == str(path) and "surrogate" in odd.problem
+
+
+def test_a_spec_file_with_a_bad_line_keeps_the_good_ones(tmp_path: Path) -> None:
+    spec = {
+        "name": "echo",
+        "description": "Echo.",
+        "parameters": {"type": "object", "properties": {"text": {"type": "string"}}},
+        "binding": {"kind": "python", "module": "tests.security.targets", "function": "echo"},
+        "source": "probe",
+    }
+    path = tmp_path / "apis.jsonl"
+    lines = [spec, {**spec, "binding": {"kind": "python"}}, {**spec, "name": "echo2"}]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n{not json\n")
+    specs, errors = load_source(path)
+    assert [s.name for s in specs] == ["echo", "echo2"]
+    assert [e.document for e in errors] == ["apis.jsonl:2", "apis.jsonl:4"]
+
+
+def test_catalogue_files_that_cannot_be_read_raise_a_spec_error_naming_them(
+    tmp_path: Path,
+) -> None:
+    # A missing file raised FileNotFoundError, a UTF-16 one UnicodeDecodeError.
+    utf16 = tmp_path / "tools.json"
+    utf16.write_bytes(json.dumps([{"name": "f"}]).encode("utf-16"))
+    truncated = tmp_path / "cut.json"
+    truncated.write_text('[{"type": "function", "function": {"name": "f", "parameters"')
+    cases = {
+        tmp_path / "missing.json": "no such file",
+        utf16: "is UTF-16 (byte-order mark)",
+        truncated: "line 1 column",
+    }
+    for path, expected in cases.items():
+        with pytest.raises(SpecError) as caught:
+            ApiLibrary.from_sources([path])
+        assert expected in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_two_catalogues_with_the_same_id_keep_the_first_and_say_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps(GOOD_TOOL) + "\n")
+    changed = _tool("Lookup", api_description="Something else.")
+    second.write_text(json.dumps(changed) + "\n")
+    library = ApiLibrary.from_sources([first, second])
+    assert [s.description for s in library] == ["Find a thing."]
+    assert "b.jsonl: 1 item(s) skipped" in caplog.text and "duplicate id" in caplog.text
+    with pytest.raises(SpecError, match="duplicate id"):
+        ApiLibrary.from_sources([first, second], strict=True)
