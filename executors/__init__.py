@@ -2,13 +2,14 @@
 
 from ._cache import ResultCache
 from ._dispatch import Dispatcher
-from ._errors import REASONS, ExecutionFailure, ExecutorsError, SpecError
+from ._errors import REASONS, ExecutionFailure, ExecutorsError, InvalidSchema, SpecError
 from ._library import AmbiguousApiName, ApiLibrary
 from ._mcp import McpExecutor, McpServerConfig
 from ._outcome import Executor, Outcome
 from ._python import PythonExecutor
 from ._rate_limits import Rate, RateLimits
 from ._rest import RestExecutor
+from ._schema import SchemaValidator, ValueProblem, check_value, compile_schema, format_path
 from ._spec import (
     WHOLE_BODY,
     ApiSpec,
@@ -31,6 +32,7 @@ __all__ = [
     "ExecutionFailure",
     "Executor",
     "ExecutorsError",
+    "InvalidSchema",
     "McpBinding",
     "McpExecutor",
     "McpServerConfig",
@@ -43,6 +45,11 @@ __all__ = [
     "RestExecutor",
     "RestParameter",
     "ResultCache",
+    "SchemaValidator",
     "SpecError",
+    "ValueProblem",
+    "check_value",
+    "compile_schema",
+    "format_path",
     "validate_parameters_schema",
 ]

@@ -4,6 +4,7 @@ Hierarchy::
 
     ExecutorsError
     ├── SpecError              reason "invalid_spec": a spec or source document is malformed
+    │   └── InvalidSchema      reason "invalid_schema": a JSON Schema in it is unsafe or malformed
     └── ExecutionFailure       a call did not produce a result (``reason`` is the stable code)
 
 Executors never raise into the pipeline: they return :class:`~executors.Outcome` values
@@ -12,7 +13,7 @@ whose failures carry the same reason codes listed in :data:`REASONS`.
 
 from __future__ import annotations
 
-__all__ = ["REASONS", "ExecutionFailure", "ExecutorsError", "SpecError"]
+__all__ = ["REASONS", "ExecutionFailure", "ExecutorsError", "InvalidSchema", "SpecError"]
 
 REASONS: dict[str, str] = {
     "unknown_api": "the call names an API the library does not have",
@@ -48,6 +49,12 @@ class SpecError(ExecutorsError):
         self.document = document
         self.field = field
         self.problem = problem
+
+
+class InvalidSchema(SpecError):
+    """A JSON Schema that cannot be judged safely (see :mod:`executors._schema`)."""
+
+    reason = "invalid_schema"
 
 
 class ExecutionFailure(ExecutorsError):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from ._errors import SpecError
+from ._schema import compile_schema
 
 __all__ = [
     "WHOLE_BODY",
@@ -30,8 +31,6 @@ __all__ = [
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 """Valid API names: identifier-like; dots allowed (BFCL's ``math_toolkit.sum_of_multiples``)."""
-
-JSON_TYPES = frozenset({"string", "integer", "number", "boolean", "array", "object", "null"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,44 +97,22 @@ Binding: TypeAlias = PythonBinding | RestBinding | McpBinding
 def validate_parameters_schema(schema: Any, *, where: str) -> None:
     """Check that ``schema`` is a JSON Schema object describing keyword parameters.
 
-    Raises :class:`SpecError` naming ``where`` and the offending field.
+    Beyond the shape of the top level (``type: object``, ``properties`` an object, every
+    ``required`` name a property), the whole schema must compile safely
+    (:func:`~executors.compile_schema`: bounded size and depth, the Draft 2020-12
+    metaschema, references only inside itself, regexes RE2 can run). Raises
+    :class:`SpecError` naming ``where`` and the offending field; an unsafe or malformed
+    schema is its subclass :class:`~executors.InvalidSchema` (reason ``invalid_schema``).
     """
     if not isinstance(schema, dict):
         raise SpecError(where, "parameters", "must be a JSON Schema object")
     if schema.get("type") != "object":
         raise SpecError(where, "parameters.type", f"must be 'object', got {schema.get('type')!r}")
+    compile_schema(schema, where=where, field="parameters")
     props = schema.get("properties", {})
-    if not isinstance(props, dict):
-        raise SpecError(where, "parameters.properties", "must be an object")
-    for pname, pschema in props.items():
-        _check_property(pschema, where=where, path=f"parameters.properties.{pname}")
-    required = schema.get("required", [])
-    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-        raise SpecError(where, "parameters.required", "must be a list of names")
-    missing = [r for r in required if r not in props]
+    missing = [r for r in schema.get("required", []) if r not in props]
     if missing:
         raise SpecError(where, "parameters.required", f"names unknown parameters {missing}")
-
-
-def _check_property(schema: Any, *, where: str, path: str) -> None:
-    if not isinstance(schema, dict):
-        raise SpecError(where, path, "must be a JSON Schema object")
-    typ = schema.get("type")
-    types = typ if isinstance(typ, list) else [typ] if typ is not None else []
-    for t in types:
-        if t not in JSON_TYPES:
-            raise SpecError(where, f"{path}.type", f"unknown JSON Schema type {t!r}")
-    if "enum" in schema and not isinstance(schema["enum"], list):
-        raise SpecError(where, f"{path}.enum", "must be a list")
-    if "items" in schema:
-        _check_property(schema["items"], where=where, path=f"{path}.items")
-    if isinstance(schema.get("properties"), dict):
-        for name, sub in schema["properties"].items():
-            _check_property(sub, where=where, path=f"{path}.properties.{name}")
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in schema:
-            for i, sub in enumerate(schema[key]):
-                _check_property(sub, where=where, path=f"{path}.{key}[{i}]")
 
 
 @dataclass(frozen=True, slots=True)

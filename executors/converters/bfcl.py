@@ -5,6 +5,16 @@ BFCL writes JSON-Schema-like docs with a Python vocabulary: the top level says
 They map to ``string, integer, number, boolean, array, array, object`` and, for ``any``, no
 type constraint. Names are kept verbatim (dots included) because BFCL's answers use them.
 BFCL's non-standard ``optional`` flag is dropped; ``required`` says the same.
+
+Two BFCL conventions are read the way BFCL's own checker reads them, because they are
+unambiguous:
+
+- ``enum`` on an array parameter constrains the items: ``{"type": "array", "items":
+  {"type": "string"}, "enum": ["a", "b"]}`` accepts ``["a"]`` (the enum moves into
+  ``items``). An enum whose members are themselves lists stays where it is.
+- ``"default": null`` on an optional parameter means "absent", so null is an accepted value:
+  the type gains ``"null"`` (and the enum, if any, gains ``null``). A required parameter's
+  null default says nothing and is left alone.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import SpecError
+from .._schema import MAX_SCHEMA_DEPTH
 from .._spec import ApiSpec
 from ._common import ConversionReport, Deduper, collect, read_json_lines
 
@@ -37,10 +48,12 @@ _TYPES = {
 }
 
 
-def bfcl_schema(schema: Any, *, where: str, field: str) -> dict[str, Any]:
+def bfcl_schema(schema: Any, *, where: str, field: str, _depth: int = 0) -> dict[str, Any]:
     """One BFCL (sub)schema as JSON Schema; nested ``items`` and ``properties`` too."""
     if not isinstance(schema, dict):
         raise SpecError(where, field, "must be an object")
+    if _depth > MAX_SCHEMA_DEPTH // 2:
+        raise SpecError(where, field, f"nests deeper than {MAX_SCHEMA_DEPTH // 2} schemas")
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "type":
@@ -50,17 +63,49 @@ def bfcl_schema(schema: Any, *, where: str, field: str) -> dict[str, Any]:
                 raise SpecError(where, f"{field}.type", f"unknown BFCL type {value!r}")
             out["type"] = _TYPES[value]
         elif key == "items":
-            out["items"] = bfcl_schema(value, where=where, field=f"{field}.items")
+            out["items"] = bfcl_schema(
+                value, where=where, field=f"{field}.items", _depth=_depth + 1
+            )
         elif key == "properties":
             if not isinstance(value, dict):
                 raise SpecError(where, f"{field}.properties", "must be an object")
             out["properties"] = {
-                name: bfcl_schema(sub, where=where, field=f"{field}.properties.{name}")
+                name: bfcl_schema(
+                    sub, where=where, field=f"{field}.properties.{name}", _depth=_depth + 1
+                )
                 for name, sub in value.items()
             }
         elif key != "optional":
             out[key] = value
+    if out.get("type") == "array":
+        _enum_into_items(out)
+    required = out.get("required")
+    if isinstance(out.get("properties"), dict) and isinstance(required, list | type(None)):
+        for name, sub in out["properties"].items():
+            if name not in (required or ()):
+                _null_default_allows_null(sub)
     return out
+
+
+def _enum_into_items(schema: dict[str, Any]) -> None:
+    enum = schema.get("enum")
+    items = schema.get("items", {})
+    if not isinstance(enum, list) or any(isinstance(v, list) for v in enum):
+        return
+    if isinstance(items, dict) and "enum" not in items:
+        schema["items"] = {**items, "enum": schema.pop("enum")}
+
+
+def _null_default_allows_null(schema: dict[str, Any]) -> None:
+    if "default" not in schema or schema["default"] is not None:
+        return
+    typ = schema.get("type")
+    if isinstance(typ, str) and typ != "null":
+        schema["type"] = [typ, "null"]
+    elif isinstance(typ, list) and "null" not in typ:
+        schema["type"] = [*typ, "null"]
+    if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
+        schema["enum"] = [*schema["enum"], None]
 
 
 def spec_from_bfcl_function(

@@ -7,19 +7,33 @@ Accepted output shapes: ``{"pairs": [pair, ...]}``, a bare list of pairs, or one
 is ``{"query": str, "answers": [{"name": str, "arguments": {...}}]}``. ``arguments`` may be a
 JSON object or a string holding one (OpenAI ``tool_calls`` style).
 
-Reason codes, in the order they are checked::
+Reason codes, in the order they are checked (``docs/checks.md`` has the table and the type
+rules)::
 
     invalid_json       the output is not JSON
     missing_field      no pairs, or a pair/call lacks query, answers, name or arguments
     unknown_function   a call names a function that is not among the task's tools
-    unknown_argument   a call passes an argument the function does not declare
-    missing_required   a required argument is absent
-    type_mismatch      a value has the wrong JSON type (no coercion: "5" is not a number)
-    enum_violation     a value is not one of the allowed values
-    out_of_range       a value breaks minimum/maximum/length/item-count bounds
+    invalid_schema     the called function's parameter schema cannot be judged safely
+                       (malformed, a reference outside itself, a regex RE2 cannot run, ...)
+    unknown_argument   a call passes an argument, or a key inside an object argument, that
+                       the schema does not declare
+    missing_required   a required argument, or a required key inside one, is absent
+    type_mismatch      a value has the wrong JSON type (no coercion: "5" is not a number,
+                       3.0 is not an integer, a boolean is never a number)
+    enum_violation     a value of the right type is not one of the allowed values
+    out_of_range       a value breaks minimum/maximum/length/item-count bounds (or the
+                       checker's own bounds on nesting and integer size)
     schema_violation   any other JSON Schema keyword fails
     missing_pair       the output holds fewer pairs than the task asked for (one per pair)
-    style_mismatch     the calls do not fit the query style
+    no_call            the answer has no call, but the query style wants at least one
+    style_mismatch     the calls do not fit the query style in another way
+
+Arguments are checked at every depth: inside an object-valued argument, keys the object
+schema does not declare are ``unknown_argument`` when it lists ``properties`` and says
+nothing else about other keys (see :func:`executors.compile_schema`'s ``close_objects``).
+Among several problems the message names the first by the order above (then the shallowest,
+then by path), so a wrong-typed value for an enum parameter is a ``type_mismatch``; the path
+in the message is JSON-style (``guest.ssn``, ``items[2].name``).
 """
 
 from __future__ import annotations
@@ -29,9 +43,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from executors import InvalidSchema, check_value, compile_schema, format_path
 from topics import Call, FormatPass, Generation, QueryStyle, Sample, Tool, Topic
 
 from .._stage import Output, make_reject, stage_version
@@ -50,9 +64,18 @@ _KEYWORD_REASONS = {
     "maxLength": "out_of_range",
     "minItems": "out_of_range",
     "maxItems": "out_of_range",
+    "minProperties": "out_of_range",
+    "maxProperties": "out_of_range",
     "required": "missing_required",
     "additionalProperties": "unknown_argument",
 }
+_RANK = {
+    reason: rank
+    for rank, reason in enumerate(
+        ("unknown_argument", "missing_required", "type_mismatch", "enum_violation",
+         "out_of_range", "schema_violation")
+    )
+}  # fmt: skip
 
 
 class FormatError(Exception):
@@ -129,22 +152,25 @@ def _parse_pair(obj: Any) -> _Pair:
     return _Pair(query.strip(), tuple(calls))
 
 
-_VALIDATORS: dict[bytes, Draft202012Validator] = {}
+def _reason(error: ValidationError) -> str:
+    keyword = str(error.validator)
+    context = error.context or []
+    # No alternative takes a value of this type: name that, not the combinator.
+    if (
+        keyword in ("anyOf", "oneOf")
+        and context
+        and all(c.validator == "type" and not c.relative_path for c in context)
+    ):
+        return "type_mismatch"
+    return _KEYWORD_REASONS.get(keyword, "schema_violation")
 
 
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
-    validator = _VALIDATORS.get(key)
-    if validator is None:
-        if len(_VALIDATORS) > 4096:
-            _VALIDATORS.clear()
-        validator = _VALIDATORS[key] = Draft202012Validator(schema)
-    return validator
-
-
-def _describe(error: ValidationError, function: str) -> str:
-    where = "/".join(str(p) for p in error.absolute_path) or "arguments"
-    return f"{function}: {where}: {error.message}"
+def _first_error(errors: list[ValidationError]) -> tuple[str, ValidationError]:
+    ranked = sorted(
+        ((_reason(e), e) for e in errors),
+        key=lambda r: (_RANK[r[0]], len(r[1].absolute_path), format_path(r[1].absolute_path)),
+    )
+    return ranked[0]
 
 
 def check_calls(
@@ -156,6 +182,17 @@ def check_calls(
         tool = by_name.get(call.name)
         if tool is None:
             raise FormatError("unknown_function", f"{call.name!r} is not one of {sorted(by_name)}")
+        if not isinstance(tool.parameters, dict):
+            raise FormatError("invalid_schema", f"{call.name}: parameters: must be an object")
+        try:
+            validator = compile_schema(tool.parameters, where=call.name, close_objects=True)
+        except InvalidSchema as exc:
+            raise FormatError("invalid_schema", str(exc)) from None
+        problem = check_value(call.arguments)
+        if problem is not None:
+            reason = "type_mismatch" if problem.kind == "not_json" else "out_of_range"
+            where = problem.path or "arguments"
+            raise FormatError(reason, f"{call.name}: {where}: {problem.message}")
         props = tool.parameters.get("properties", {})
         unknown = sorted(set(call.arguments) - set(props))
         if unknown:
@@ -165,14 +202,14 @@ def check_calls(
             raise FormatError(
                 "missing_required", f"{call.name}: missing required argument(s) {missing}"
             )
-        errors = sorted(
-            _validator(tool.parameters).iter_errors(call.arguments),
-            key=lambda e: (len(e.absolute_path), str(e.validator)),
-        )
+        try:
+            errors = validator.errors(call.arguments, where=call.name)
+        except InvalidSchema as exc:
+            raise FormatError("invalid_schema", str(exc)) from None
         if errors:
-            first = errors[0]
-            reason = _KEYWORD_REASONS.get(str(first.validator), "schema_violation")
-            raise FormatError(reason, _describe(first, call.name))
+            reason, first = _first_error(errors)
+            where = format_path(first.absolute_path) or "arguments"
+            raise FormatError(reason, f"{call.name}: {where}: {first.message}")
     _check_style(calls, style, rules)
 
 
@@ -186,7 +223,7 @@ def _check_style(calls: Sequence[Call], style: QueryStyle, rules: FormatRules) -
             raise FormatError("style_mismatch", f"irrelevance expects no call, got {n}")
         return
     if n == 0:
-        raise FormatError("style_mismatch", f"{style} expects at least one call, got none")
+        raise FormatError("no_call", f"{style} expects at least one call, got none")
     if style in (QueryStyle.SIMPLE, QueryStyle.MULTIPLE) and n != 1:
         raise FormatError("style_mismatch", f"{style} expects exactly one call, got {n}")
     if style is QueryStyle.PARALLEL:

@@ -98,7 +98,8 @@ async def test_valid_pairs_pass_and_every_pair_is_kept() -> None:
             "style_mismatch",
         ),
         (_pair(("add", {"a": 1, "b": 2})), QueryStyle.IRRELEVANCE, "style_mismatch"),
-        (_pair(), QueryStyle.SIMPLE, "style_mismatch"),
+        (_pair(), QueryStyle.SIMPLE, "no_call"),
+        (_pair(), QueryStyle.PARALLEL, "no_call"),
     ],
 )
 async def test_each_defect_is_rejected_with_its_reason(
