@@ -113,7 +113,12 @@ class PythonExecutor:
     (``memory_exceeded``; None for no limit), ``max_result_bytes`` of JSON result
     (``result_too_large``). Only modules in ``allowed_modules`` are ever imported; others
     are ``unknown_api``. Workers run with a minimal environment (no credentials from the
-    parent's), single-threaded BLAS, and a private temporary working directory.
+    parent's), single-threaded BLAS, and a private temporary working directory (also their
+    ``TMPDIR``), confined by ``_python_worker.isolate``: no network unless
+    ``allow_network`` (a fresh network namespace where the kernel allows it, and Python's
+    socket calls refused), no writes outside that directory, no subprocesses. A refused
+    operation is ``sandbox_refused``. :attr:`isolation` lists the layers the last worker
+    started with.
 
     ``latency_s`` covers the call in the worker (not the wait for a free worker).
     """
@@ -128,6 +133,7 @@ class PythonExecutor:
         max_result_bytes: int = 1 * MiB,
         allowed_modules: Collection[str],
         startup_timeout_s: float = 30.0,
+        allow_network: bool = False,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -139,6 +145,8 @@ class PythonExecutor:
         self.max_result_bytes = max_result_bytes
         self.allowed_modules = frozenset(allowed_modules)
         self.startup_timeout_s = startup_timeout_s
+        self.allow_network = allow_network
+        self.isolation: tuple[str, ...] = ()
         # Idle slots: a live worker, or None for "spawn one when needed".
         self._idle_send, self._idle_receive = anyio.create_memory_object_stream[_Worker | None](
             workers
@@ -161,7 +169,8 @@ class PythonExecutor:
         return (
             f"<PythonExecutor workers={self.workers} busy={self.busy} "
             f"idle={self.workers - self.busy} live={len(self._live)} "
-            f"calls={self.calls_total} replaced={self.replaced_total}"
+            f"calls={self.calls_total} replaced={self.replaced_total} "
+            f"isolation={','.join(self.isolation) or '-'}"
             f"{' closed' if self._closed else ''}>"
         )
 
@@ -268,6 +277,7 @@ class PythonExecutor:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="apigen-python-")
         env = {k: os.environ[k] for k in _ENV_PASSTHROUGH if k in os.environ}
         env.update(_SINGLE_THREAD_ENV)
+        env["TMPDIR"] = self._tmpdir.name
         process = await anyio.open_process(
             [sys.executable, "-u", str(_WORKER_SCRIPT)],
             stdin=subprocess.PIPE,
@@ -285,10 +295,12 @@ class PythonExecutor:
             "memory_limit_bytes": self.memory_limit_bytes,
             "cpu_limit_s": self.cpu_limit_s,
             "max_result_bytes": self.max_result_bytes,
+            "allow_network": self.allow_network,
         }
         try:
             with anyio.fail_after(self.startup_timeout_s):
-                await worker.request(orjson.dumps(config), max_reply_bytes=1024)
+                ready = await worker.request(orjson.dumps(config), max_reply_bytes=1024)
+            self.isolation = tuple(orjson.loads(ready).get("isolation", ()))
         except BaseException as exc:
             await self._discard(worker)
             if isinstance(exc, TimeoutError):

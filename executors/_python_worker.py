@@ -4,8 +4,9 @@ It speaks length-prefixed orjson frames (4-byte big-endian length, then the payl
 the pipes it was started with; stdin, stdout and stderr are then pointed at ``/dev/null`` so
 a function that prints or reads cannot corrupt the protocol.
 
-The first frame configures the worker (``sys_path``, ``allowed_modules``, limits); the
-worker applies its resource limits and answers ``{"ready": pid}``. Every later frame is
+The first frame configures the worker (``sys_path``, ``allowed_modules``, limits,
+``allow_network``); the worker applies its resource limits and its isolation (see
+:func:`isolate`) and answers ``{"ready": pid, "isolation": [layers]}``. Every later frame is
 one call ``{"module", "function", "arguments"}`` answered by one reply frame: ``{"ok":
 true, "result": ...}`` or ``{"ok": false, "reason", "message"}``.
 
@@ -209,6 +210,8 @@ class Worker:
         except _CpuLimitExceeded:
             message = f"the call exceeded its CPU time limit ({self.cpu_limit_s} s)"
             raise _Failure("timeout", message) from None
+        except SandboxRefused as exc:
+            raise _Failure("sandbox_refused", _describe(exc)) from None
         except Exception as exc:
             raise _Failure("function_error", _describe(exc)) from None
         finally:
@@ -244,6 +247,95 @@ class Worker:
         resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
 
 
+class SandboxRefused(PermissionError):
+    """An operation the worker's sandbox does not allow (reason ``sandbox_refused``)."""
+
+
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_PATH_EVENTS = frozenset({
+    "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.truncate",
+    "os.symlink", "os.link", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile",
+    "shutil.copytree", "os.chdir",
+})  # fmt: skip
+_PROCESS_EVENTS = frozenset({
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+    "os.forkpty", "pty.spawn", "os.kill", "os.killpg",
+})  # fmt: skip
+_NETWORK_EVENTS = frozenset({
+    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+    "socket.gethostbyname", "socket.gethostbyaddr",
+})  # fmt: skip
+
+
+def _unshare_network() -> bool:
+    """Move this process into a new, empty network namespace (no interface is up, not even
+    loopback), as root or through a user namespace; False where the kernel refuses."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    return any(
+        libc.unshare(flags) == 0 for flags in (_CLONE_NEWNET, _CLONE_NEWUSER | _CLONE_NEWNET)
+    )
+
+
+def isolate(writable_dir: str, *, allow_network: bool) -> list[str]:
+    """Confine the running worker; returns the layers applied.
+
+    - ``network-namespace``: no network at all, even for C code (where the kernel allows
+      ``unshare``); ``network-hook``: Python's socket operations are refused.
+    - ``files-hook``: files may be read, but written, created, removed or renamed only
+      under ``writable_dir`` (the worker's private temporary working directory).
+    - ``process-hook``: no subprocesses, ``exec``, ``fork`` or signals to other processes.
+
+    The hooks are audit hooks (PEP 578): they cannot be removed once installed and they
+    see every such operation made through Python, but not what a C extension does itself.
+    A refused operation raises :class:`SandboxRefused` (a PermissionError) in the function.
+    """
+    layers = []
+    if not allow_network:
+        if _unshare_network():
+            layers.append("network-namespace")
+        layers.append("network-hook")
+    root = os.path.realpath(writable_dir)
+
+    def inside(path: object) -> bool:
+        if isinstance(path, int):  # an already open descriptor
+            return True
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str):
+            return True
+        real = os.path.realpath(path)
+        return real == root or real.startswith(root + os.sep)
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open":
+            path, mode, flags = (*args, None, None, 0)[:3]
+            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & _WRITE_FLAGS
+            )
+            if writes and not inside(path):
+                raise SandboxRefused(f"sandbox: writing {path!r} is not allowed")
+        elif event in _PATH_EVENTS:
+            if not all(inside(a) for a in args[:2] if isinstance(a, str | bytes)):
+                raise SandboxRefused(f"sandbox: {event} on {args[0]!r} is not allowed")
+        elif event in _PROCESS_EVENTS:
+            if event == "os.kill" and args[:1] == (os.getpid(),):
+                return  # a signal to itself harms no one else
+            raise SandboxRefused(f"sandbox: {event} is not allowed")
+        elif not allow_network and event in _NETWORK_EVENTS:
+            raise SandboxRefused(f"sandbox: {event} is not allowed (no network)")
+
+    sys.addaudithook(hook)
+    layers += ["files-hook", "process-hook"]
+    return layers
+
+
 def _failure_frame(reason: str, message: str) -> bytes:
     return orjson.dumps({"ok": False, "reason": reason, "message": message})
 
@@ -268,7 +360,9 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     worker = Worker(config)
-    _write_frame(proto_out, orjson.dumps({"ready": os.getpid()}))
+    sys.dont_write_bytecode = True
+    layers = isolate(os.getcwd(), allow_network=bool(config.get("allow_network", False)))
+    _write_frame(proto_out, orjson.dumps({"ready": os.getpid(), "isolation": layers}))
 
     while (frame := _read_frame(proto_in)) is not None:
         try:

@@ -6,6 +6,8 @@ import ctypes
 import math
 import os
 import signal
+import socket
+import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -96,3 +98,34 @@ def exits() -> None:
 
 async def async_add(a: int, b: int) -> int:
     return a + b
+
+
+def write_file(path: str, text: str) -> str:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def write_here(name: str) -> str:
+    with open(name, "w", encoding="utf-8") as f:
+        f.write("scratch")
+    return os.path.realpath(name)
+
+
+def read_file(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def remove_file(path: str) -> None:
+    os.remove(path)
+
+
+def connect(host: str, port: int) -> str:
+    with socket.create_connection((host, port), timeout=2) as s:
+        s.sendall(b"hello")
+    return "connected"
+
+
+def run_command(argument: str) -> int:
+    return subprocess.run(["true", argument], check=False).returncode
