@@ -463,9 +463,3 @@ def _megabytes(heap: str) -> int:
     unit = heap[-1].lower()
     number = int(heap[:-1]) if unit in "kmg" else int(heap)
     return {"k": number // 1024, "m": number, "g": number * 1024}.get(unit, number >> 20)
-
-
-if __name__ == "__main__":
-    from ._cli_kafka import kafka_app
-
-    kafka_app()
