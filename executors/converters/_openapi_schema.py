@@ -1,4 +1,4 @@
-"""OpenAPI schema objects -> plain JSON Schema: local ``$ref``, ``allOf``, ``nullable``.
+"""OpenAPI schema objects -> plain JSON Schema: ``$ref``, ``allOf``, ``nullable``.
 
 OpenAPI 3.0 schemas are a JSON Schema dialect; this normalizes them to the subset the rest
 of the system reads. Only whitelisted keywords survive (``xml``, ``discriminator``,
@@ -6,15 +6,36 @@ of the system reads. Only whitelisted keywords survive (``xml``, ``discriminator
 ``nullable: true`` becomes a ``"null"`` member of ``type`` and boolean ``exclusiveMinimum``
 becomes the numeric form. Recursive references are cut: the repeated schema becomes a bare
 ``{"type": "object"}`` whose description says where it recursed, so conversion always ends.
+
+Where references may lead (a spec is data, and data must not choose what is read):
+
+- ``#/components/...`` resolves in the document itself;
+- another file (``schemas/pet.yaml#/Pet``, ``common.json``) only when the document was read
+  from a file, and only inside that file's directory (``..`` and symlinks that leave it are
+  refused); references inside the other file resolve against it, under the same rule;
+- ``http(s)://`` only when the caller passes ``fetch`` (off by default), which does the
+  network access under its own policy;
+- anything else (``file://`` elsewhere, other schemes) is a :class:`SpecError` naming the
+  reference.
+
+At most :data:`MAX_REF_DOCUMENTS` other documents of at most :data:`MAX_REF_DOCUMENT_BYTES`
+each are read per spec, and one schema may expand to at most :data:`MAX_SCHEMA_NODES`
+schema objects (YAML aliases can make a small file expand without end).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.request import url2pathname
+
+import yaml
 
 from .._errors import SpecError
 
-__all__ = ["RefResolver"]
+__all__ = ["Fetch", "RefResolver"]
 
 _KEEP = frozenset(
     {
@@ -26,28 +47,57 @@ _KEEP = frozenset(
 )  # fmt: skip
 MAX_DEPTH = 24
 """Deeper schemas are cut like recursive ones (some real specs nest absurdly)."""
+MAX_REF_DOCUMENTS = 64
+"""Other documents (files or, with ``fetch``, URLs) one spec's references may read."""
+MAX_REF_DOCUMENT_BYTES = 16 << 20
+"""The largest other document a reference may read, in bytes."""
+MAX_SCHEMA_NODES = 20_000
+"""Schema objects one parameter or body schema may expand to (references and YAML aliases
+included); the largest real operation here has a few hundred."""
+
+Fetch = Callable[[str], str | bytes]
+"""Reads a remote document: ``fetch(url)`` returns its text (JSON or YAML) or raises."""
 
 
 class RefResolver:
-    """Resolves local references (``#/components/...``) of one OpenAPI ``document``.
+    """Resolves the references of one OpenAPI ``document`` (see the module docstring).
 
-    ``where`` names the document in errors. Remote references raise :class:`SpecError`.
+    ``where`` names the document in errors; ``path`` is the file it was read from (None:
+    references to other files are refused); ``fetch`` reads remote documents (None, the
+    default: remote references are refused).
     """
 
-    def __init__(self, document: dict[str, Any], *, where: str) -> None:
+    def __init__(
+        self,
+        document: dict[str, Any],
+        *,
+        where: str,
+        path: str | Path | None = None,
+        fetch: Fetch | None = None,
+    ) -> None:
         self.document = document
         self.where = where
+        self.fetch = fetch
+        self._root = Path(path).resolve() if path is not None else None
+        self._base = self._root.as_uri() if self._root is not None else ""
+        self._documents: dict[str, Any] = {self._base: document}
+        self._nodes = 0
 
     def __repr__(self) -> str:
-        return f"<RefResolver {self.where}>"
+        return f"<RefResolver {self.where} documents={len(self._documents)}>"
+
+    def absolute(self, ref: str) -> str:
+        """``ref`` as an absolute URI (the document's own for ``#...``)."""
+        return urljoin(self._base, ref) if self._base else ref
 
     def lookup(self, ref: Any, *, field: str) -> Any:
         """The object a ``$ref`` string points at."""
-        if not isinstance(ref, str) or not ref.startswith("#"):
-            raise SpecError(self.where, f"{field}.$ref", f"only local references, got {ref!r}")
-        node: Any = self.document
-        for part in ref[1:].split("/")[1:] if ref != "#" else []:
-            key = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(ref, str):
+            raise SpecError(self.where, f"{field}.$ref", f"must be a string, got {ref!r}")
+        uri, fragment = urldefrag(self.absolute(ref))
+        node: Any = self._document(uri, ref, field=f"{field}.$ref")
+        for part in fragment.split("/")[1:] if fragment else []:
+            key = unquote(part).replace("~1", "/").replace("~0", "~")
             if isinstance(node, dict) and key in node:
                 node = node[key]
             elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
@@ -56,6 +106,57 @@ class RefResolver:
                 raise SpecError(self.where, f"{field}.$ref", f"{ref!r} does not resolve")
         return node
 
+    def _document(self, uri: str, ref: str, *, field: str) -> Any:
+        if uri in self._documents:
+            return self._documents[uri]
+        if len(self._documents) > MAX_REF_DOCUMENTS:
+            raise SpecError(self.where, field, f"more than {MAX_REF_DOCUMENTS} documents")
+        scheme = urlsplit(uri).scheme
+        if scheme == "file" and self._root is not None:
+            text = self._read_file(uri, ref, field=field)
+        elif scheme in ("http", "https"):
+            if self.fetch is None:
+                raise SpecError(
+                    self.where, field, f"remote reference {ref!r} refused (remote references "
+                    "are followed only when asked for)"
+                )  # fmt: skip
+            try:
+                fetched = self.fetch(uri)
+            except Exception as exc:
+                raise SpecError(self.where, field, f"{ref!r}: {exc}") from None
+            text = fetched.decode("utf-8", "replace") if isinstance(fetched, bytes) else fetched
+            if len(text) > MAX_REF_DOCUMENT_BYTES:
+                raise SpecError(self.where, field, f"{ref!r} exceeds {MAX_REF_DOCUMENT_BYTES} B")
+        elif self._root is None:
+            raise SpecError(
+                self.where, field, f"{ref!r} refers to another document; only '#/...' "
+                "references resolve in a document not read from a file"
+            )  # fmt: skip
+        else:
+            raise SpecError(self.where, field, f"{ref!r}: unsupported reference")
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SpecError(self.where, field, f"{ref!r} is neither JSON nor YAML: {exc}") from None
+        _absolutize(document, uri)
+        self._documents[uri] = document
+        return document
+
+    def _read_file(self, uri: str, ref: str, *, field: str) -> str:
+        assert self._root is not None
+        directory = self._root.parent
+        path = Path(url2pathname(urlsplit(uri).path)).resolve()
+        if not path.is_relative_to(directory):
+            raise SpecError(
+                self.where, field, f"{ref!r} leads outside the spec's directory {directory}"
+            )
+        try:
+            if path.stat().st_size > MAX_REF_DOCUMENT_BYTES:
+                raise SpecError(self.where, field, f"{ref!r} exceeds {MAX_REF_DOCUMENT_BYTES} B")
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError(self.where, field, f"{ref!r} cannot be read: {exc}") from None
+
     def deref(self, obj: Any, *, field: str) -> Any:
         """``obj`` with ``$ref`` chains followed (for parameters, bodies, responses)."""
         seen: set[str] = set()
@@ -63,31 +164,39 @@ class RefResolver:
             ref = obj["$ref"]
             if not isinstance(ref, str):
                 raise SpecError(self.where, f"{field}.$ref", f"must be a string, got {ref!r}")
-            if ref in seen:
+            if self.absolute(ref) in seen:
                 raise SpecError(self.where, f"{field}.$ref", f"{ref!r} refers to itself")
-            seen.add(ref)
+            seen.add(self.absolute(ref))
             obj = self.lookup(ref, field=field)
         return obj
 
-    def schema(self, obj: Any, *, field: str, _stack: tuple[str, ...] = ()) -> dict[str, Any]:
+    def schema(self, obj: Any, *, field: str) -> dict[str, Any]:
         """``obj`` as self-contained JSON Schema (see the module docstring)."""
+        self._nodes = 0
+        return self._schema(obj, field=field, stack=())
+
+    def _schema(self, obj: Any, *, field: str, stack: tuple[str, ...]) -> dict[str, Any]:
         if isinstance(obj, bool):
             return {} if obj else {"not": {}}
         if not isinstance(obj, dict):
             raise SpecError(self.where, field, "a schema must be an object")
-        if len(_stack) > MAX_DEPTH:
+        self._nodes += 1
+        if self._nodes > MAX_SCHEMA_NODES:
+            raise SpecError(self.where, field, f"expands to over {MAX_SCHEMA_NODES} schemas")
+        if len(stack) > MAX_DEPTH:
             return {"type": "object", "description": "(nested too deeply; truncated)"}
         if "$ref" in obj:
             ref = obj["$ref"]
-            if ref in _stack:
+            key = self.absolute(ref) if isinstance(ref, str) else repr(ref)
+            if key in stack:
                 name = str(ref).rsplit("/", 1)[-1]
                 return {"type": "object", "description": f"(recursive {name}; truncated)"}
-            target = self.schema(self.lookup(ref, field=field), field=field, _stack=(*_stack, ref))
+            target = self._schema(self.lookup(ref, field=field), field=field, stack=(*stack, key))
             siblings = {k: v for k, v in obj.items() if k != "$ref"}
             if not siblings:
                 return target
-            return _merge([target, self.schema(siblings, field=field, _stack=_stack)])
-        stack = (*_stack, f"@{field}")
+            return _merge([target, self._schema(siblings, field=field, stack=stack)])
+        stack = (*stack, f"@{field}")
         out: dict[str, Any] = {}
         for key, value in obj.items():
             if key in _KEEP:
@@ -95,10 +204,10 @@ class RefResolver:
             elif key == "example" and "examples" not in obj:
                 out["examples"] = [value]
             elif key == "items":
-                out["items"] = self.schema(value, field=f"{field}.items", _stack=stack)
+                out["items"] = self._schema(value, field=f"{field}.items", stack=stack)
             elif key == "properties" and isinstance(value, dict):
                 out["properties"] = {
-                    name: self.schema(sub, field=f"{field}.properties.{name}", _stack=stack)
+                    name: self._schema(sub, field=f"{field}.properties.{name}", stack=stack)
                     for name, sub in value.items()
                     if not (isinstance(sub, dict) and sub.get("readOnly") is True)
                 }
@@ -108,16 +217,16 @@ class RefResolver:
                 out[key] = (
                     value
                     if isinstance(value, bool)
-                    else self.schema(value, field=f"{field}.{key}", _stack=stack)
+                    else self._schema(value, field=f"{field}.{key}", stack=stack)
                 )
             elif key in ("anyOf", "oneOf") and isinstance(value, list):
                 out[key] = [
-                    self.schema(sub, field=f"{field}.{key}[{i}]", _stack=stack)
+                    self._schema(sub, field=f"{field}.{key}[{i}]", stack=stack)
                     for i, sub in enumerate(value)
                 ]
         if isinstance(obj.get("allOf"), list):
             parts = [
-                self.schema(sub, field=f"{field}.allOf[{i}]", _stack=stack)
+                self._schema(sub, field=f"{field}.allOf[{i}]", stack=stack)
                 for i, sub in enumerate(obj["allOf"])
             ]
             out = _merge([*parts, out])
@@ -132,6 +241,23 @@ class RefResolver:
         if "required" in out and "properties" in out:
             out["required"] = [r for r in out["required"] if r in out["properties"]]
         return out
+
+
+def _absolutize(document: Any, uri: str) -> None:
+    """Every ``$ref`` in a document read from ``uri`` made absolute, so it resolves against
+    that document wherever it is used (no recursion: YAML may nest deeply)."""
+    stack, seen = [document], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                node["$ref"] = urljoin(uri, node["$ref"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -17,9 +17,14 @@ against the ``base_url`` argument. An ``apiKey`` security scheme sent in a heade
 API title and scheme name (``SWAGGER_PETSTORE_API_KEY``). Other schemes (OAuth2, HTTP
 basic) are not expressible in a binding and are left to the executor's configuration.
 
+References (``$ref``) resolve inside the document; into other files only beside a document
+read from a file (within its directory); to remote documents only through ``fetch``, which
+is off by default (see :mod:`~executors.converters._openapi_schema`).
+
 Usage::
 
     report = convert_openapi("petstore.yaml")
+    report = convert_openapi("api.yaml", fetch=lambda url: fetch_url(url, policy).text)
     specs = specs_from_openapi(document, base_url="https://api.example.com")
 """
 
@@ -33,9 +38,9 @@ from urllib.parse import urljoin, urlsplit
 from .._errors import SpecError
 from .._spec import WHOLE_BODY, ApiSpec, RestBinding, RestParameter
 from ._common import ConversionReport, Rename, load_document, sanitize_name, unique_name
-from ._openapi_schema import RefResolver
+from ._openapi_schema import Fetch, RefResolver
 
-__all__ = ["RefResolver", "convert_openapi", "specs_from_openapi"]
+__all__ = ["Fetch", "RefResolver", "convert_openapi", "specs_from_openapi"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
@@ -52,6 +57,7 @@ def specs_from_openapi(
     source: str | None = None,
     category: str | None = None,
     naming: Naming = "method_path",
+    fetch: Fetch | None = None,
 ) -> list[ApiSpec]:
     """All operations as specs; raises :class:`SpecError` on the first that fails."""
     report = convert_openapi(
@@ -61,6 +67,7 @@ def specs_from_openapi(
         source=source,
         category=category,
         naming=naming,
+        fetch=fetch,
     )
     if report.errors:
         raise report.errors[0]
@@ -76,12 +83,16 @@ def convert_openapi(
     category: str | None = None,
     naming: Naming = "method_path",
     where: str | None = None,
+    fetch: Fetch | None = None,
 ) -> ConversionReport:
     """All operations of a document (a dict, or a JSON/YAML file); one error per failed
-    operation. ``category`` defaults to each operation's first tag, else ``general``."""
+    operation. ``category`` defaults to each operation's first tag, else ``general``.
+    ``fetch`` reads remote documents that references name (None: they are refused)."""
+    path: Path | None = None
     if isinstance(document, str | Path):
-        where = where or Path(document).name
-        document = load_document(document)
+        path = Path(document)
+        where = where or path.name
+        document = load_document(path)
     where = where or "<openapi>"
     if not isinstance(document, dict):
         raise SpecError(where, "<root>", "an OpenAPI document must be an object")
@@ -95,7 +106,7 @@ def convert_openapi(
     title = str(info.get("title") or where)
     converter = _Converter(
         document,
-        resolver=RefResolver(document, where=where),
+        resolver=RefResolver(document, where=where, path=path, fetch=fetch),
         where=where,
         base_url=base_url,
         auth_env=auth_env or "",
