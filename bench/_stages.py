@@ -39,6 +39,7 @@ from executors import (
     ApiLibrary,
     ApiSpec,
     Dispatcher,
+    NetworkPolicy,
     PythonBinding,
     PythonExecutor,
     RestExecutor,
@@ -206,7 +207,8 @@ async def _run(events: int, replay: int, log: Path) -> dict[str, Any]:
             fmt = await measure_stage(
                 FormatChecker(), transport, events, input_topic="rest.generations", prefix="rest."
             )
-            async with Dispatcher(rest=RestExecutor()) as d:
+            service_host = NetworkPolicy.from_hosts([f"127.0.0.1:{port}"])  # loopback: allowed
+            async with Dispatcher(rest=RestExecutor(policy=service_host)) as d:
                 results["execution_rest"] = await measure_stage(
                     ExecutionChecker(d, _resolver(rest_specs)), transport,
                     fmt["produced"] - fmt["rejected"],

@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 import httpx
 
-from executors import ApiSpec, RestBinding, RestParameter
+from executors import ApiSpec, NetworkPolicy, RestBinding, RestParameter
 from executors._rate_limits import RateLimits
 from executors._rest import RestExecutor, default_client
 
@@ -71,7 +71,8 @@ async def run_one(name: str, base_url: str, requests: int, concurrency: int) -> 
         binding=RestBinding(base_url, "GET", "/math/is-prime/{n}", (RestParameter("n", "path"),)),
     )
     limits = RateLimits(concurrency_per_host=concurrency * 2)
-    executor = RestExecutor(client=TRANSPORTS[name](), limits=limits, retries=0)
+    loopback = NetworkPolicy.from_hosts(["127.0.0.1"])  # the local service: allowed
+    executor = RestExecutor(client=TRANSPORTS[name](), limits=limits, retries=0, policy=loopback)
     latencies: list[float] = []
     failures = 0
 

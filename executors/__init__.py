@@ -5,9 +5,11 @@ from ._dispatch import Dispatcher
 from ._errors import REASONS, ExecutionFailure, ExecutorsError, InvalidSchema, SpecError
 from ._library import AmbiguousApiName, ApiLibrary
 from ._mcp import McpExecutor, McpServerConfig
+from ._network import HostRefused, HostRule, NetworkPolicy, fetch_url
 from ._outcome import Executor, Outcome
 from ._python import PythonExecutor
 from ._rate_limits import Rate, RateLimits
+from ._redact import REDACTED, Redactor, default_redactor
 from ._rest import RestExecutor
 from ._schema import SchemaValidator, ValueProblem, check_value, compile_schema, format_path
 from ._spec import (
@@ -23,6 +25,7 @@ from ._spec import (
 
 __all__ = [
     "REASONS",
+    "REDACTED",
     "WHOLE_BODY",
     "AmbiguousApiName",
     "ApiLibrary",
@@ -32,15 +35,19 @@ __all__ = [
     "ExecutionFailure",
     "Executor",
     "ExecutorsError",
+    "HostRefused",
+    "HostRule",
     "InvalidSchema",
     "McpBinding",
     "McpExecutor",
     "McpServerConfig",
+    "NetworkPolicy",
     "Outcome",
     "PythonBinding",
     "PythonExecutor",
     "Rate",
     "RateLimits",
+    "Redactor",
     "RestBinding",
     "RestExecutor",
     "RestParameter",
@@ -50,6 +57,8 @@ __all__ = [
     "ValueProblem",
     "check_value",
     "compile_schema",
+    "default_redactor",
+    "fetch_url",
     "format_path",
     "validate_parameters_schema",
 ]

@@ -25,6 +25,7 @@ from typing import Any, Self
 from ._cache import ResultCache
 from ._metrics import executor_metrics
 from ._outcome import Executor, Outcome
+from ._redact import default_redactor
 from ._spec import ApiSpec
 
 __all__ = ["Dispatcher"]
@@ -38,7 +39,7 @@ class Dispatcher:
     A spec without a binding, or whose kind has no executor here, fails with
     ``no_binding``. The cache is consulted before executing and fed afterwards. An
     executor that breaks the never-raise contract fails the call with ``executor_error``
-    instead of taking the pipeline down.
+    (its message redacted of configured secrets) instead of taking the pipeline down.
     """
 
     def __init__(
@@ -97,7 +98,8 @@ class Dispatcher:
         except Exception as exc:
             logger.exception("executor for %s raised", spec.binding.kind)
             metrics.observe(False, "executor_error", time.perf_counter() - started)
-            return Outcome.failure("executor_error", f"{type(exc).__name__}: {exc}")
+            message = default_redactor().redact(f"{type(exc).__name__}: {exc}")
+            return Outcome.failure("executor_error", message)
         metrics.observe(outcome.ok, outcome.reason, time.perf_counter() - started)
         if self.cache is not None:
             self.cache.put(spec, arguments, outcome)

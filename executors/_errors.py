@@ -6,6 +6,8 @@ Hierarchy::
     ├── SpecError              reason "invalid_spec": a spec or source document is malformed
     │   └── InvalidSchema      reason "invalid_schema": a JSON Schema in it is unsafe or malformed
     └── ExecutionFailure       a call did not produce a result (``reason`` is the stable code)
+        └── HostRefused        reason "host_refused" (executors._network): the policy
+                               refuses the address a host from data would connect to
 
 Executors never raise into the pipeline: they return :class:`~executors.Outcome` values
 whose failures carry the same reason codes listed in :data:`REASONS`.
@@ -28,6 +30,7 @@ REASONS: dict[str, str] = {
     "rate_limited": "the API kept answering 429 after retries",
     "connection_error": "the host could not be reached",
     "host_not_allowed": "the request would go to a host the spec does not name",
+    "host_refused": "the network policy refuses the host's address (loopback, private, ...)",
     "mcp_error": "the MCP server reported an error",
     "no_binding": "the API has no executable binding",
     "executor_error": "the executor itself raised (a bug); the message names the exception",

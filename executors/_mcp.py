@@ -17,6 +17,12 @@ Outcome mapping:
 - JSON-RPC errors and broken connections are ``mcp_error``; no answer within
   ``timeout_s`` is ``timeout``.
 
+Secrets: the values of a server's ``env`` entries whose names say they are credentials
+(:func:`~executors._redact.is_secret_name`: ``*_KEY``, ``*TOKEN*``, ``*PASSWORD*``, ...)
+and those named by ``secret_env`` are registered with the process's redactor, and every
+error message and result is redacted of every configured secret. The server's own stderr
+goes to ``errlog`` as it is.
+
 Usage::
 
     servers = {"demo": McpServerConfig(sys.executable, ("-m", "executors.mcp_server"))}
@@ -44,6 +50,7 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from ._errors import ExecutionFailure
 from ._outcome import Outcome
+from ._redact import default_redactor, is_secret_name
 from ._spec import ApiSpec, McpBinding
 
 __all__ = ["McpExecutor", "McpServerConfig"]
@@ -69,13 +76,23 @@ class McpServerConfig:
     """How to start one stdio MCP server: ``command`` with ``args``.
 
     ``env`` is merged over the SDK's minimal default environment (PATH, HOME, ...);
-    ``cwd`` is the working directory (None: the current one).
+    ``cwd`` is the working directory (None: the current one). ``secret_env`` names more
+    ``env`` entries whose values are secrets (names like ``API_KEY`` are found anyway).
     """
 
     command: str
     args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    secret_env: tuple[str, ...] = ()
+
+    def secrets(self) -> list[str]:
+        """The secret values this server is started with."""
+        return [
+            value
+            for name, value in self.env.items()
+            if is_secret_name(name) or name in self.secret_env
+        ]
 
 
 class _ServerState:
@@ -108,6 +125,10 @@ class McpExecutor:
         self.startup_timeout_s = startup_timeout_s
         self._errlog = errlog
         self._servers = {name: _ServerState(name, cfg) for name, cfg in servers.items()}
+        self._redactor = default_redactor()
+        for cfg in servers.values():
+            for secret in cfg.secrets():
+                self._redactor.add(secret)
         self._tg: TaskGroup | None = None
         self.calls_total = 0
         self.restarts_total = 0
@@ -166,8 +187,16 @@ class McpExecutor:
                 ),
             )
         except ExecutionFailure as failure:
-            return Outcome.failure(failure.reason, failure.message, time.perf_counter() - start)
-        return _to_outcome(result, time.perf_counter() - start)
+            message = self._redactor.redact(failure.message)
+            return Outcome.failure(failure.reason, message, time.perf_counter() - start)
+        outcome = _to_outcome(result, time.perf_counter() - start)
+        return Outcome(
+            ok=outcome.ok,
+            result=self._redactor.redact_value(outcome.result),
+            reason=outcome.reason,
+            message=self._redactor.redact(outcome.message),
+            latency_s=outcome.latency_s,
+        )
 
     async def list_tools(self, server: str) -> list[dict[str, Any]]:
         """Every tool of ``server`` as its JSON dict (``name``, ``description``,
@@ -200,32 +229,34 @@ class McpExecutor:
 
         state = self._servers.get(server)
         if state is None:
-            raise ExecutionFailure("mcp_error", f"no MCP server named {server!r} is configured")
+            raise self._failure("mcp_error", f"no MCP server named {server!r} is configured")
         for attempt in (1, 2):
             session = await self._session(state)
             try:
                 return await request(session)
             except MCPError as exc:
                 if exc.code == mcp_types.REQUEST_TIMEOUT:
-                    raise ExecutionFailure(
+                    raise self._failure(
                         "timeout", f"{server}: no answer within {self.timeout_s} s"
                     ) from None
                 if exc.code != mcp_types.CONNECTION_CLOSED:
-                    raise ExecutionFailure(
+                    raise self._failure(
                         "mcp_error", f"{server}: error {exc.code}: {exc.message}"
                     ) from None
                 lost = f"{server}: connection closed"
             except _CONNECTION_ERRORS as exc:
                 lost = f"{server}: connection lost ({type(exc).__name__})"
             except Exception as exc:
-                raise ExecutionFailure(
-                    "mcp_error", f"{server}: {type(exc).__name__}: {exc}"
-                ) from None
+                raise self._failure("mcp_error", f"{server}: {type(exc).__name__}: {exc}") from None
             await self._discard(state, session)
             if attempt == 2:
-                raise ExecutionFailure("mcp_error", f"{lost}, also after a restart")
+                raise self._failure("mcp_error", f"{lost}, also after a restart")
             logger.warning("%s; restarting the server", lost)
         raise AssertionError("unreachable")
+
+    def _failure(self, reason: str, message: str) -> ExecutionFailure:
+        """A failure whose message (a server's words, possibly) is redacted."""
+        return ExecutionFailure(reason, self._redactor.redact(message))
 
     async def _session(self, state: _ServerState) -> ClientSession:
         async with state.lock:
@@ -233,13 +264,13 @@ class McpExecutor:
                 return state.session
             tg = self._tg
             if tg is None:
-                raise ExecutionFailure(
+                raise self._failure(
                     "mcp_error", "the McpExecutor is not running (use `async with`)"
                 )
             try:
                 session: ClientSession = await tg.start(self._run_server, state)
             except Exception as exc:
-                raise ExecutionFailure(
+                raise self._failure(
                     "mcp_error", f"cannot start MCP server {state.name!r}: {exc!r}"
                 ) from None
             if state.starts > 1:

@@ -8,8 +8,18 @@ count must equal the template's, or the call fails with ``host_not_allowed`` /
 ``invalid_arguments`` before anything is sent. Redirects are never followed and proxies
 from the environment are ignored, so the spec's host is the only host ever contacted.
 
+That host must pass the :class:`~executors.NetworkPolicy` (``policy``; the default refuses
+loopback, link-local, private and other non-public addresses except the built-in REST
+service): an IP literal is checked before anything is sent, a name on the addresses it
+resolves to when the default client connects (:func:`default_client` gets the policy's
+resolver; a caller's ``client`` is checked with one resolution before each call, which a
+name that re-resolves differently can outrun: give such clients only to allowed hosts).
+A refused call fails with ``host_refused`` and is not retried.
+
 A credential named by ``auth_env`` is read from the environment at call time, sent in
-``auth_header`` and scrubbed from every outcome (message and result) as ``***``.
+``auth_header`` and registered with the process's :class:`~executors.Redactor`: every
+outcome (message and result, response bodies included) is redacted of every configured
+secret, so an API that echoes the key stores ``[REDACTED]``.
 
 Transient failures (429, 5xx, timeouts, connection errors) are retried ``retries`` times
 with exponential backoff and full jitter; a ``Retry-After`` header (seconds or HTTP date) is
@@ -29,6 +39,7 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import os
@@ -45,8 +56,10 @@ import httpx
 
 from ._errors import ExecutionFailure
 from ._metrics import executor_metrics
+from ._network import NetworkPolicy
 from ._outcome import Outcome
 from ._rate_limits import RateLimits
+from ._redact import Redactor, default_redactor
 from ._spec import WHOLE_BODY, ApiSpec, RestBinding
 
 __all__ = ["RestExecutor", "default_client", "parse_retry_after"]
@@ -54,24 +67,47 @@ __all__ = ["RestExecutor", "default_client", "parse_retry_after"]
 _PLACEHOLDER = re.compile(r"\{([^{}/]+)\}")
 _FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _EXCERPT_CHARS = 200
-_SCRUBBED = "***"
 
 
-def default_client(*, timeout_s: float = 10.0, max_connections: int = 100) -> httpx.AsyncClient:
+def default_client(
+    *,
+    timeout_s: float = 10.0,
+    max_connections: int = 100,
+    policy: NetworkPolicy | None = None,
+) -> httpx.AsyncClient:
     """The client the executor builds when none is given.
 
     httpx's API on aiohttp's transport (``httpx-aiohttp``): measured on the local service
     (bench/executors_rest.py) it costs several times less client CPU per request than
     httpx's own transport at 50 requests in flight. ``trust_env=False`` keeps proxy
-    variables from routing requests through another host.
+    variables from routing requests through another host. Names are resolved by
+    ``policy``'s resolver (default :class:`NetworkPolicy`), which refuses the connection
+    when an address is refused and connects only to the addresses it checked.
     """
+    import aiohttp
     from httpx_aiohttp import HttpxAiohttpClient
+    from httpx_aiohttp.transport import AiohttpTransport
+
+    checked_by = policy if policy is not None else NetworkPolicy()
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
+    ssl_context = httpx.create_ssl_context()
+
+    def session() -> aiohttp.ClientSession:
+        # Called on the first request, inside the event loop the session binds to.
+        connector = aiohttp.TCPConnector(
+            limit=max_connections,
+            keepalive_timeout=limits.keepalive_expiry or 5.0,
+            ssl=ssl_context,
+            resolver=checked_by.aiohttp_resolver(),
+        )
+        return aiohttp.ClientSession(connector=connector)
 
     return HttpxAiohttpClient(
         timeout=timeout_s,
         trust_env=False,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20),
+        limits=limits,
+        transport=AiohttpTransport(limits=limits, trust_env=False, client=session),
     )
 
 
@@ -121,6 +157,9 @@ class RestExecutor:
     closed by :meth:`aclose`; without one the executor owns a :func:`default_client`.
     ``clock`` (monotonic seconds), ``sleep``, ``wall_clock`` (epoch seconds, for HTTP-date
     ``Retry-After``) and ``random`` (jitter in [0, 1)) are injectable for tests.
+    ``policy`` says which hosts may be reached (default :class:`NetworkPolicy`: public
+    addresses and the built-in REST service); ``redactor`` the secrets redacted from
+    outcomes (default: the process-wide one).
 
     Counters for metrics, updated live: ``requests_total`` (attempts put on the wire),
     ``retries_total``, ``rate_limit_wait_seconds_total``, ``in_flight``.
@@ -140,11 +179,19 @@ class RestExecutor:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         wall_clock: Callable[[], float] = time.time,
         random: Callable[[], float] = random.random,
+        policy: NetworkPolicy | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         if retries < 0 or timeout_s <= 0 or max_response_bytes < 0:
             raise ValueError("retries, timeout_s and max_response_bytes must be non-negative")
+        self.policy = policy if policy is not None else NetworkPolicy()
+        self._redactor = redactor if redactor is not None else default_redactor()
         self._owns_client = client is None
-        self._client = client if client is not None else default_client(timeout_s=timeout_s)
+        self._client = (
+            client
+            if client is not None
+            else default_client(timeout_s=timeout_s, policy=self.policy)
+        )
         self.limits = limits if limits is not None else RateLimits()
         self.timeout_s = timeout_s
         self.max_response_bytes = max_response_bytes
@@ -174,24 +221,37 @@ class RestExecutor:
 
     async def execute(self, spec: ApiSpec, arguments: dict[str, Any]) -> Outcome:
         start = self._clock()
-        secret = ""
+        redactor = self._redactor
         try:
             request = _build_request(spec, arguments)
-            secret = request.secret
+            if request.secret:
+                redactor.add(request.secret)
+            await self._check_destination(request.url)
             outcome = await self._send(request)
         except ExecutionFailure as exc:
             outcome = Outcome.failure(exc.reason, exc.message)
         except Exception as exc:  # never raise into the pipeline
             outcome = Outcome.failure(
-                "connection_error", f"unexpected {type(exc).__name__}: {exc}"[:300]
+                "connection_error", redactor.redact(f"unexpected {type(exc).__name__}: {exc}")[:300]
             )
         return Outcome(
             ok=outcome.ok,
-            result=_scrub(outcome.result, secret),
+            result=redactor.redact_value(outcome.result),
             reason=outcome.reason,
-            message=_scrub(outcome.message, secret),
+            message=redactor.redact(outcome.message),
             latency_s=self._clock() - start,
         )
+
+    async def _check_destination(self, url: httpx.URL) -> None:
+        """Refuse before sending what the policy refuses: IP literals always; names here
+        only for a caller's client (the default client checks them as it connects)."""
+        port = url.port or (443 if url.scheme == "https" else 80)
+        if self.policy.allows(url.host, port):
+            return
+        self.policy.check_host(url.host, port)
+        if not self._owns_client:
+            with contextlib.suppress(OSError):  # unresolvable: the client's attempt says so
+                await self.policy.resolve(url.host, port)
 
     async def _send(self, request: _Request) -> Outcome:
         attempt = await self._attempt(request)
@@ -241,7 +301,7 @@ class RestExecutor:
                 )
             except httpx.TransportError as exc:
                 reason = _classify(exc)
-                message = f"{type(exc).__name__}: {exc}"[:300]
+                message = self._redactor.redact(f"{type(exc).__name__}: {exc}")[:300]
                 return _Attempt(_fail(reason, message), True)
             finally:
                 self.in_flight -= 1
@@ -273,7 +333,9 @@ class RestExecutor:
         status = response.status_code
         if 200 <= status < 300:
             return _Attempt(Outcome.success(_decode(response, body)))
-        excerpt = " ".join(_text(response, body)[: _EXCERPT_CHARS * 2].split())[:_EXCERPT_CHARS]
+        # Redacted before it is cut: a cut through a secret would leave a piece of it.
+        text = self._redactor.redact(_text(response, body))
+        excerpt = " ".join(text[: _EXCERPT_CHARS * 2].split())[:_EXCERPT_CHARS]
         message = f"HTTP {status} {response.reason_phrase}: {excerpt}".rstrip(": ")
         if 300 <= status < 400:
             return _Attempt(_fail("http_error", f"{message} (redirects are not followed)"))
@@ -328,18 +390,6 @@ def _decode(response: httpx.Response, body: bytes) -> Any:
 
 def _text(response: httpx.Response, body: bytes) -> str:
     return body.decode(response.charset_encoding or "utf-8", errors="replace")
-
-
-def _scrub(value: Any, secret: str) -> Any:
-    if not secret:
-        return value
-    if isinstance(value, str):
-        return value.replace(secret, _SCRUBBED)
-    if isinstance(value, list):
-        return [_scrub(v, secret) for v in value]
-    if isinstance(value, dict):
-        return {_scrub(k, secret): _scrub(v, secret) for k, v in value.items()}
-    return value
 
 
 def _wire_text(value: Any) -> str:

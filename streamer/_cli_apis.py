@@ -174,6 +174,14 @@ def curate_command(
     local_model: Annotated[
         bool, typer.Option(help="Regenerate docs with the embedded local model.")
     ] = False,
+    allow_host: Annotated[
+        list[str],
+        typer.Option(
+            "--allow-host",
+            help="HOST or HOST:PORT the access test may reach at a loopback/private address "
+            "(repeatable; the hosts of URL sources and --base-url are allowed anyway).",
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Curate APIs as APIGen did: quality rules, dedup, one test call each, regenerated
     docs (with an LLM option), categories mapped to a taxonomy; writes a report."""
@@ -206,6 +214,7 @@ def curate_command(
             rate_per_host=rate,
             keep_untested=keep_untested,
             cache_path=str(cache) if cache else None,
+            allow_hosts=tuple(allow_host),
         ),
         test_access=access_test,
         taxonomy_path=str(taxonomy) if taxonomy else None,

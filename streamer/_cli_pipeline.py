@@ -19,7 +19,7 @@ from rich.table import Table
 
 from topics import PIPELINE
 
-from ._config import ConfigError, ModelConfig, PipelineConfig, load_config
+from ._config import ConfigError, ModelConfig, PipelineConfig, check_allow_hosts, load_config
 from ._metrics import serve_metrics
 from ._pipeline import (
     STAGE_NAMES,
@@ -72,6 +72,7 @@ def _config(
     apis: list[str],
     metrics_port: int | None = None,
     metrics_host: str | None = None,
+    allow_hosts: tuple[str, ...] = (),
 ) -> PipelineConfig:
     try:
         config = load_config(config_file) if config_file else PipelineConfig()
@@ -113,7 +114,18 @@ def _config(
         api_sources=tuple(apis) or None,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        allow_hosts=_allowed(config.allow_hosts, allow_hosts),
     )
+
+
+def _allowed(configured: tuple[str, ...], given: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The config's allowed hosts plus ``--allow-host`` ones (None: no change)."""
+    if not given:
+        return None
+    try:
+        return configured + check_allow_hosts(list(given), "--allow-host")
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--allow-host") from None
 
 
 def _table(progress: Progress) -> Table:
@@ -142,6 +154,11 @@ _METRICS_PORT = typer.Option(
 )
 _METRICS_HOST = typer.Option(
     help="Interface for /metrics (default 127.0.0.1; 0.0.0.0 in containers)."
+)
+_ALLOW_HOST = typer.Option(
+    "--allow-host",
+    help="HOST or HOST:PORT that API calls may reach at a loopback/private address "
+    "(repeatable; hosts from API sources are refused there otherwise).",
 )
 
 
@@ -187,6 +204,7 @@ def register(app: typer.Typer) -> None:
         ] = [],  # noqa: B006
         metrics_port: Annotated[int | None, _METRICS_PORT] = None,
         metrics_host: Annotated[str | None, _METRICS_HOST] = None,
+        allow_host: Annotated[list[str], _ALLOW_HOST] = [],  # noqa: B006
         processes: Annotated[
             int | None,
             typer.Option(
@@ -202,7 +220,7 @@ def register(app: typer.Typer) -> None:
             partitions=partitions, pairs=pairs, seed=seed, feedback=feedback,
             simulate=simulate, latency_ms=latency_ms, corrupt=corrupt, endpoint=endpoint,
             model=model, api_key_env=api_key_env, gguf=gguf, apis=apis,
-            metrics_port=metrics_port, metrics_host=metrics_host,
+            metrics_port=metrics_port, metrics_host=metrics_host, allow_hosts=tuple(allow_host),
         ).with_overrides(processes=processes)  # fmt: skip
         if config.samples is None and config.target is None:
             config = config.with_overrides(target=20)

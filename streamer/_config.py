@@ -36,6 +36,10 @@ Example ``apigen.toml``::
     [apis]
     sources = []            # API source files; empty = the built-in library
 
+    [executors]
+    # python_workers = 2, exec_timeout_s = 5.0
+    # allow_hosts = ["127.0.0.1:8080"]  # API hosts allowed at loopback/private addresses
+
     [format]                # format checker rules (FormatRules; part of its version)
     min_parallel_calls = 2
     # max_calls = 16, max_query_chars = 4000
@@ -59,10 +63,19 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from executors import NetworkPolicy
+
 from .prompts import PromptFileError, judge_prompt_from_file, named_judge_prompt
 from .stages import FormatRules, SemanticRules
 
-__all__ = ["TOP_LEVEL_KEYS", "ConfigError", "ModelConfig", "PipelineConfig", "load_config"]
+__all__ = [
+    "TOP_LEVEL_KEYS",
+    "ConfigError",
+    "ModelConfig",
+    "PipelineConfig",
+    "check_allow_hosts",
+    "load_config",
+]
 
 TOP_LEVEL_KEYS = frozenset(
     {
@@ -140,6 +153,10 @@ class PipelineConfig:
       the format and execution checks.
     python_workers: worker processes of the Python executor.
     exec_timeout_s: seconds per executed call.
+    allow_hosts: hosts (``HOST`` or ``HOST:PORT``) that REST calls may reach although
+      their address is loopback, link-local, private or otherwise not public; the hosts of
+      API sources are data and are refused there otherwise (``host_refused``), except the
+      built-in REST service's default address (see :class:`executors.NetworkPolicy`).
     judge_batch: events graded per judge call.
     judge_quorum: passing verdicts needed of the judges; 0 = a majority.
     judge_max_tokens: completion tokens allowed per graded event.
@@ -167,6 +184,7 @@ class PipelineConfig:
     processes: int = 1
     python_workers: int = 2
     exec_timeout_s: float = 5.0
+    allow_hosts: tuple[str, ...] = ()
     judge_batch: int = 8
     judge_quorum: int = 0
     judge_max_tokens: int = 160
@@ -220,6 +238,7 @@ _TYPED_SECTIONS: dict[str, tuple[tuple[str, type, str], ...]] = {
     "executors": (
         ("python_workers", int, "python_workers"),
         ("exec_timeout_s", float, "exec_timeout_s"),
+        ("allow_hosts", list, "allow_hosts"),
     ),
     "runner": (("concurrency", int, "concurrency"), ("processes", int, "processes")),
     "judge": (
@@ -313,6 +332,10 @@ def load_config(path: str | Path) -> PipelineConfig:
         for key, kind, name in keys:
             if key in table:
                 values[name] = _typed(table[key], kind, f"{p}: {section}.{key}")
+    if "allow_hosts" in values:
+        values["allow_hosts"] = check_allow_hosts(
+            values["allow_hosts"], f"{p}: executors.allow_hosts"
+        )
     if not 1 <= values.get("processes", 1) <= 3:
         raise ConfigError(f"{p}: runner.processes: {values['processes']} is not 1, 2 or 3")
     metrics = data.get("metrics", {})
@@ -341,6 +364,17 @@ def load_config(path: str | Path) -> PipelineConfig:
     if values.get("judge_prompt"):
         values["judge_prompt"] = _judge_prompt(values["judge_prompt"], p)
     return PipelineConfig(**values)
+
+
+def check_allow_hosts(hosts: Any, where: str) -> tuple[str, ...]:
+    """``hosts`` checked as ``HOST[:PORT]`` entries; :class:`ConfigError` naming a bad one."""
+    if not isinstance(hosts, list | tuple) or not all(isinstance(h, str) for h in hosts):
+        raise ConfigError(f"{where}: expected a list of HOST or HOST:PORT strings")
+    try:
+        NetworkPolicy.from_hosts(hosts)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return tuple(hosts)
 
 
 def _judge_prompt(value: str, path: Path) -> str:

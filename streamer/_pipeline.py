@@ -25,10 +25,13 @@ from executors import (
     ApiLibrary,
     ApiSpec,
     Dispatcher,
+    NetworkPolicy,
     PythonBinding,
     PythonExecutor,
+    RestBinding,
     RestExecutor,
     ResultCache,
+    default_redactor,
 )
 from executors.builtin import failing_arguments
 from topics import (
@@ -289,7 +292,11 @@ async def open_execution(
         allowed_modules=_python_modules(library),
     )
     cache = ResultCache(path=config.out / "results-cache.db") if use_cache else None
-    dispatcher = Dispatcher(python=python, rest=RestExecutor(), cache=cache)
+    for spec in library:  # every credential is a secret from the start, called or not
+        if isinstance(spec.binding, RestBinding) and spec.binding.auth_env:
+            default_redactor().add_env(spec.binding.auth_env)
+    rest = RestExecutor(policy=NetworkPolicy.from_hosts(config.allow_hosts))
+    dispatcher = Dispatcher(python=python, rest=rest, cache=cache)
     await stack.enter_async_context(dispatcher)
     return execution_stage(
         config, library, dispatcher, _resolver(library), version_name=version_name

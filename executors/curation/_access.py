@@ -16,14 +16,21 @@ executor's reason code (``timeout``, ``http_error``, ``function_error``, ...).
 
 Python bindings run only if their module is in ``allowed_modules``: a catalogue must not
 choose what code this process imports.
+
+REST hosts come from catalogues, so they are data: probes and calls go through a
+:class:`~executors.NetworkPolicy` allowing ``allow_hosts`` (and the built-in REST service);
+a host whose address is refused (loopback, link-local, private, ...) is ``host_refused``
+for every API on it, without a probe. Every credential the specs name (``auth_env``) is
+registered with the redactor before any call, and every message and sample is redacted of
+every configured secret.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
@@ -31,10 +38,13 @@ import httpx
 
 from .._cache import ResultCache
 from .._dispatch import Dispatcher
+from .._network import HostRefused, NetworkPolicy, url_host
 from .._python import PythonExecutor
 from .._rate_limits import Rate, RateLimits
+from .._redact import default_redactor
 from .._rest import RestExecutor
 from .._spec import ApiSpec, RestBinding
+from ._reasons import CurationError
 
 __all__ = ["AccessResult", "AccessSettings", "check_access", "example_arguments", "probe_host"]
 
@@ -55,6 +65,8 @@ class AccessSettings:
       rejecting them as ``no_example``.
     cache_path: SQLite file for the result cache (re-runs skip calls already made);
       None keeps it in memory.
+    allow_hosts: hosts (``HOST[:PORT]``) probes and calls may reach although their address
+      is loopback, private, link-local, ...; others only at public addresses.
     """
 
     timeout_s: float = 10.0
@@ -64,6 +76,20 @@ class AccessSettings:
     python_workers: int = 2
     keep_untested: bool = False
     cache_path: str | None = None
+    allow_hosts: tuple[str, ...] = ()
+
+    def allowing_urls(self, urls: Iterable[str]) -> AccessSettings:
+        """A copy that also allows the hosts of ``urls`` (the user's own: OpenAPI URLs and
+        ``--base-url``); empty strings are skipped."""
+        hosts = [host for host in map(url_host, urls) if host is not None]
+        return replace(self, allow_hosts=(*self.allow_hosts, *hosts))
+
+    def policy(self) -> NetworkPolicy:
+        """The network policy of these settings; :class:`CurationError` for a bad host."""
+        try:
+            return NetworkPolicy.from_hosts(self.allow_hosts)
+        except ValueError as exc:
+            raise CurationError("allow_hosts", "--allow-host", str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +145,22 @@ def _example_value(schema: Any) -> Any:
     return _MISSING
 
 
-async def probe_host(host: str, port: int, timeout_s: float) -> str:
-    """'' when ``host:port`` resolves and accepts a TCP connection, else what failed."""
+async def probe_host(
+    host: str, port: int, timeout_s: float, *, policy: NetworkPolicy | None = None
+) -> str:
+    """'' when ``host:port`` resolves and accepts a TCP connection, else what failed.
+
+    The name is resolved once under ``policy`` (default :class:`NetworkPolicy`) and the
+    connection made to a checked address; raises :class:`~executors.HostRefused` when
+    the policy refuses an address (nothing is connected to)."""
+    checked_by = policy if policy is not None else NetworkPolicy()
     try:
         with anyio.fail_after(timeout_s):
             try:
-                await anyio.getaddrinfo(host, port)
+                addresses = await checked_by.resolve(host, port)
             except OSError as exc:
                 return f"cannot resolve {host}: {exc}"
-            stream = await anyio.connect_tcp(host, port)
+            stream = await anyio.connect_tcp(addresses[0], port)
             await stream.aclose()
     except TimeoutError:
         return f"no connection to {host}:{port} within {timeout_s} s"
@@ -163,6 +196,11 @@ async def check_access(
     ``dispatcher`` replaces the one built from ``settings`` (e.g. to add an MCP executor);
     it is entered and closed here.
     """
+    policy = settings.policy()
+    redactor = default_redactor()
+    for spec in specs:
+        if isinstance(spec.binding, RestBinding) and spec.binding.auth_env:
+            redactor.add_env(spec.binding.auth_env)
     results: dict[str, AccessResult] = {}
     hosts: dict[tuple[str, int], list[ApiSpec]] = {}
     to_call: list[tuple[ApiSpec, dict[str, Any]]] = []
@@ -181,10 +219,10 @@ async def check_access(
                 )
                 continue
             hosts.setdefault(host, []).append(spec)
-    dead = await _probe_all(list(hosts), settings)
-    for host, message in dead.items():
+    dead = await _probe_all(list(hosts), settings, policy)
+    for host, (reason, message) in dead.items():
         for spec in hosts[host]:
-            results[spec.id] = AccessResult(False, "unreachable_host", message, tested=False)
+            results[spec.id] = AccessResult(False, reason, message, tested=False)
     for spec in specs:
         if spec.id in results:
             continue
@@ -217,21 +255,32 @@ async def check_access(
             continue
         to_call.append((spec, arguments))
     if to_call:
-        results.update(await _call_all(to_call, settings, allowed_modules, dispatcher))
-    return results
+        using = dispatcher or _dispatcher(settings, allowed_modules, policy)
+        results.update(await _call_all(to_call, settings, using))
+    return {
+        api: replace(r, message=redactor.redact(r.message), sample=redactor.redact(r.sample))
+        for api, r in results.items()
+    }
 
 
 async def _probe_all(
-    hosts: list[tuple[str, int]], settings: AccessSettings
-) -> dict[tuple[str, int], str]:
-    dead: dict[tuple[str, int], str] = {}
+    hosts: list[tuple[str, int]], settings: AccessSettings, policy: NetworkPolicy
+) -> dict[tuple[str, int], tuple[str, str]]:
+    """The hosts that fail their probe: (reason, message) each."""
+    dead: dict[tuple[str, int], tuple[str, str]] = {}
     slots = anyio.Semaphore(max(1, settings.concurrency))
 
     async def probe(host: tuple[str, int]) -> None:
         async with slots:
-            message = await probe_host(host[0], host[1], settings.probe_timeout_s)
+            try:
+                message = await probe_host(
+                    host[0], host[1], settings.probe_timeout_s, policy=policy
+                )
+            except HostRefused as refused:
+                dead[host] = (refused.reason, refused.message)
+                return
         if message:
-            dead[host] = message
+            dead[host] = ("unreachable_host", message)
 
     async with anyio.create_task_group() as group:
         for host in hosts:
@@ -239,7 +288,9 @@ async def _probe_all(
     return dead
 
 
-def _dispatcher(settings: AccessSettings, allowed_modules: Collection[str]) -> Dispatcher:
+def _dispatcher(
+    settings: AccessSettings, allowed_modules: Collection[str], policy: NetworkPolicy
+) -> Dispatcher:
     limits = RateLimits(default_host=Rate(settings.rate_per_host), concurrency_per_host=4)
     return Dispatcher(
         python=PythonExecutor(
@@ -247,7 +298,7 @@ def _dispatcher(settings: AccessSettings, allowed_modules: Collection[str]) -> D
             timeout_s=settings.timeout_s,
             allowed_modules=allowed_modules,
         ),
-        rest=RestExecutor(limits=limits, timeout_s=settings.timeout_s, retries=1),
+        rest=RestExecutor(limits=limits, timeout_s=settings.timeout_s, retries=1, policy=policy),
         cache=ResultCache(ttl_s=None, path=settings.cache_path),
     )
 
@@ -255,8 +306,7 @@ def _dispatcher(settings: AccessSettings, allowed_modules: Collection[str]) -> D
 async def _call_all(
     calls: list[tuple[ApiSpec, dict[str, Any]]],
     settings: AccessSettings,
-    allowed_modules: Collection[str],
-    dispatcher: Dispatcher | None,
+    using: Dispatcher,
 ) -> dict[str, AccessResult]:
     results: dict[str, AccessResult] = {}
     slots = anyio.Semaphore(max(1, settings.concurrency))
@@ -280,7 +330,6 @@ async def _call_all(
                 latency_s=outcome.latency_s,
             )
 
-    using = dispatcher or _dispatcher(settings, allowed_modules)
     async with using, anyio.create_task_group() as group:
         for spec, arguments in calls:
             group.start_soon(call, spec, arguments, using)

@@ -132,8 +132,12 @@ async def curate(
     base_url: str | None = None,
     dispatcher: Dispatcher | None = None,
 ) -> CurationResult:
-    """Load ``sources`` (see :func:`load_curation_source`) and curate them."""
+    """Load ``sources`` (see :func:`load_curation_source`) and curate them. The hosts of
+    URL sources and of ``base_url`` are the user's: the access test may reach them."""
     loaded = [load_curation_source(s, base_url=base_url) for s in sources]
+    settings = settings or CurationSettings()
+    urls = [str(s) for s in sources if str(s).startswith(("http://", "https://"))]
+    settings = replace(settings, access=settings.access.allowing_urls([*urls, base_url or ""]))
     return await curate_sources(
         loaded, settings, writer=writer, examples=examples, dispatcher=dispatcher
     )

@@ -27,6 +27,7 @@ import httpx
 
 from .._errors import SpecError
 from .._library import detect_source_kind, load_source
+from .._network import NetworkPolicy, fetch_url, url_host
 from .._spec import ApiSpec, PythonBinding
 from ..converters import (
     ConversionReport,
@@ -116,11 +117,12 @@ def _python_module(name: str) -> LoadedSource:
 def _openapi_url(url: str) -> LoadedSource:
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
+    policy = NetworkPolicy().allowing(*filter(None, [url_host(url)]))  # the user's own URL
     try:
-        response = httpx.get(url, timeout=FETCH_TIMEOUT_S, follow_redirects=False)
+        response = fetch_url(url, policy, timeout_s=FETCH_TIMEOUT_S)
         response.raise_for_status()
         document = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, ValueError, OSError) as exc:
         raise CurationError(url, "<url>", f"cannot fetch the OpenAPI document: {exc}") from None
     if not isinstance(document, dict):
         raise CurationError(url, "<root>", "the OpenAPI document must be an object")

@@ -6,6 +6,11 @@ through :mod:`._http`): the ``openai`` SDK's typed request building and response
 cost ~1.5 ms of CPU per request, as much as the rest of the pipeline per verified pair.
 The loop retries 429, 5xx, timeouts and connection errors with exponential backoff and
 full jitter, honours ``Retry-After``, and counts every attempt so metrics see the real load.
+
+The API key is registered with the process's :class:`~executors.Redactor` when the client
+is made, and every reply body is redacted of every configured secret before anything reads
+it: an endpoint that echoes the key (in a 401 body, in the completion) cannot put it into an
+error message, an event, a log line or the dataset.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ import anyio
 import orjson
 from aiolimiter import AsyncLimiter
 
+from executors import default_redactor
 from topics import Usage
 
 from .._metrics import pipeline_metrics
 from ..prompts import ChatMessage
 from ._errors import LlmError, LlmReason
-from ._http import AiohttpPoster, HttpxPoster, Poster, PostFailed, PostTimeout, Reply
+from ._http import AiohttpPoster, HttpxPoster, Poster, PostFailed, PostTimeout
 from ._model import Completion, OutputMode, parse_json_content
 
 if TYPE_CHECKING:
@@ -146,17 +152,17 @@ def _retry_after_s(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-def _error_message(reply: Reply) -> str:
+def _error_message(status: int, body: bytes) -> str:
     """The ``error.message`` of an OpenAI-style error body, else the start of the body."""
     try:
-        data = orjson.loads(reply.body)
+        data = orjson.loads(body)
         message = data["error"]["message"]
         if isinstance(message, str) and message:
-            return f"HTTP {reply.status}: {message}"[:300]
+            return f"HTTP {status}: {message}"[:300]
     except (orjson.JSONDecodeError, LookupError, TypeError):
         pass
-    text = reply.body[:240].decode(errors="replace").strip()
-    return f"HTTP {reply.status}: {text or '(empty body)'}"[:300]
+    text = body[:240].decode(errors="replace").strip()
+    return f"HTTP {status}: {text or '(empty body)'}"[:300]
 
 
 def _status_reason(status: int) -> LlmReason:
@@ -193,8 +199,10 @@ class LlmClient:
         rng: random.Random | None = None,
     ) -> None:
         key = ""
+        self._redactor = default_redactor()
         if endpoint.api_key_env:
             key = os.environ.get(endpoint.api_key_env, "")
+            self._redactor.add(key)
             if not key:
                 raise LlmError(
                     "auth_error", f"environment variable {endpoint.api_key_env} is not set"
@@ -392,10 +400,11 @@ class LlmClient:
             finally:
                 self._in_flight -= 1
                 self._metrics.duration.observe(time.perf_counter() - sent)
+        body = self._redactor.redact_bytes(reply.body)
         if 200 <= reply.status < 300:
-            return reply.body
-        message = _error_message(reply)
-        if reply.status in (400, 422) and mode != "prompt" and b"response_format" in reply.body:
+            return body
+        message = _error_message(reply.status, body)
+        if reply.status in (400, 422) and mode != "prompt" and b"response_format" in body:
             raise _FormatUnsupported(message)
         err = self._attempt_error(_status_reason(reply.status), message, status=reply.status)
         err.retry_after = _retry_after_s(reply.headers)

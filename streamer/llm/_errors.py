@@ -14,11 +14,16 @@ Hierarchy::
 
 A completion whose *content* is not JSON is not an error: :class:`~streamer.llm.Completion`
 comes back with ``parsed=None`` and the format stage rejects it as the model's fault.
+
+Every message is redacted of the configured secrets (:func:`executors.default_redactor`)
+when the error is made: it travels into reject events, logs and ``apigen check``'s output.
 """
 
 from __future__ import annotations
 
 from typing import Literal, TypeAlias
+
+from executors import default_redactor
 
 __all__ = ["REASONS", "LlmError", "LlmReason"]
 
@@ -60,6 +65,7 @@ class LlmError(Exception):
     def __init__(
         self, reason: LlmReason, message: str, *, status: int | None = None, attempts: int = 1
     ) -> None:
+        message = default_redactor().redact(message)
         super().__init__(f"{reason}: {message}")
         self.reason: LlmReason = reason
         self.message = message

@@ -13,7 +13,16 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from executors import ApiSpec, Rate, RateLimits, RestBinding, RestExecutor, RestParameter
+from executors import (
+    REDACTED,
+    ApiSpec,
+    NetworkPolicy,
+    Rate,
+    RateLimits,
+    RestBinding,
+    RestExecutor,
+    RestParameter,
+)
 from executors._rest import default_client, parse_retry_after
 
 from .rest_server import RunningService
@@ -67,9 +76,14 @@ class FakeSleep:
         self.delays.append(seconds)
 
 
+# The local service is on loopback, which hosts from data may not reach: these tests allow it
+# as a user would (--allow-host 127.0.0.1); tests/security/test_network_policy.py holds the
+# refusals.
+LOOPBACK = NetworkPolicy.from_hosts(["127.0.0.1"])
+
 ClientFactory = Callable[[], httpx.AsyncClient]
 CLIENTS: dict[str, ClientFactory] = {
-    "httpx-aiohttp": default_client,
+    "httpx-aiohttp": lambda: default_client(policy=LOOPBACK),
     "httpx-native": lambda: httpx.AsyncClient(trust_env=False),
 }
 
@@ -78,7 +92,7 @@ CLIENTS: dict[str, ClientFactory] = {
 async def executor(
     client: httpx.AsyncClient | None = None, **kwargs: Any
 ) -> AsyncIterator[RestExecutor]:
-    ex = RestExecutor(client=client, **kwargs)
+    ex = RestExecutor(client=client, **{"policy": LOOPBACK, **kwargs})
     try:
         yield ex
     finally:
@@ -395,7 +409,7 @@ async def test_credential_is_sent_but_never_in_outcomes(
         ]
         monkeypatch.delenv("APIGEN_TEST_REST_KEY")
         unset = await ex.execute(echo, {"x": "1"})
-    assert outcomes[0].ok and outcomes[0].result["headers"]["x-api-key"] == "***"
+    assert outcomes[0].ok and outcomes[0].result["headers"]["x-api-key"] == REDACTED
     for outcome in outcomes:
         dumped = json.dumps([outcome.result, outcome.message, repr(outcome)])
         assert secret not in dumped

@@ -23,7 +23,15 @@ import httpx
 import pytest
 import yaml
 
-from executors import ApiSpec, Dispatcher, RestBinding, RestExecutor, RestParameter, ResultCache
+from executors import (
+    ApiSpec,
+    Dispatcher,
+    NetworkPolicy,
+    RestBinding,
+    RestExecutor,
+    RestParameter,
+    ResultCache,
+)
 from streamer._config import ModelConfig, PipelineConfig
 from streamer._metrics import serve_metrics
 from streamer._pipeline import run_pipeline
@@ -137,7 +145,9 @@ async def _rest_calls_with_a_cache_hit() -> None:
                 parameters=(RestParameter("symbol", "path"),),
             ),
         )
-        async with Dispatcher(rest=RestExecutor(), cache=ResultCache()) as dispatcher:
+        loopback = NetworkPolicy.from_hosts(["127.0.0.1"])  # the local service (allowed)
+        rest = RestExecutor(policy=loopback)
+        async with Dispatcher(rest=rest, cache=ResultCache()) as dispatcher:
             first = await dispatcher.execute(spec, {"symbol": "Fe"})
             second = await dispatcher.execute(spec, {"symbol": "Fe"})
     assert first.ok and not first.cached, first

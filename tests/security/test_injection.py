@@ -18,6 +18,7 @@ import pytest
 from executors import (
     ApiSpec,
     Dispatcher,
+    NetworkPolicy,
     PythonBinding,
     PythonExecutor,
     RestBinding,
@@ -41,6 +42,7 @@ from topics import (
 from ..executors.rest_server import RunningService, run_service
 
 TARGETS = "tests.security.targets"
+LOOPBACK = NetworkPolicy.from_hosts(["127.0.0.1"])  # the local servers here (allowed)
 
 
 class _Evil(BaseHTTPRequestHandler):
@@ -197,7 +199,8 @@ async def test_injected_calls_stay_data_end_to_end(
     assert len(passed) == 2 * len(values)
 
     python = PythonExecutor(workers=1, timeout_s=5.0, allowed_modules={TARGETS})
-    async with Dispatcher(python=python, rest=RestExecutor(retries=0)) as dispatcher:
+    rest = RestExecutor(retries=0, policy=LOOPBACK)
+    async with Dispatcher(python=python, rest=rest) as dispatcher:
         stage = ExecutionChecker(dispatcher, lambda tool: specs.get(tool.name))
         results: list[ExecPass | Reject] = []
         for event in passed:
@@ -246,7 +249,7 @@ async def test_rest_bindings_pinned_to_the_evil_host_only_by_the_spec(
         name="ping", description="", parameters={"type": "object"}, source="rest:t",
         binding=RestBinding(base_url=f"http://{evil_netloc}", method="GET", path="/ping"),
     )  # fmt: skip
-    executor = RestExecutor(retries=0)
+    executor = RestExecutor(retries=0, policy=LOOPBACK)
     try:
         outcome = await executor.execute(spec, {})
     finally:
