@@ -1,11 +1,14 @@
 """``apigen check FILE...`` (verify an existing dataset) and ``apigen export RUN_DIR``.
 
-``check`` writes one JSON line per record to stdout (``id``, ``verdict``, ``stage``,
-``reason``, ``message``, ``where``, ``stages``), then a summary by stage and reason: a rich
-table on stderr, or with ``--summary-json`` a final ``{"summary": {...}}`` line on stdout.
-Exit status: 0 when no record failed, 1 when some failed (or, with ``--strict``, were
-skipped), 2 on usage errors (unknown options, unreadable files, a file whose format cannot
-be told, BFCL questions without their answers).
+``check`` writes one JSON line per record (per tool-calling turn of a conversation) to
+stdout (``id``, ``verdict``, ``stage``, ``reason``, ``message``, ``where``, ``stages``,
+and ``not_run`` where execution was asked for but the calls could not run), then a
+summary by stage and reason: a rich table on stderr, or with ``--summary-json`` a final
+``{"summary": {...}}`` line on stdout. A record that cannot be read (bad encoding, not
+JSON, malformed tools or schema, beyond a limit) is that record's ``fail`` and the check
+goes on. Exit status: 0 when no record failed, 1 when some failed
+(or, with ``--strict``, were skipped), 2 on usage errors (unknown options, unreadable
+files, a file whose format cannot be told, BFCL questions without their answers).
 """
 
 from __future__ import annotations
@@ -22,23 +25,29 @@ from rich.table import Table
 
 from executors import ApiLibrary, SpecError
 
-from ._check import (
+from ._config import ModelConfig
+from ._dataset import DatasetStore
+from ._export import FORMATS, export_dataset
+from .check import (
     CHECK_STAGES,
+    FORMAT_NAMES,
     CheckResult,
     CheckSettings,
     CheckSummary,
+    DatasetFormatError,
+    ReadLimits,
+    ReadSettings,
+    RecordFormat,
     open_checker,
     read_items,
     run_check,
 )
-from ._check_readers import FORMAT_NAMES, DatasetFormatError, RecordFormat
-from ._config import ModelConfig
-from ._dataset import DatasetStore
-from ._export import FORMATS, export_dataset
+from .stages import FormatRules
 
 __all__ = ["register"]
 
 console = Console(stderr=True)
+_LIMITS = ReadLimits()
 
 
 def _stages(text: str, judged: bool) -> tuple[str, ...]:
@@ -83,6 +92,8 @@ def _summary_table(summary: CheckSummary) -> Table:
     for verdict, stage, reason, count in summary.rows():
         colour = "red" if verdict == "fail" else "yellow"
         table.add_row(f"[{colour}]{verdict}", stage or "-", reason or "-", f"{count:,}")
+    for cause, count in sorted(summary.not_run.items()):
+        table.add_row("[dim]calls not run", "execution", cause, f"{count:,}")
     return table
 
 
@@ -96,6 +107,25 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--format", help=f"Force the format: {', '.join(FORMAT_NAMES)}."),
         ] = None,
+        allow_no_call: Annotated[
+            bool,
+            typer.Option(
+                help="An answer with no call means no call is wanted (irrelevance) in every "
+                "record; without it a record must say so itself."
+            ),
+        ] = False,
+        max_record_bytes: Annotated[
+            int, typer.Option(min=1, help="Largest record (JSON line or list element), bytes.")
+        ] = _LIMITS.max_record_bytes,
+        max_depth: Annotated[
+            int, typer.Option(min=1, help="Deepest nesting of objects/arrays in a record.")
+        ] = _LIMITS.max_depth,
+        max_tools: Annotated[
+            int, typer.Option(min=1, help="Most tools one record may offer.")
+        ] = _LIMITS.max_tools,
+        max_calls: Annotated[
+            int, typer.Option(min=1, help="Most calls one answer (assistant turn) may make.")
+        ] = _LIMITS.max_calls,
         answers: Annotated[
             Path | None, typer.Option(help="BFCL possible_answer file (default: found beside).")
         ] = None,
@@ -127,8 +157,9 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(min=1, help="Python executor processes.")] = 2,
         timeout: Annotated[float, typer.Option(help="Seconds one call may run.")] = 10.0,
     ) -> None:
-        """Verify an existing dataset (xLAM rows, OpenAI chat records, BFCL files) through
-        the format, execution and optionally semantic stages.
+        """Verify an existing dataset (xLAM rows, OpenAI chat, ShareGPT/glaive or Hermes
+        conversations, BFCL files) through the format, execution and optionally semantic
+        stages.
 
         A judge option (--judge-endpoint/--judge-simulated) implies the semantic stage.
         """
@@ -137,9 +168,17 @@ def register(app: typer.Typer) -> None:
                 f"{fmt!r}: choose from {', '.join(FORMAT_NAMES)}", param_hint="--format"
             )
         judge = _judge(judge_endpoint, judge_model, judge_api_key_env, judge_simulated)
+        limits = ReadLimits(
+            max_record_bytes=max_record_bytes,
+            max_depth=max_depth,
+            max_tools=max_tools,
+            max_calls=max_calls,
+        )
         settings = CheckSettings(
             stages=_stages(stages, judge is not None),
             require_execution=require_execution,
+            reading=ReadSettings(limits=limits, allow_no_call=allow_no_call),
+            format_rules=FormatRules(max_query_chars=32768, max_calls=max_calls),
             judge=judge,
             concurrency=concurrency,
             python_workers=workers,
@@ -147,7 +186,9 @@ def register(app: typer.Typer) -> None:
         )
         try:
             library = ApiLibrary.from_sources(apis) if apis else None
-            items = read_items(files, fmt=_record_format(fmt), answers=answers)
+            items = read_items(
+                files, fmt=_record_format(fmt), answers=answers, settings=settings.reading
+            )
         except (DatasetFormatError, SpecError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None

@@ -1,54 +1,52 @@
-"""Check an existing dataset through the pipeline's own stages (``apigen check``).
+"""Check items through the pipeline's own stages (``apigen check``).
 
-Each record (see :mod:`streamer._check_readers` for the formats) becomes the events the
-stages consume, and the stages' own code decides: :class:`~streamer.stages.FormatChecker`
-parses and checks the answer against the record's tools and style,
-:class:`~streamer.stages.ExecutionChecker` runs the calls through the executors, and
-:class:`~streamer.stages.SemanticChecker` applies its rules and, if configured, a judge.
-The first stage that rejects decides the record's verdict, stage and reason code.
+Each item becomes the events the stages consume, and the stages' own code decides:
+:class:`~streamer.stages.FormatChecker` parses and checks the answer against the record's
+tools and style, :class:`~streamer.stages.ExecutionChecker` runs the calls through the
+executors, and :class:`~streamer.stages.SemanticChecker` applies its rules and, if
+configured, a judge. The first stage that rejects decides the record's verdict, stage and
+reason code.
 
-Stages: ``format`` always runs (the later stages need its parsed calls); ``execution``
-and ``semantic`` are optional. Execution applies when every call's function is in the API
-library (same name, and the record's parameters are among the library function's). When
-one is not, the record is ``skip`` with reason ``not_executable`` if its source says the
-calls are meant to run (BFCL exec sets) or execution was required; otherwise execution does
-not apply to it and is left out of its ``stages``. Without execution, the semantic stage
-sees no results (its result rules have nothing to check; its other rules still apply).
+Stages: ``format`` always runs (the later stages need its parsed calls); ``execution`` and
+``semantic`` are optional. Execution applies when every call's tool binds to a library
+function by name and signature (:mod:`streamer.check._binding`). When one does not, the
+record is ``skip`` with reason ``not_executable`` if its source says the calls are meant to
+run (BFCL exec sets) or execution was required; otherwise execution does not apply to it
+and is left out of its ``stages``. Either way the summary counts why (``not_run``).
+Without execution, the semantic stage sees no results (its result rules have nothing to
+check; its other rules still apply).
 
 Verdicts: ``pass`` (every stage that ran passed), ``fail`` (a stage rejected, or the record
 could not be read), ``skip`` (it could not be checked as asked; never counted as a pass).
 
 Reason codes are the stages' own (``unknown_function``, ``type_mismatch``,
-``function_error``, ``ungrounded_arguments``, ``judge_rejected``, ...) plus::
+``function_error``, ``ungrounded_arguments``, ``judge_rejected``, ...), the readers'
+(:data:`~streamer.check.READ_REASONS`, stage None), plus::
 
-    invalid_record   the record cannot be read (not JSON, unknown shape, bad tool schema)
-    stage_error      checking it raised unexpectedly (a bug; the message names the exception)
+    stage_error      checking or reading it raised unexpectedly (a bug; names the exception)
     invalid_call     a gold call string is not a call with literal arguments (stage format)
     not_executable   a call's function cannot run here (verdict skip, stage execution)
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 import orjson
 
-from executors import ApiLibrary, ApiSpec, Dispatcher, PythonBinding, PythonExecutor, RestExecutor
+from executors import ApiLibrary, Dispatcher, PythonBinding, PythonExecutor, RestExecutor
 from executors.builtin import BFCL_WEB_ONLY
-from topics import EventMeta, ExecPass, FormatPass, Generation, Reject, Sample, Tool, derive_id
+from topics import EventMeta, ExecPass, FormatPass, Generation, Reject, Sample, derive_id
 
-from ._check_readers import CheckCase, InvalidRecord, RecordFormat, read_dataset
-from ._config import ModelConfig
-from ._pipeline import _open_model
-from ._stage import Output
-from .stages import (
+from .._config import ModelConfig
+from .._pipeline import _open_model
+from .._stage import Output
+from ..stages import (
     ExecutionChecker,
     FormatChecker,
     FormatError,
@@ -56,6 +54,8 @@ from .stages import (
     SemanticChecker,
     SemanticRules,
 )
+from ._binding import Binder
+from ._case import CheckCase, InvalidRecord, Item, ReadSettings
 
 __all__ = [
     "CHECK_STAGES",
@@ -64,7 +64,6 @@ __all__ = [
     "CheckSummary",
     "Checker",
     "open_checker",
-    "read_items",
     "run_check",
 ]
 
@@ -72,7 +71,13 @@ CHECK_STAGES = ("format", "execution", "semantic")
 
 Verdict = Literal["pass", "fail", "skip"]
 _VERSION = "check-v1"
-_NO_MATCH = "no library function of that name and parameter types"
+_MESSAGE_CHARS = 600
+
+
+def _one_line(text: str) -> str:
+    """Messages quote data: one line, bounded, so a hostile record cannot flood output."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MESSAGE_CHARS else flat[: _MESSAGE_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +87,28 @@ class CheckSettings:
     stages: the stages to run, a subset of :data:`CHECK_STAGES` that includes ``format``.
     require_execution: a record whose calls cannot run is ``skip``/``not_executable``
       even when its source does not say it is executable.
+    reading: how records are read: limits on one record's bytes, depth, tools and calls,
+      and whether an empty answer means "no call wanted" (:class:`ReadSettings`).
     format_rules: the format stage's rules; the default accepts queries up to 32,768
       characters (the pipeline's 4,000 bounds what a generator may write, not what a
-      dataset may hold).
+      dataset may hold) and as many calls per answer as the reading limit.
     semantic_rules: the semantic stage's rules.
     judge: the LLM judge of the semantic stage (None: rules only).
     concurrency: records checked at once.
     python_workers: worker processes of the Python executor (shared by every record).
     exec_timeout_s: seconds one call may run.
+
+    Example::
+
+        CheckSettings(stages=("format",), reading=ReadSettings(allow_no_call=True))
     """
 
     stages: tuple[str, ...] = ("format", "execution")
     require_execution: bool = False
-    format_rules: FormatRules = field(default_factory=lambda: FormatRules(max_query_chars=32768))
+    reading: ReadSettings = field(default_factory=ReadSettings)
+    format_rules: FormatRules = field(
+        default_factory=lambda: FormatRules(max_query_chars=32768, max_calls=64)
+    )
     semantic_rules: SemanticRules = field(default_factory=SemanticRules)
     judge: ModelConfig | None = None
     concurrency: int = 32
@@ -111,7 +125,11 @@ class CheckSettings:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """One record's verdict; ``stage`` and ``reason`` say where it failed or was skipped."""
+    """One record's verdict; ``stage`` and ``reason`` say where it failed or was skipped.
+
+    not_run: when execution was asked for but the record's calls were not run, why (a
+    cause from :data:`~streamer.check.NOT_EXECUTABLE_CAUSES`; ``message`` says more).
+    """
 
     id: str
     verdict: Verdict
@@ -120,9 +138,11 @@ class CheckResult:
     message: str = ""
     where: str = ""
     stages: tuple[str, ...] = ()
+    not_run: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The JSON line; ``not_run`` only where it applies."""
+        out: dict[str, Any] = {
             "id": self.id,
             "verdict": self.verdict,
             "stage": self.stage,
@@ -131,19 +151,25 @@ class CheckResult:
             "where": self.where,
             "stages": list(self.stages),
         }
+        if self.not_run:
+            out["not_run"] = self.not_run
+        return out
 
 
 @dataclass(slots=True)
 class CheckSummary:
-    """Counts per verdict and per (verdict, stage, reason)."""
+    """Counts per verdict, per (verdict, stage, reason), and per cause of calls not run."""
 
     verdicts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
+    not_run: Counter[str] = field(default_factory=Counter)
 
     def add(self, result: CheckResult) -> None:
         self.verdicts[result.verdict] += 1
         if result.verdict != "pass":
             self.reasons[(result.verdict, result.stage, result.reason)] += 1
+        if result.not_run:
+            self.not_run[result.not_run] += 1
 
     @property
     def records(self) -> int:
@@ -157,7 +183,8 @@ class CheckSummary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """Counts; ``not_run`` (cause -> records whose calls were not run) when any."""
+        out: dict[str, Any] = {
             "records": self.records,
             "pass": self.verdicts["pass"],
             "fail": self.verdicts["fail"],
@@ -166,54 +193,9 @@ class CheckSummary:
                 {"verdict": v, "stage": s, "reason": r, "count": n} for v, s, r, n in self.rows()
             ],
         }
-
-
-Item = CheckCase | InvalidRecord
-
-
-def _types(schema: Any) -> dict[str, frozenset[str] | None]:
-    """Parameter name -> its JSON types (number includes integer; None: any type)."""
-    props = schema.get("properties", {}) if isinstance(schema, dict) else {}
-    out: dict[str, frozenset[str] | None] = {}
-    for name, sub in props.items() if isinstance(props, dict) else ():
-        kind = sub.get("type") if isinstance(sub, dict) else None
-        kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
-        if "number" in kinds:
-            kinds.add("integer")
-        out[name] = frozenset(str(k) for k in kinds) or None
-    return out
-
-
-def _fits(tool: dict[str, frozenset[str] | None], spec: dict[str, frozenset[str] | None]) -> bool:
-    """Every tool parameter is a library parameter whose types include the tool's (number
-    includes integer): a same-named function with other types is another function."""
-    for name, kinds in tool.items():
-        if name not in spec:
-            return False
-        wider = spec[name]
-        if kinds is not None and wider is not None and not kinds <= wider:
-            return False
-    return True
-
-
-def library_resolver(library: ApiLibrary) -> Callable[[Tool], ApiSpec | None]:
-    """Maps a record's tool to the bound library function of the same name whose
-    parameters include the tool's with the same types; None when there is none."""
-    by_name: dict[str, list[tuple[ApiSpec, dict[str, frozenset[str] | None]]]] = {}
-    for spec in library:
-        if spec.binding is not None:
-            by_name.setdefault(spec.name, []).append((spec, _types(spec.parameters)))
-    cache: dict[tuple[str, bytes], ApiSpec | None] = {}
-
-    def resolve(tool: Tool) -> ApiSpec | None:
-        types = _types(tool.parameters)
-        key = (tool.name, orjson.dumps(tool.parameters, option=orjson.OPT_SORT_KEYS))
-        if key not in cache:
-            candidates = by_name.get(tool.name, ())
-            cache[key] = next((s for s, t in candidates if _fits(types, t)), None)
-        return cache[key]
-
-    return resolve
+        if self.not_run:
+            out["not_run"] = dict(sorted(self.not_run.items()))
+        return out
 
 
 def _first(outputs: Sequence[Output]) -> Any:
@@ -221,7 +203,7 @@ def _first(outputs: Sequence[Output]) -> Any:
 
 
 class Checker:
-    """Runs one record through the selected stages (safe to call concurrently)."""
+    """Runs one item through the selected stages (safe to call concurrently)."""
 
     def __init__(
         self,
@@ -233,34 +215,39 @@ class Checker:
     ) -> None:
         self.settings = settings
         self.format = FormatChecker(settings.format_rules)
-        self.resolve = library_resolver(library or ApiLibrary())
-        self.execution = ExecutionChecker(executor, self.resolve) if executor else None
+        self.binder = Binder(library or ApiLibrary())
+        self.execution = ExecutionChecker(executor, self.binder.resolve) if executor else None
         self.semantic = SemanticChecker(
             [judge] if judge is not None else [], rules=settings.semantic_rules
         )
 
+    def __repr__(self) -> str:
+        return f"<Checker stages={self.settings.stages} {self.binder!r}>"
+
     async def check(self, item: Item) -> CheckResult:
         if isinstance(item, InvalidRecord):
-            return CheckResult(
-                item.id, "fail", None, item.reason, f"{item.where}: {item.message}", item.where
-            )
+            message = _one_line(f"{item.where}: {item.message}")
+            return CheckResult(item.id, "fail", None, item.reason, message, item.where)
         ran: list[str] = ["format"]
+        cause, why = "", ""
 
         def result(verdict: Verdict, stage: str | None = None, exc: Any = None) -> CheckResult:
-            reason, message = (exc.reason, exc.message) if exc is not None else (None, "")
-            return CheckResult(item.id, verdict, stage, reason, message, item.where, tuple(ran))
+            reason, message = (exc.reason, exc.message) if exc is not None else (None, why)
+            return CheckResult(
+                item.id, verdict, stage, reason, _one_line(message), item.where, tuple(ran), cause
+            )
 
         passed = await self._format(item)
         if isinstance(passed, FormatError | Reject):
             return result("fail", "format", passed)
         event: ExecPass | None = None
         if "execution" in self.settings.stages and passed.calls:
-            why = self._not_executable(item, passed)
+            cause, why = self._not_executable(item, passed)
             required = item.execution == "required" or self.settings.require_execution
-            if why and required:
+            if cause and required:
                 ran.append("execution")
                 return result("skip", "execution", FormatError("not_executable", why))
-            if not why and self.execution is not None:
+            if not cause and self.execution is not None:
                 ran.append("execution")
                 out = _first(await self.execution.process(passed))
                 if isinstance(out, Reject):
@@ -283,16 +270,26 @@ class Checker:
                 return result("fail", "semantic", out)
         return result("pass")
 
-    def _not_executable(self, item: CheckCase, passed: FormatPass) -> str:
-        """Why the calls cannot run ("" when they can)."""
+    def _not_executable(self, item: CheckCase, passed: FormatPass) -> tuple[str, str]:
+        """(cause, why) the calls cannot run; ``("", "")`` when they can."""
         if item.execution == "none":
-            return "the source documents these functions without implementing them"
+            return (
+                "not_implemented",
+                "the source documents these functions, not implements them",
+            )
         tools = {t.name: t for t in passed.sample.tools}
-        missing = [c.name for c in passed.calls if self.resolve(tools[c.name]) is None]
-        return "; ".join(
-            f"{n}: {BFCL_WEB_ONLY.get(n, 'no library function of that name and parameters')}"
-            for n in dict.fromkeys(missing)
-        )
+        causes: dict[str, str] = {}
+        for name in dict.fromkeys(c.name for c in passed.calls):
+            binding = self.binder.bind(tools[name])
+            if binding.spec is not None:
+                continue
+            if name in BFCL_WEB_ONLY and binding.cause == "no_function":
+                causes.setdefault("web_api", f"{name}: {BFCL_WEB_ONLY[name]}")
+            else:
+                causes.setdefault(binding.cause, binding.why)
+        if not causes:
+            return "", ""
+        return next(iter(causes)), "; ".join(causes.values())
 
     async def _format(self, item: CheckCase) -> FormatPass | Reject | FormatError:
         if isinstance(item.answers, FormatError):
@@ -310,17 +307,6 @@ class Checker:
         out = _first(await self.format.process(generation))
         assert isinstance(out, FormatPass | Reject)
         return out
-
-
-def read_items(
-    paths: Sequence[Path], *, fmt: RecordFormat | None = None, answers: Path | None = None
-) -> Iterator[Item]:
-    """Every record of every file, in order. Files are opened (and their format detected)
-    now, so a :class:`~streamer._check_readers.DatasetFormatError` comes before any record
-    is checked."""
-    return itertools.chain.from_iterable(
-        [read_dataset(p, fmt=fmt, answers=answers)[1] for p in paths]
-    )
 
 
 @asynccontextmanager
@@ -369,7 +355,7 @@ async def run_check(
             done[index] = await checker.check(item)
         except Exception as exc:  # a bug must cost one record, not the whole check
             where = item.where
-            message = f"{where}: {type(exc).__name__}: {exc}"
+            message = _one_line(f"{where}: {type(exc).__name__}: {exc}")
             done[index] = CheckResult(item.id, "fail", None, "stage_error", message, where)
         finally:
             slots.release()

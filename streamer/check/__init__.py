@@ -1,0 +1,64 @@
+"""Checking existing datasets: ``apigen check`` and its readers.
+
+Job: read a dataset somebody else made (xLAM rows, OpenAI chat, ShareGPT/glaive, Hermes,
+BFCL), turn every record (every tool-calling turn of a conversation) into a case, and judge
+it with the pipeline's own format, execution and semantic stages. Every record is read in
+its own error boundary: whatever it holds, it gets exactly one verdict (one per
+tool-calling turn), and only a file that cannot be checked at all is a usage error.
+
+Modules: ``_decode`` (bytes -> records, precise decode errors, limits), ``_case`` (what a
+reader yields; style and no-call rules), ``_tools`` (tools via the library's converters and
+a schema guard), one module per format (``_xlam``, ``_openai``, ``_sharegpt``,
+``_hermes``, ``_bfcl``) with ``_conversation`` shared by the chat shapes, ``_literals``
+(Python-syntax calls as data), ``_read`` (detection and the record boundary), ``_binding``
+(tool -> library function by signature) and ``_checker`` (the stages, verdicts, summary).
+
+May import: :mod:`topics`, :mod:`executors` (library, converters, executors),
+:mod:`streamer.stages` (the stages it runs), and ``streamer._config``/``_pipeline``/
+``_stage`` for the judge and stage outputs. Never the runner, services or the CLI (the
+CLI imports this package, not the other way round).
+"""
+
+from ._binding import NOT_EXECUTABLE_CAUSES, Binder, Binding
+from ._case import CheckCase, InvalidRecord, Item, ReadSettings
+from ._checker import (
+    CHECK_STAGES,
+    Checker,
+    CheckResult,
+    CheckSettings,
+    CheckSummary,
+    open_checker,
+    run_check,
+)
+from ._decode import ReadLimits
+from ._errors import READ_REASONS, BadRecord, DatasetFormatError
+from ._literals import parse_call_string, parse_literal
+from ._read import FORMAT_NAMES, RecordFormat, detect_format, read_dataset, read_items
+
+__all__ = [
+    "CHECK_STAGES",
+    "FORMAT_NAMES",
+    "NOT_EXECUTABLE_CAUSES",
+    "READ_REASONS",
+    "BadRecord",
+    "Binder",
+    "Binding",
+    "CheckCase",
+    "CheckResult",
+    "CheckSettings",
+    "CheckSummary",
+    "Checker",
+    "DatasetFormatError",
+    "InvalidRecord",
+    "Item",
+    "ReadLimits",
+    "ReadSettings",
+    "RecordFormat",
+    "detect_format",
+    "open_checker",
+    "parse_call_string",
+    "parse_literal",
+    "read_dataset",
+    "read_items",
+    "run_check",
+]
