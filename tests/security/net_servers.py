@@ -1,5 +1,6 @@
 """Real local servers for the security tests: an HTTP server that records what reaches it,
-and a bare TCP listener that counts connections (a probe is a connect, not a request)."""
+and a bare TCP listener that counts connections (a probe is a connect, not a request); and
+the REST API spec (data) the tests point at them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,36 @@ from dataclasses import dataclass, field
 import anyio
 from aiohttp import web
 
+from executors import ApiSpec, RestBinding, RestParameter
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def weather_spec(
+    base_url: str,
+    path: str = "/weather",
+    *,
+    name: str = "get_weather",
+    auth_env: str = "",
+    auth_header: str = "",
+) -> ApiSpec:
+    """A REST API from data: ``GET base_url + path?city=...`` (example city: Oslo)."""
+    return ApiSpec.create(
+        name=name,
+        description="Current weather for a city: temperature in degrees Celsius.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "City name.", "examples": ["Oslo"]}
+            },
+            "required": ["city"],
+        },
+        source="data:weather",
+        binding=RestBinding(
+            base_url, "GET", path, (RestParameter("city", "query"),),
+            auth_env=auth_env, auth_header=auth_header,
+        ),
+    )  # fmt: skip
 
 
 @dataclass

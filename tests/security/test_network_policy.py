@@ -38,25 +38,9 @@ from streamer._config import ConfigError, ModelConfig, PipelineConfig, load_conf
 from streamer._pipeline import run_pipeline
 from streamer.cli import app
 
-from .net_servers import counting_listener, recording_server
+from .net_servers import counting_listener, recording_server, weather_spec
 
 pytestmark = pytest.mark.anyio
-
-
-def _spec(base_url: str, path: str = "/weather", name: str = "get_weather") -> ApiSpec:
-    return ApiSpec.create(
-        name=name,
-        description="Current weather for a city: temperature in degrees Celsius.",
-        parameters={
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "description": "City name.", "examples": ["Oslo"]}
-            },
-            "required": ["city"],
-        },
-        source="data:test",
-        binding=RestBinding(base_url, "GET", path, (RestParameter("city", "query"),)),
-    )
 
 
 @pytest.mark.parametrize(
@@ -130,7 +114,7 @@ def test_host_rules() -> None:
 @pytest.mark.parametrize("client", ["default", "httpx-native"])
 async def test_a_loopback_server_is_refused_unless_allowed(client: str) -> None:
     async with recording_server() as server:
-        spec = _spec(server.base_url)
+        spec = weather_spec(server.base_url)
 
         async def call(policy: NetworkPolicy | None) -> Any:
             given = httpx.AsyncClient(trust_env=False) if client == "httpx-native" else None
@@ -157,7 +141,7 @@ async def test_a_loopback_server_is_refused_unless_allowed(client: str) -> None:
 @pytest.mark.parametrize("client", ["default", "httpx-native"])
 async def test_a_name_that_resolves_to_loopback_is_refused(client: str) -> None:
     async with recording_server() as server:
-        spec = _spec(f"http://localhost:{server.port}")
+        spec = weather_spec(f"http://localhost:{server.port}")
         given = httpx.AsyncClient(trust_env=False) if client == "httpx-native" else None
         executor = RestExecutor(client=given, retries=0)
         allowed = RestExecutor(
@@ -220,7 +204,7 @@ async def test_the_connection_goes_only_to_the_checked_addresses() -> None:
     """A name that a (test) DNS answers with 127.0.0.1 — alone or beside a public address —
     is refused at connect time, after one lookup; allowed, the request arrives by name."""
     async with recording_server() as server:
-        spec = _spec(f"http://weather.rebind.test:{server.port}")
+        spec = weather_spec(f"http://weather.rebind.test:{server.port}")
         loopback, mixed = _Answers("127.0.0.1"), _Answers("93.184.216.34", "127.0.0.1")
         refused = await _through(loopback, NetworkPolicy(), spec)
         refused_mixed = await _through(mixed, NetworkPolicy(), spec)
@@ -251,7 +235,7 @@ async def test_a_link_local_or_private_literal_is_refused_before_any_connection(
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     executor = RestExecutor(client=client, retries=0)
     started = time.monotonic()
-    outcome = await executor.execute(_spec(f"http://{host}/latest/meta-data"), {"city": "x"})
+    outcome = await executor.execute(weather_spec(f"http://{host}/latest/meta-data"), {"city": "x"})
     await client.aclose()
     assert outcome.reason == "host_refused" and sent == []
     assert host.strip("[]") in outcome.message
@@ -264,9 +248,6 @@ async def test_a_link_local_or_private_literal_is_refused_before_any_connection(
 
 async def test_redirects_are_not_followed() -> None:
     async with recording_server() as server:
-        spec = _spec(server.base_url, path="/redirect")
-        binding = spec.binding
-        assert isinstance(binding, RestBinding)
         to_metadata = RestParameter("to", "query")
         spec = ApiSpec.create(
             name="go", description="redirects", parameters={"type": "object"},
@@ -312,14 +293,14 @@ async def test_fetch_url_refuses_loopback_unless_allowed() -> None:
 async def test_curation_probes_and_calls_only_allowed_hosts() -> None:
     async with counting_listener() as listener:
         results = await check_access(
-            [_spec(f"http://127.0.0.1:{listener.port}")], AccessSettings(timeout_s=2.0)
+            [weather_spec(f"http://127.0.0.1:{listener.port}")], AccessSettings(timeout_s=2.0)
         )
         (result,) = results.values()
         assert result.reason == "host_refused" and not result.tested
         assert listener.count == 0  # not even probed
     async with recording_server() as server:
         settings = AccessSettings(timeout_s=2.0, allow_hosts=(f"127.0.0.1:{server.port}",))
-        (allowed,) = (await check_access([_spec(server.base_url)], settings)).values()
+        (allowed,) = (await check_access([weather_spec(server.base_url)], settings)).values()
     assert allowed.ok and '"ok": true' in allowed.sample
     assert server.requests and server.requests[0][1] == "/weather?city=Oslo"
 
@@ -339,7 +320,7 @@ def test_config_allow_hosts(tmp_path: Path) -> None:
 
 def _library_file(tmp_path: Path, base_url: str) -> Path:
     path = tmp_path / "apis.jsonl"
-    ApiLibrary([_spec(base_url)]).save(path)
+    ApiLibrary([weather_spec(base_url)]).save(path)
     return path
 
 

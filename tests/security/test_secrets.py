@@ -26,7 +26,7 @@ import pytest
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from executors import ApiLibrary, ApiSpec, RestBinding, RestExecutor, RestParameter
+from executors import ApiLibrary, ApiSpec, NetworkPolicy, RestExecutor
 from executors.curation import AccessSettings, LoadedSource, curate_sources
 from streamer._config import ModelConfig, PipelineConfig
 from streamer._curate import write_outputs
@@ -34,7 +34,7 @@ from streamer._metrics import serve_metrics
 from streamer._pipeline import run_pipeline
 from streamer.llm import LlmClient, LlmEndpoint, LlmError, SimulatorConfig, create_app
 
-from .net_servers import recording_server
+from .net_servers import recording_server, weather_spec
 
 LLM_ENV = "APIGEN_TEST_SECRET_KEY"
 REST_ENV = "APIGEN_TEST_REST_SECRET"
@@ -89,23 +89,8 @@ def _free_port() -> int:
         return port
 
 
-def _weather_spec(base_url: str, *, auth: bool = True) -> ApiSpec:
-    return ApiSpec.create(
-        name="get_weather",
-        description="Current weather for a city: temperature in degrees Celsius.",
-        parameters={
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "description": "City name.", "examples": ["Oslo"]}
-            },
-            "required": ["city"],
-        },
-        source="data:weather",
-        binding=RestBinding(
-            base_url, "GET", "/weather", (RestParameter("city", "query"),),
-            auth_env=REST_ENV if auth else "", auth_header="X-RapidAPI-Key",
-        ),
-    )  # fmt: skip
+def _weather_spec(base_url: str) -> ApiSpec:
+    return weather_spec(base_url, auth_env=REST_ENV, auth_header="X-RapidAPI-Key")
 
 
 def _echoing_rest(deny_every: int = 0) -> Handler:
@@ -163,9 +148,7 @@ async def test_a_rest_api_echoing_its_key_in_bodies_and_headers_stores_none_of_i
     assert _leaks([key], texts) == []
 
 
-def _loopback(port: int) -> Any:
-    from executors import NetworkPolicy
-
+def _loopback(port: int) -> NetworkPolicy:
     return NetworkPolicy.from_hosts([f"127.0.0.1:{port}"])
 
 
