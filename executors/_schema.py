@@ -392,7 +392,9 @@ def _prepare(schema: dict[str, Any] | bool, *, close_objects: bool) -> None:
         node.pop("$schema", None)
         for keyword in _DYNAMIC:
             if keyword in node:
-                raise _Refused(_join(where, keyword), "dynamic references are not supported")
+                raise _Refused(
+                    _join(where, keyword), f"{node[keyword]!r}: dynamic references are refused"
+                )
         if "$id" in node and path:
             res = res.in_subresource(DRAFT202012.create_resource(node))
         if "$ref" in node:

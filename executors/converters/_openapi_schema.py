@@ -151,6 +151,8 @@ class RefResolver:
                 self.where, field, f"{ref!r} leads outside the spec's directory {directory}"
             )
         try:
+            if not path.is_file():  # a FIFO or device would block or never end
+                raise SpecError(self.where, field, f"{ref!r} is not a regular file")
             if path.stat().st_size > MAX_REF_DOCUMENT_BYTES:
                 raise SpecError(self.where, field, f"{ref!r} exceeds {MAX_REF_DOCUMENT_BYTES} B")
             return path.read_text(encoding="utf-8")
