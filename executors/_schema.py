@@ -295,8 +295,8 @@ def _compile(schema: Any, close_objects: bool) -> SchemaValidator | _Problem:
 
 
 def _join(field: str, sub: str) -> str:
-    if not sub:
-        return field
+    if not sub or not field:
+        return field or sub
     return f"{field}{sub}" if sub.startswith("[") else f"{field}.{sub}"
 
 
@@ -377,7 +377,7 @@ def _prepare(schema: dict[str, Any] | bool, *, close_objects: bool) -> None:
     resolver = _REGISTRY.resolver_with_root(root)
     seen: set[int] = set()
     allof_refs: set[str] = set()
-    closable: list[tuple[dict[str, Any], str]] = []
+    closable: list[dict[str, Any]] = []
     same: dict[int, list[int]] = {}
     places: dict[int, str] = {}
     stack: list[tuple[Any, Any, tuple[str | int, ...], str, int]] = [(schema, resolver, (), "", 0)]
@@ -389,6 +389,10 @@ def _prepare(schema: dict[str, Any] | bool, *, close_objects: bool) -> None:
             continue
         seen.add(id(node))
         where = places[id(node)] = _field_path(path)
+        if via == "$ref":  # a target outside the subschemas the metaschema walked
+            error = best_match(_META.iter_errors(node))
+            if error is not None:
+                raise _Refused(_join(where, _field_path(error.absolute_path)), error.message[:300])
         node.pop("$schema", None)
         for keyword in _DYNAMIC:
             if keyword in node:
@@ -412,7 +416,7 @@ def _prepare(schema: dict[str, Any] | bool, *, close_objects: bool) -> None:
                 "is not supported together with patternProperties",
             )
         if close_objects and via != "allOf":
-            closable.append((node, via))
+            closable.append(node)
         for keyword in _IN_VALUE:
             if keyword in node:
                 stack.append((node[keyword], res, (*path, keyword), keyword, id(node)))
@@ -427,7 +431,7 @@ def _prepare(schema: dict[str, Any] | bool, *, close_objects: bool) -> None:
         raise _Refused(places.get(looping, ""), "applies itself to the same value without end")
     if close_objects:
         shared = {id(_lookup(resolver, ref, "").contents) for ref in allof_refs}
-        for node, _via in closable:
+        for node in closable:
             props = node.get("properties")
             if (
                 isinstance(props, dict)
@@ -469,11 +473,12 @@ def _lookup(resolver: Any, ref: Any, where: str) -> Any:
     if not isinstance(ref, str) or not ref.startswith("#"):
         raise _Refused(field, f"{ref!r} is outside the schema; only '#...' references resolve")
     try:
-        return resolver.lookup(ref)
-    except _Refused:
-        raise
+        resolved = resolver.lookup(ref)
     except referencing.exceptions.Unresolvable:
         raise _Refused(field, f"{ref!r} does not resolve inside the schema") from None
+    if not isinstance(resolved.contents, dict | bool):
+        raise _Refused(field, f"{ref!r} points at a {type(resolved.contents).__name__}, no schema")
+    return resolved
 
 
 def _regex_checked(pattern: Any, field: str) -> None:

@@ -276,6 +276,8 @@ MALFORMED: dict[str, Any] = {
     "loop through allOf": {"$defs": {"a": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"},
     "unresolvable pointer": {"$ref": "#/$defs/missing"},
     "reference not a string": {"$ref": 5},
+    "reference to a string": {"type": "object", "$ref": "#/properties/x/type"},
+    "reference to a malformed target": {"x-ext": {"anyOf": 5}, "$ref": "#/properties/x/x-ext"},
     "lookahead regex": {"type": "string", "pattern": "^(?=.*[A-Z]).+$"},
     "backreference regex": {"type": "string", "pattern": r"(a)\1"},
     "invalid regex": {"type": "string", "pattern": "("},
