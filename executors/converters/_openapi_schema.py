@@ -115,25 +115,12 @@ class RefResolver:
         if scheme == "file" and self._root is not None:
             text = self._read_file(uri, ref, field=field)
         elif scheme in ("http", "https"):
-            if self.fetch is None:
-                raise SpecError(
-                    self.where, field, f"remote reference {ref!r} refused (remote references "
-                    "are followed only when asked for)"
-                )  # fmt: skip
-            try:
-                fetched = self.fetch(uri)
-            except Exception as exc:
-                raise SpecError(self.where, field, f"{ref!r}: {exc}") from None
-            text = fetched.decode("utf-8", "replace") if isinstance(fetched, bytes) else fetched
-            if len(text) > MAX_REF_DOCUMENT_BYTES:
-                raise SpecError(self.where, field, f"{ref!r} exceeds {MAX_REF_DOCUMENT_BYTES} B")
-        elif self._root is None:
-            raise SpecError(
-                self.where, field, f"{ref!r} refers to another document; only '#/...' "
-                "references resolve in a document not read from a file"
-            )  # fmt: skip
+            text = self._read_remote(uri, ref, field=field)
         else:
-            raise SpecError(self.where, field, f"{ref!r}: unsupported reference")
+            why = "unsupported reference"
+            if self._root is None:
+                why = "another document; only '#/...' resolves in a document not from a file"
+            raise SpecError(self.where, field, f"{ref!r}: {why}")
         try:
             document = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -141,6 +128,19 @@ class RefResolver:
         _absolutize(document, uri)
         self._documents[uri] = document
         return document
+
+    def _read_remote(self, uri: str, ref: str, *, field: str) -> str:
+        if self.fetch is None:
+            why = "remote references are followed only when asked for"
+            raise SpecError(self.where, field, f"remote reference {ref!r} refused ({why})")
+        try:
+            fetched = self.fetch(uri)
+        except Exception as exc:
+            raise SpecError(self.where, field, f"{ref!r}: {exc}") from None
+        text = fetched.decode("utf-8", "replace") if isinstance(fetched, bytes) else fetched
+        if len(text) > MAX_REF_DOCUMENT_BYTES:
+            raise SpecError(self.where, field, f"{ref!r} exceeds {MAX_REF_DOCUMENT_BYTES} B")
+        return text
 
     def _read_file(self, uri: str, ref: str, *, field: str) -> str:
         assert self._root is not None
