@@ -34,6 +34,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -114,6 +115,8 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+# Cached: every call checks its host, and a run calls the same few hosts again and again.
+@functools.lru_cache(maxsize=4096)
 def _ip(text: str) -> Address | None:
     try:
         return ipaddress.ip_address(text)
@@ -121,6 +124,7 @@ def _ip(text: str) -> Address | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def normal_host(host: str) -> str:
     """``host`` as rules compare it: lower case, IDNA-encoded, IPv6 without brackets or
     scope, no trailing dot; ValueError when it is not a host name or address."""
