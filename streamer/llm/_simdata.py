@@ -4,8 +4,10 @@ Arguments come from the tool's own example argument sets when its parameters sch
 ``examples`` (the sampler puts an API's validated examples there), else per parameter from
 its ``examples``, ``default``, enums, const, bounds, lengths, array sizes, string formats and
 hints from parameter names. Every query states each scalar argument value verbatim, so
-grounding rules pass; the simulated judge passes a sample exactly when that holds (and no
-result is an error) unless the ``judge_reject`` fault picks it.
+grounding rules pass; the simulated judge passes a sample exactly when the query states
+every argument value (in any form the semantic rules' grounding reads: "$200,000" states
+200000) and no result is an error, unless the ``judge_reject`` fault picks it. Its verdicts
+begin with :data:`SIMULATED_JUDGE`: it is a test double, not a judgement.
 
 A clean pair over APIs with examples is valid end to end, and a corrupted one fails for
 exactly the reason :data:`EXPECTED_REJECTS` names, so a run's reject counts per reason equal
@@ -28,6 +30,7 @@ __all__ = [
     "CORRUPTIONS",
     "EXPECTED_REJECTS",
     "SIMULATED_EXEC_FAILURE",
+    "SIMULATED_JUDGE",
     "expected_rejects",
     "generate_pairs",
     "grounded",
@@ -287,20 +290,34 @@ def _query(calls: Sequence[Mapping[str, Any]], rng: random.Random) -> str:
     return rng.choice(_OPENERS).format(body)
 
 
+def _grounding() -> Any:
+    # Imported on use: streamer.stages imports this package, so a module-level import of
+    # it here would be circular.
+    from ..stages import _grounding
+
+    return _grounding
+
+
 def grounded(query: str, calls: Sequence[Mapping[str, Any]]) -> str | None:
-    """None when ``query`` mentions every call (all scalar values, or the name when there
-    are none); else what is missing. Case-insensitive."""
-    text = query.lower()
+    """None when ``query`` states every call: each groundable argument value (the semantic
+    rules' definition and matching, :mod:`streamer.stages._grounding`, with the argument's
+    name as the only hint: the judge sees no schemas), or the name of a call without
+    arguments; else what is missing."""
+    g = _grounding()
+    mentions = g.Mentions(query)
     for call in calls:
         arguments = call.get("arguments") or {}
-        values = list(_scalars(arguments)) if isinstance(arguments, dict) else []
-        if not values:
-            values = [_human(str(call.get("name", "")))]
-        for value in values:
-            if value.lower() not in text and not (
-                value.endswith(".0") and value[:-2].lower() in text
-            ):
-                return value
+        if not isinstance(arguments, dict):
+            return str(call.get("name", "the arguments"))
+        if not list(_scalars(arguments)):
+            name = _human(str(call.get("name", "")))
+            if not mentions.grounds(name):
+                return name
+            continue
+        for name, value in arguments.items():
+            for scalar, hint in g.groundable(value, {}, str(name)):
+                if not mentions.grounds(scalar, hint):
+                    return scalar if isinstance(scalar, str) else json.dumps(scalar)
     return None
 
 
@@ -357,40 +374,22 @@ def _wrong_value(types: set[str]) -> tuple[Any] | None:
     return next(((v,) for v, t in _WRONG_VALUES if t not in types), None)
 
 
-def _groundable(value: Any, schema: Any) -> list[str]:
-    """The argument values the semantic stage's grounding rule looks for in a query (its
-    definition: strings of two or more characters and numbers, outside enums), as the
-    lower-case forms any of which counts as a mention."""
-    schema = schema if isinstance(schema, Mapping) else {}
-    if "enum" in schema or isinstance(value, bool) or value is None:
-        return []
-    if isinstance(value, str):
-        return [value.strip().lower()] if len(value.strip()) >= 2 else []
-    if isinstance(value, int | float):
-        return [json.dumps(value), str(value)]
-    if isinstance(value, list):
-        return [g for v in value for g in _groundable(v, schema.get("items", {}))]
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        props = props if isinstance(props, Mapping) else {}
-        return [g for k, v in value.items() for g in _groundable(v, props.get(k, {}))]
-    return []
-
-
 def _mentions_none(
     query: str, calls: Sequence[Mapping[str, Any]], tools: Mapping[str, Mapping[str, Any]]
 ) -> bool | None:
-    """True when ``query`` mentions none of the calls' groundable values; None when they
-    have none (then no query can be ungrounded)."""
-    text = query.lower()
-    forms = []
+    """True when ``query`` states none of the calls' groundable values (by the semantic
+    rules' own definition and matching); None when they have none (then no query can be
+    ungrounded)."""
+    g = _grounding()
+    mentions = g.Mentions(query)
+    values = []
     for call in calls:
         props = (tools[call["name"]].get("parameters") or {}).get("properties") or {}
         for name, value in call["arguments"].items():
-            forms += _groundable(value, props.get(name, {}))
-    if not forms:
+            values += g.groundable(value, props.get(name, {}), name)
+    if not values:
         return None
-    return not any(form in text for form in forms)
+    return not any(mentions.grounds(v, hint) for v, hint in values)
 
 
 def _corrupt(
@@ -541,15 +540,21 @@ def judge_draw(sample: Mapping[str, Any], seed: int) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+SIMULATED_JUDGE = "[simulated judge: a rule-based test double, not a model's judgement]"
+"""How every verdict of the simulated judge begins, so nobody mistakes it for a judgement."""
+
+
 def judge_samples(
     samples: Sequence[Mapping[str, Any]],
     reject_rate: float = 0.0,
     seed: int = 0,
     injected: Counter[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One verdict per sample: passed iff the query mentions every call and no result is
-    an error, except that a passing sample is rejected (``judge_reject``, counted in
-    ``injected``) when its :func:`judge_draw` falls below ``reject_rate``."""
+    """One verdict per sample: passed iff the query states every call (:func:`grounded`:
+    values in any written form the semantic rules read) and no result is an error, except
+    that a passing sample is rejected (``judge_reject``, counted in ``injected``) when its
+    :func:`judge_draw` falls below ``reject_rate``. Every reasoning begins with
+    :data:`SIMULATED_JUDGE`."""
     verdicts = []
     for i, sample in enumerate(samples):
         calls = sample.get("calls") or []
@@ -569,7 +574,7 @@ def judge_samples(
             {
                 "index": sample.get("index", i),
                 "passed": passed,
-                "reasoning": f"(simulated judge) {why}",
+                "reasoning": f"{SIMULATED_JUDGE} {why}",
             }
         )
     return verdicts

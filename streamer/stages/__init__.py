@@ -3,6 +3,7 @@
 from ._execution import ExecutionChecker, Resolver
 from ._format import FormatChecker, FormatError, FormatRules, check_calls, parse_pairs
 from ._generator import Generator, WeightedModel
+from ._grounding import Mentions, groundable
 from ._sampler import (
     ApiSampler,
     Sampler,
@@ -24,6 +25,7 @@ __all__ = [
     "FormatRules",
     "FunnelSink",
     "Generator",
+    "Mentions",
     "Resolver",
     "Sampler",
     "SamplerConfig",
@@ -35,6 +37,7 @@ __all__ = [
     "Verdict",
     "WeightedModel",
     "check_calls",
+    "groundable",
     "parse_pairs",
     "rule_check",
     "tool_from_spec",

@@ -6,7 +6,9 @@ Rule reason codes::
 
     error_result          a result looks like an error (an ``error`` key, "Error: ..." text)
     empty_result          a result is empty (null, "", [] or {})
-    ungrounded_arguments  too many argument values do not appear in the query
+    ungrounded_arguments  too many argument values are not stated in the query (in any
+                          written form :mod:`._grounding` reads: "$200,000" states 200000,
+                          "15%" states a rate of 0.15, "March 5, 2024" states 2024-03-05)
     missing_calls         the query makes more numbered requests than there are calls
 
 Judge reason codes: ``judge_rejected`` (the verdict, or the quorum, says no) and
@@ -32,6 +34,7 @@ from topics import CallResult, ExecPass, Judgement, QueryStyle, SemanticPass, To
 from .._stage import Output, make_reject, stage_version
 from ..llm import ChatModel, LlmError
 from ..prompts import FULL_JUDGING, JudgeItem, JudgePrompt
+from ._grounding import Mentions, groundable
 
 __all__ = ["SemanticChecker", "SemanticRules", "Verdict", "rule_check"]
 
@@ -45,8 +48,8 @@ class SemanticRules:
 
     check_results: reject error-like and empty results.
     max_ungrounded: largest accepted fraction of groundable argument values (strings of two
-      or more characters outside enums, and numbers) that do not appear in the query; 1.0
-      disables the rule.
+      or more characters outside enums, and numbers) that the query does not state (see
+      :mod:`streamer.stages._grounding` for the forms that count); 1.0 disables the rule.
     check_request_count: reject when the query's numbered requests outnumber the calls.
     """
 
@@ -81,37 +84,6 @@ def _result_problem(result: CallResult) -> tuple[str, str] | None:
     return None
 
 
-def _number_forms(value: float) -> set[str]:
-    forms = {str(value)}
-    if isinstance(value, float) and value.is_integer():
-        forms.add(str(int(value)))
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        forms.add(f"{int(value):,}")
-    return forms
-
-
-def _groundable(value: Any, schema: dict[str, Any]) -> list[Any]:
-    if "enum" in schema or isinstance(value, bool) or value is None:
-        return []
-    if isinstance(value, str):
-        return [value] if len(value.strip()) >= 2 else []
-    if isinstance(value, int | float):
-        return [value]
-    if isinstance(value, list):
-        items = schema.get("items", {}) if isinstance(schema.get("items"), dict) else {}
-        return [g for v in value for g in _groundable(v, items)]
-    if isinstance(value, dict):
-        props = schema.get("properties", {}) if isinstance(schema.get("properties"), dict) else {}
-        return [g for k, v in value.items() for g in _groundable(v, props.get(k, {}))]
-    return []
-
-
-def _grounded(value: Any, query_lower: str) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in query_lower
-    return any(form.lower() in query_lower for form in _number_forms(value))
-
-
 def rule_check(event: ExecPass, rules: SemanticRules) -> tuple[str, str] | None:
     """The first rule the event breaks, as ``(reason, message)``; None if it passes."""
     if event.sample.style is QueryStyle.IRRELEVANCE or not event.calls:
@@ -123,13 +95,13 @@ def rule_check(event: ExecPass, rules: SemanticRules) -> tuple[str, str] | None:
                 return problem[0], f"{call.name}: {problem[1]}"
     if rules.max_ungrounded < 1.0:
         schemas = {t.name: t.parameters.get("properties", {}) for t in event.sample.tools}
-        query = event.query.lower()
-        values: list[Any] = []
+        mentions = Mentions(event.query)
+        values: list[tuple[Any, str]] = []
         for call in event.calls:
             props = schemas.get(call.name, {})
             for name, value in call.arguments.items():
-                values += _groundable(value, props.get(name, {}))
-        missing = [v for v in values if not _grounded(v, query)]
+                values += groundable(value, props.get(name, {}), name)
+        missing = [v for v, hint in values if not mentions.grounds(v, hint)]
         if values and len(missing) / len(values) > rules.max_ungrounded:
             shown = ", ".join(repr(v) for v in missing[:5])
             return (

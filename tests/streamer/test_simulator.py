@@ -26,6 +26,7 @@ from streamer.llm import (
 from streamer.llm._simdata import (
     EXPECTED_REJECTS,
     PAIR_CORRUPTIONS,
+    SIMULATED_JUDGE,
     expected_rejects,
     grounded,
     judge_samples,
@@ -229,6 +230,37 @@ async def test_judge_passes_grounded_samples_and_fails_mismatches() -> None:
     assert [v["index"] for v in verdicts] == [0, 1, 2, 3]
     assert "Lisbon" in verdicts[1]["reasoning"]
     assert sim.stats.verdicts == {"passed": 2, "failed": 2}
+    # Whatever it decides, it says it is a test double, not a judgement.
+    assert all(v["reasoning"].startswith(SIMULATED_JUDGE) for v in verdicts)
+    assert SIMULATED_JUDGE.startswith("[simulated judge") and "test double" in SIMULATED_JUDGE
+
+
+@pytest.mark.parametrize(
+    ("query", "arguments", "passed"),
+    [
+        ("I borrowed $200,000 at 5% for 30 years", {"loan": 200000, "rate": 0.05, "years": 30},
+         True),
+        ("I borrowed $200,000 at 5% for 30 years", {"loan": 20000, "rate": 0.05, "years": 30},
+         False),
+        ("Leave a 15% tip on $50", {"bill_amount": 50, "tip_percentage": 0.15}, True),
+        ("Leave a 15% tip on $50", {"bill_amount": 50, "tip": 0.15}, False),  # no rate hint
+        ("Convert 5000 Japanese Yen to British Pounds", {"amount": 5000, "from": "JPY",
+         "to": "GBP"}, True),
+        ("Convert 5000 Japanese Yen to Euros", {"amount": 5000, "from": "JPY", "to": "GBP"},
+         False),
+        ("Born on March 5th, 1990", {"birth_date": "1990-03-05"}, True),
+        ("Born on March 5th, 1990", {"birth_date": "1990-05-03"}, False),
+        ("Book two seats", {"seats": 2}, True),
+        ("Book 20 seats", {"seats": 2}, False),
+    ],
+)  # fmt: skip
+def test_simulated_judge_grounds_values_in_any_written_form(
+    query: str, arguments: dict[str, Any], passed: bool
+) -> None:
+    sample = {"index": 0, "query": query, "calls": [{"name": "f", "arguments": arguments}]}
+    [verdict] = judge_samples([sample])
+    assert verdict["passed"] is passed, verdict["reasoning"]
+    assert verdict["reasoning"].startswith(SIMULATED_JUDGE)
 
 
 async def test_everything_is_labelled_simulated() -> None:

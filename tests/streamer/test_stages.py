@@ -116,8 +116,10 @@ async def test_execution_runs_every_call_and_keeps_executor_reasons() -> None:
         ("double 3", (Call("f", {"x": 3}),), ({"error": "boom"},), "error_result"),
         ("double 3", (Call("f", {"x": 3}),), ("Error: no such city",), "error_result"),
         ("double 3", (Call("f", {"x": 3}),), ([],), "empty_result"),
-        ("double seven", (Call("f", {"x": 7}),), (14,), "ungrounded_arguments"),
+        ("double eight", (Call("f", {"x": 7}),), (14,), "ungrounded_arguments"),
+        ("double seven", (Call("f", {"x": 7}),), (14,), None),
         ("double 1,000", (Call("f", {"x": 1000}),), (2000,), None),
+        ("double 1000", (Call("f", {"x": 100}),), (200,), "ungrounded_arguments"),
         ("1. double 3 2. double 4", (Call("f", {"x": 3}),), (6,), "missing_calls"),
     ],
 )
