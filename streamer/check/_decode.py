@@ -1,6 +1,7 @@
 """Bytes -> records, with decode errors that say what was found and where.
 
-A file is one JSON list of records (its first non-blank character is ``[``) or JSON Lines.
+A file is one JSON list of records (its first non-blank character is ``[``, unless that
+first line is a whole JSON value with more lines after it) or JSON Lines.
 The encoding is found from the first bytes: a UTF-8 byte-order mark is dropped; a UTF-16 or
 UTF-32 one, or the NUL-byte pattern RFC 4627 §3 describes for those encodings without a
 mark, makes the file decoded as that encoding (we decode rather than refuse: such files come
@@ -241,9 +242,22 @@ def decode_file(path: Path, limits: ReadLimits) -> Iterator[RawRecord]:
         raise DatasetFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
     text = _Text(path, *_text(path, data))
     start = _skip(text.s, 0)
-    if text.s.startswith("[", start):
+    if text.s.startswith("[", start) and not _list_line(text.s, start):
         return _list_records(text, start + 1, limits)
     return _line_records(text, limits)
+
+
+def _list_line(s: str, start: int) -> bool:
+    """Whether a file starting with ``[`` is JSON Lines whose first record is a list: the
+    first line is a whole JSON value and more lines follow."""
+    end = s.find("\n", start)
+    if end < 0 or not s[end:].strip():
+        return False
+    try:
+        orjson.loads(s[start:end])
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _line_records(text: _Text, limits: ReadLimits) -> Iterator[RawRecord]:
@@ -300,6 +314,31 @@ def _element_end(s: str, start: int) -> int | None:
     return None
 
 
+_OPENING = re.compile(r"[{\[]")
+
+
+def _resync(s: str, pos: int) -> int | None:
+    """Where reading goes on after the broken record at ``pos``; None when the file ends
+    inside it. In a list laid out one record a line or pretty-printed (the record starts
+    its line), the next record is the next line that opens a value at the same indentation
+    (a broken quote misleads bracket matching; a layout does not), and a broken last record
+    runs to the closing ``]``. Otherwise brackets are matched, or garbage is skipped to the
+    next ``{`` or ``[``."""
+    indent = s[s.rfind("\n", 0, pos) + 1 : pos]
+    laid_out = not indent.strip()
+    if laid_out:
+        sibling = re.compile("\n" + re.escape(indent) + r"[{\[]").search(s, pos + 1)
+        if sibling is not None:
+            return sibling.end() - 1
+        tail = s.rstrip()
+        if tail.endswith("]") and len(tail) - 1 > pos:
+            return len(tail) - 1
+    if s[pos] in "{[":
+        return _element_end(s, pos)
+    opening = _OPENING.search(s, pos + 1)
+    return opening.start() if opening is not None else None
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -310,15 +349,16 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 def _list_records(text: _Text, pos: int, limits: ReadLimits) -> Iterator[RawRecord]:
     s = text.s
     index = 0
+    resynced = False  # after a broken record: the reader stands on the next one already
     while True:
         pos = _skip(s, pos)
         if pos < len(s) and s[pos] == "," and index:
             pos = _skip(s, pos + 1)
-        elif pos < len(s) and s[pos] not in "]" and index:
-            where = f"{text.path}:{text.line(pos)}"
+        elif pos < len(s) and s[pos] not in "]" and index and not resynced:
+            line = text.line(pos)
             yield RawRecord(
-                where,
-                f"{text.path.name}[{index}]",
+                f"{text.path}:{line}",
+                f"{text.path.name}:{line}",
                 BadRecord("invalid_record", f"missing ',' between records at {text.at(pos)}"),
             )
         if pos >= len(s):
@@ -347,6 +387,7 @@ def _list_records(text: _Text, pos: int, limits: ReadLimits) -> Iterator[RawReco
         yield RawRecord(where, key, value)
         if end is None:
             return
+        resynced = isinstance(value, BadRecord) and end > pos and s[end - 1] not in "]}"
         index += 1
         pos = max(end, pos + 1)
 
@@ -357,7 +398,7 @@ def _element(text: _Text, pos: int, index: int, limits: ReadLimits) -> tuple[Any
     try:
         value, end = _DECODER.raw_decode(s, pos)
     except (ValueError, RecursionError) as exc:
-        skip_to = _element_end(s, pos)
+        skip_to = _resync(s, pos)
         if skip_to is None:
             bad = BadRecord(
                 "invalid_record",

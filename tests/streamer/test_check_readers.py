@@ -191,15 +191,18 @@ def test_decode_errors_say_what_and_where(tmp_path: Path) -> None:
     )
     assert summary["records"] == 3
 
-    # A broken record inside a list costs that record only; a missing comma is named.
-    text = json.dumps([row("a"), row("b"), row("c")], indent=1)
-    text = text.replace('"b"', "'b'", 1).replace('},\n {\n  "id": "c"', '}\n {\n  "id": "c"')
+    # A broken record inside a list costs that record only (even a broken quote, which
+    # misleads bracket matching); a missing comma is named.
+    text = json.dumps([row("a"), row("b"), row("c"), row("d")], indent=1)
+    text = text.replace('},\n {\n  "id": "b"', '}\n {\n  "id": "b"')
+    text = text.replace('"id": "c", "query": "', '"id": "c", "query": ', 1)
+    text = text.replace('"id": "c",\n  "query": "', '"id": "c",\n  "query": ', 1)
     (tmp_path / "broken.json").write_text(text)
     code, results, summary, _ = cli(str(tmp_path / "broken.json"))
-    assert results["a"]["verdict"] == results["c"]["verdict"] == "pass"
+    assert [results[rid]["verdict"] for rid in "abd"] == ["pass"] * 3
     messages = [r["message"] for r in results.values() if r["verdict"] == "fail"]
-    assert len(messages) == 2 and summary["records"] == 4
-    assert "not JSON" in messages[0] and "missing ','" in messages[1]
+    assert len(messages) == 2 and summary["records"] == 5
+    assert "missing ','" in messages[0] and "not JSON" in messages[1]
 
 
 def test_utf16_and_bom_files_are_decoded(tmp_path: Path) -> None:
