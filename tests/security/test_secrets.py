@@ -338,6 +338,59 @@ async def test_a_run_against_key_echoing_endpoints_leaks_the_keys_nowhere(
     assert _leaks([llm_key, rest_key], texts) == []
 
 
+_LEAKY_MCP_SERVER = """
+import os
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+server = MCPServer("leaky", version="1", log_level="WARNING")
+
+
+@server.tool()
+def whoami() -> dict:
+    \"\"\"Tell the caller its credentials (a careless server).\"\"\"
+    return {"key": os.environ["LEAKY_API_KEY"], "note": "value " + os.environ["LEAKY_VALUE"]}
+
+
+@server.tool()
+def fail() -> str:
+    \"\"\"Fail, quoting the credential.\"\"\"
+    raise ToolError("refused: token " + os.environ["LEAKY_API_KEY"])
+
+
+server.run("stdio")
+"""
+
+
+@pytest.mark.slow
+async def test_an_mcp_server_quoting_its_env_secrets_leaks_none_of_them(tmp_path: Path) -> None:
+    """Secret-looking names (``*_API_KEY``) are secrets by name, others by ``secret_env``;
+    a name that says nothing (``LEAKY_MODE``) is not redacted."""
+    from executors import McpBinding, McpExecutor, McpServerConfig
+
+    key, value = _key("mk-mcp"), _key("mv-mcp")
+    script = tmp_path / "leaky_server.py"
+    script.write_text(_LEAKY_MCP_SERVER)
+    config = McpServerConfig(
+        sys.executable, (str(script),),
+        env={"LEAKY_API_KEY": key, "LEAKY_VALUE": value, "LEAKY_MODE": "verbose"},
+        secret_env=("LEAKY_VALUE",),
+    )  # fmt: skip
+
+    def spec(tool: str) -> ApiSpec:
+        binding = McpBinding(server="leaky", tool=tool)
+        return ApiSpec(tool, "", {"type": "object"}, binding=binding, source="mcp:leaky")
+
+    async with McpExecutor({"leaky": config}, timeout_s=10) as executor:
+        told = await executor.execute(spec("whoami"), {})
+        failed = await executor.execute(spec("fail"), {})
+    assert told.ok and told.result == {"key": "[REDACTED]", "note": "value [REDACTED]"}
+    assert failed.reason == "function_error"
+    assert failed.message.endswith("refused: token [REDACTED]")
+    assert config.secrets() == [key, value]
+    assert _leaks([key, value], {"outcomes": repr((told, failed))}) == []
+
+
 async def test_a_missing_key_is_a_clear_error_that_names_the_variable_not_a_value(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
