@@ -122,7 +122,9 @@ def clip_name(name: str) -> str:
     if len(name) <= MAX_NAME:
         return name
     clipped = name[-MAX_NAME:].lstrip("_0123456789")
-    return clipped or "unnamed"
+    # All digits and underscores: keep the tail (unique_name's suffix lives there) behind a
+    # letter; a constant here made unique_name loop forever.
+    return clipped or "unnamed_" + name[8 - MAX_NAME :].lstrip("_")
 
 
 def unique_name(name: str, taken: set[str], *, clip: bool = False) -> str:
@@ -150,6 +152,8 @@ def load_document(path: str | Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         not_json = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        not_json = str(exc).split(";")[0]
     except RecursionError:
         not_json = "nested too deeply"
     try:
@@ -193,8 +197,9 @@ def read_json_lines(path: str | Path) -> Iterator[tuple[str, Any]]:
                 yield where, json.loads(line)
             except SpecError as exc:
                 yield where, exc
-            except json.JSONDecodeError as exc:
-                yield where, SpecError(where, "<line>", f"not JSON: {exc.msg}")
+            except ValueError as exc:  # JSONDecodeError, or an integer of over 4,300 digits
+                problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                yield where, SpecError(where, "<line>", f"not JSON: {problem.split(';')[0]}")
             except RecursionError:
                 yield where, SpecError(where, "<line>", "nested too deeply to parse")
 

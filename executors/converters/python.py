@@ -35,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -49,6 +50,7 @@ __all__ = ["spec_from_callable"]
 
 _SCALARS: dict[Any, str] = {int: "integer", float: "number", str: "string", bool: "boolean"}
 _JSON_DEFAULT_TYPES = (int, float, str, bool, type(None), list, tuple, dict)
+_MAX_DEFAULT_DEPTH = 32
 
 
 def spec_from_callable(
@@ -59,13 +61,23 @@ def spec_from_callable(
     ``source`` defaults to ``python:<category>``. Raises :class:`SpecError` when the
     function is not fully documented or a hint has no JSON Schema equivalent.
     """
-    name = getattr(fn, "__name__", repr(fn))
+    name = str(getattr(fn, "__name__", "") or repr(fn))
     where = f"python:{getattr(fn, '__module__', '?')}.{name}"
+    if not callable(fn):
+        raise SpecError(where, "<root>", f"{fn!r} is not callable")
+    try:
+        signature = inspect.signature(fn)
+    except (ValueError, TypeError) as exc:  # builtins without one, odd __signature__
+        raise SpecError(where, "signature", f"cannot read the signature: {exc}") from None
     try:
         hints = typing.get_type_hints(fn)
-    except (NameError, TypeError) as exc:
-        raise SpecError(where, "annotations", f"cannot resolve type hints: {exc}") from None
-    doc = docstring_parser.parse(inspect.getdoc(fn) or "")
+    except Exception as exc:  # a string annotation is evaluated: any error can come out
+        problem = f"cannot resolve type hints: {type(exc).__name__}: {exc}"
+        raise SpecError(where, "annotations", problem) from None
+    try:
+        doc = docstring_parser.parse(inspect.getdoc(fn) or "")
+    except docstring_parser.ParseError as exc:
+        raise SpecError(where, "description", f"cannot parse the docstring: {exc}") from None
     description = "\n\n".join(
         part.strip() for part in (doc.short_description, doc.long_description) if part
     )
@@ -75,7 +87,7 @@ def spec_from_callable(
 
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for pname, param in inspect.signature(fn).parameters.items():
+    for pname, param in signature.parameters.items():
         field = f"parameters.{pname}"
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise SpecError(where, field, f"{name}: *args/**kwargs cannot be described")
@@ -111,7 +123,7 @@ def spec_from_callable(
 def _schema_for(hint: Any, *, where: str, field: str) -> dict[str, Any]:
     if hint is Any:
         return {}
-    if hint in _SCALARS:
+    if isinstance(hint, type) and hint in _SCALARS:
         return {"type": _SCALARS[hint]}
     if hint is list or hint is tuple:
         return {"type": "array"}
@@ -181,13 +193,20 @@ def _union_schema(args: tuple[Any, ...], *, where: str, field: str) -> dict[str,
     return {"anyOf": [base, {"type": "null"}]}
 
 
-def _json_default(value: Any, *, where: str, field: str) -> Any:
-    if not isinstance(value, _JSON_DEFAULT_TYPES):
+def _json_default(value: Any, *, where: str, field: str, depth: int = 0) -> Any:
+    if not isinstance(value, _JSON_DEFAULT_TYPES) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
         raise SpecError(where, f"{field}.default", f"default {value!r} is not JSON-compatible")
-    if isinstance(value, tuple):
-        return [_json_default(v, where=where, field=field) for v in value]
-    if isinstance(value, list):
-        return [_json_default(v, where=where, field=field) for v in value]
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        raise SpecError(where, f"{field}.default", "default is beyond the 64-bit range")
+    if depth > _MAX_DEFAULT_DEPTH:
+        raise SpecError(where, f"{field}.default", "default is nested too deeply")
+    if isinstance(value, list | tuple):
+        return [_json_default(v, where=where, field=field, depth=depth + 1) for v in value]
     if isinstance(value, dict):
-        return {str(k): _json_default(v, where=where, field=field) for k, v in value.items()}
+        return {
+            str(k): _json_default(v, where=where, field=field, depth=depth + 1)
+            for k, v in value.items()
+        }
     return value

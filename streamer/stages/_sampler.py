@@ -19,6 +19,8 @@ from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import orjson
+
 from executors import ApiSpec
 from topics import (
     EventMeta,
@@ -35,6 +37,7 @@ from topics import (
 from .._stage import Output, stage_version
 
 __all__ = [
+    "MAX_EXAMPLE_BYTES",
     "ApiSampler",
     "Sampler",
     "SamplerConfig",
@@ -164,8 +167,22 @@ class ApiSampler:
         return tuple(chosen)
 
 
+MAX_EXAMPLE_BYTES = 16_000
+"""Largest seed example (its JSON, in bytes) the pool keeps: a verified pair may carry a
+huge argument its schema did not bound, and every later prompt (and task event) would
+carry it too. Real verified pairs are well under 2 KB."""
+
+
+def _offerable(example: Example) -> bool:
+    try:
+        return len(orjson.dumps(example)) <= MAX_EXAMPLE_BYTES
+    except TypeError:  # not expressible as JSON: no prompt could show it
+        return False
+
+
 class SeedPool:
-    """Verified examples per style, at most ``capacity`` each, oldest evicted first."""
+    """Verified examples per style, at most ``capacity`` each, oldest evicted first;
+    examples larger than :data:`MAX_EXAMPLE_BYTES` are not kept."""
 
     def __init__(self, capacity: int = 200, initial: Sequence[tuple[QueryStyle, Example]] = ()):
         if capacity < 1:
@@ -178,9 +195,10 @@ class SeedPool:
             self.add(style, example)
 
     def add(self, style: QueryStyle, example: Example) -> bool:
-        """Add an example; False if one with the same source id was added before."""
+        """Add an example; False if one with the same source id was added before, or if it
+        is too large to offer."""
         key = example.source_id or example.query
-        if key in self._seen:
+        if key in self._seen or not _offerable(example):
             return False
         self._seen.add(key)
         pool = self._pools.setdefault(style, deque(maxlen=self.capacity))

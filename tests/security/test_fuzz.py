@@ -232,7 +232,7 @@ def _converts(fn: Any, value: Any) -> None:
     try:
         result = fn(value)
     except SpecError as exc:
-        assert exc.reason == "invalid_spec" and exc.document and exc.field
+        assert exc.reason in ("invalid_spec", "invalid_schema") and exc.document and exc.field
     else:
         specs = result if isinstance(result, list) else [result]
         for spec in specs:

@@ -18,11 +18,14 @@ import pytest
 
 from executors import ApiLibrary, SpecError
 from executors._library import load_source
+from executors.converters import spec_from_callable, specs_from_openapi
 from streamer._runner import RunnerSettings, StageRunner
 from streamer._stage import Output
+from streamer.stages import SeedPool
 from topics import (
     Call,
     EventMeta,
+    Example,
     FormatPass,
     Generation,
     GenerationSettings,
@@ -318,3 +321,75 @@ def test_two_catalogues_with_the_same_id_keep_the_first_and_say_so(
     assert "b.jsonl: 1 item(s) skipped" in caplog.text and "duplicate id" in caplog.text
     with pytest.raises(SpecError, match="duplicate id"):
         ApiLibrary.from_sources([first, second], strict=True)
+
+
+@pytest.mark.timeout(20)
+def test_a_tool_named_by_64_digits_with_two_apis_converts(tmp_path: Path) -> None:
+    # Found by bench/fuzz_readers.py (a huge string of '9's as a tool name): clip_name
+    # mapped every candidate name to "unnamed", so unique_name looped forever and
+    # `apigen run --apis` hung on the catalogue.
+    tool = {**_tool("9" * 100), "api_list": [FIND, {**FIND, "api_name": "other"}, FIND]}
+    path = tmp_path / "tools.jsonl"
+    path.write_text(json.dumps(tool) + "\n")
+    specs, errors = load_source(path)
+    assert not errors
+    names = [s.name for s in specs]
+    assert len(set(names)) == 3 and all(len(n) <= 64 and n[0].isalpha() for n in names)
+
+
+def test_a_catalogue_line_with_an_integer_of_5000_digits_is_that_line_s_error(
+    tmp_path: Path,
+) -> None:
+    # Found by bench/fuzz_readers.py: json.loads raises ValueError (not JSONDecodeError)
+    # past 4,300 digits, which escaped read_json_lines and lost the file.
+    path = tmp_path / "tools.jsonl"
+    path.write_text('{"tool_name": ' + "9" * 5000 + "}\n" + json.dumps(GOOD_TOOL) + "\n")
+    specs, errors = load_source(path, kind="toolbench")
+    assert [s.name for s in specs] == ["find_for_lookup"]
+    assert [e.document for e in errors] == ["tools.jsonl:1"]
+    assert "4300 digits" in errors[0].problem
+
+
+@pytest.mark.parametrize("fn", [dict, print, len, object()])
+def test_python_callables_without_a_usable_signature_are_a_spec_error(fn: Any) -> None:
+    # Found by test_fuzz_readers: inspect.signature raised ValueError out of
+    # spec_from_callable for builtins (dict), and a non-callable got as far as it.
+    with pytest.raises(SpecError):
+        spec_from_callable(fn, category="fuzz")
+
+
+def test_a_huge_verified_pair_does_not_become_a_seed_example() -> None:
+    # A verified pair may carry an argument its schema did not bound (50 KB here); as a
+    # seed example it would ride along in every later prompt and task event.
+    pool = SeedPool(capacity=5)
+    small = Example(query="q", answers=(Call("echo", {"text": "hi"}),), source_id="a")
+    huge = Example(query="q", answers=(Call("echo", {"text": "x" * 50_000}),), source_id="b")
+    assert pool.add(QueryStyle.SIMPLE, small) and not pool.add(QueryStyle.SIMPLE, huge)
+    assert len(pool) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="crash in executors/converters/_openapi_schema.py, owned elsewhere: issue 14",
+)
+def test_an_openapi_schema_whose_required_holds_an_object_is_a_spec_error() -> None:
+    # Found by bench/fuzz_readers.py (a $ref injection into the Petstore document):
+    # `r in out["properties"]` with an object in `required` raises TypeError (unhashable).
+    body = {"type": "object", "properties": {"a": {"type": "string"}}, "required": [{"a": 1}]}
+    document = {
+        "openapi": "3.0.0",
+        "info": {"title": "t", "version": "1"},
+        "servers": [{"url": "https://example.com"}],
+        "paths": {
+            "/x": {
+                "post": {
+                    "operationId": "make",
+                    "requestBody": {"content": {"application/json": {"schema": body}}},
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    }
+    with pytest.raises(SpecError):
+        specs_from_openapi(document)
