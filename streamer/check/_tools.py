@@ -1,10 +1,10 @@
 """A record's tools -> :class:`~topics.Tool` values, one bad tool failing only its record.
 
 Each tool goes through the library's own converter (xLAM flat maps, OpenAI function
-schemas, BFCL docs) and then a guard on its parameters schema: it must be a valid JSON
-Schema (Draft 2020-12 metaschema) and every ``$ref`` must point inside the schema itself
-(``#...``), so nothing in a dataset makes the checker fetch a URL or read a file. What the
-converters raise becomes the record's reason::
+schemas, BFCL docs), which validates its parameters with :func:`~executors.compile_schema`:
+a valid JSON Schema (Draft 2020-12), bounded, with every ``$ref`` inside the schema itself,
+so nothing in a dataset makes the checker fetch a URL or read a file. What the converters
+raise becomes the record's reason::
 
     invalid_tools    tools is not a list; a tool is not an object or has no usable name
     invalid_schema   a tool's parameters are not a JSON Schema, or reference outside it
@@ -15,10 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import orjson
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from executors import ApiSpec, SpecError
 from executors.converters import spec_from_openai_tool, spec_from_xlam_tool
@@ -34,7 +30,6 @@ Converter = Callable[[Any, str], ApiSpec]
 """``(tool entry, where) -> spec``; raises :class:`~executors.SpecError` on bad input."""
 
 _SCHEMA_FIELDS = ("parameters", "properties", "items", "type", "enum", "required", "anyOf")
-_GUARDED: dict[bytes, str] = {}
 
 
 def any_tool(entry: Any, where: str) -> ApiSpec:
@@ -71,47 +66,6 @@ def _spec_reason(exc: SpecError) -> str:
     return "invalid_schema" if exc.field.startswith(_SCHEMA_FIELDS) else "invalid_tools"
 
 
-def _outside_refs(schema: Any) -> str | None:
-    """The first ``$ref``/``$dynamicRef`` that does not point inside the schema."""
-    stack = [schema]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for key in ("$ref", "$dynamicRef"):
-                ref = item.get(key)
-                if ref is not None and not (isinstance(ref, str) and ref.startswith("#")):
-                    return f"{key} {ref!r}"
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
-
-
-def _guard(parameters: Mapping[str, Any]) -> str:
-    """Why the schema is refused ("" when it is accepted); cached per distinct schema."""
-    try:
-        key = orjson.dumps(parameters, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError as exc:
-        return f"parameters hold a value that is not JSON data ({exc})"
-    cached = _GUARDED.get(key)
-    if cached is not None:
-        return cached
-    problem = ""
-    outside = _outside_refs(parameters)
-    if outside is not None:
-        problem = f"{outside} points outside the schema (only '#...' references are followed)"
-    else:
-        try:
-            Draft202012Validator.check_schema(parameters)
-        except SchemaError as exc:
-            path = ".".join(str(p) for p in exc.absolute_path) or "<root>"
-            problem = f"parameters.{path}: not a valid JSON Schema: {exc.message[:200]}"
-    if len(_GUARDED) > 8192:
-        _GUARDED.clear()
-    _GUARDED[key] = problem
-    return problem
-
-
 def read_tools(
     entries: list[Any], convert: Converter, limits: ReadLimits, label: str = "tools"
 ) -> tuple[Tool, ...]:
@@ -133,9 +87,5 @@ def read_tools(
             raise BadRecord(
                 "invalid_tools", f"{at}: the converter failed ({type(exc).__name__}: {exc})"
             ) from None
-        tool = tool_from_spec(spec)
-        problem = _guard(tool.parameters)
-        if problem:
-            raise BadRecord("invalid_schema", f"{at} ({tool.name}): {problem}")
-        tools.append(tool)
+        tools.append(tool_from_spec(spec))
     return tuple(tools)

@@ -243,7 +243,7 @@ def test_no_call_is_expected_only_where_the_record_says_so(tmp_path: Path) -> No
     assert code == 1
     for rid in ("empty", "empty-two-tools"):
         assert results[rid]["stage"] == "format"
-        assert results[rid]["reason"] in ("no_call", "style_mismatch"), results[rid]
+        assert results[rid]["reason"] == "no_call", results[rid]
     assert results["declared"]["verdict"] == results["category"]["verdict"] == "pass"
     assert outcome(results["declared-but-called"])[:2] == ("fail", "format")
     _, allowed, _, _ = cli(str(path), "--allow-no-call")
