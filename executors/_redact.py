@@ -219,10 +219,12 @@ def install_log_redaction() -> None:
     """Redact every log record this process creates from now on (idempotent).
 
     A record's message is formatted when it is created (only records that pass their
-    logger's level are created) and stored redacted with no arguments; an exception's
-    traceback is formatted and redacted into ``exc_text``, which standard formatters use
-    as is. Done by the record factory rather than a handler filter so that records reach
-    no handler — pytest's capture, a JSON log shipper — before they are clean.
+    logger's level are created); one that holds a secret is stored redacted, with no
+    arguments (others keep theirs: formatters such as uvicorn's access log read them). An
+    exception's traceback that holds one is formatted and redacted into ``exc_text``,
+    which standard formatters use as is. Done by the record factory rather than a handler
+    filter so that records reach no handler — pytest's capture, a JSON log shipper —
+    before they are clean.
     """
     global _installed
     with _install_lock:
@@ -241,9 +243,12 @@ def install_log_redaction() -> None:
             message = record.getMessage()
         except Exception:  # a bad format string: the handler reports it, cleaned
             message = f"{record.msg!s} {record.args!r}"
-        record.msg, record.args = using.redact(message), ()
+        if using.contains_secret(message):
+            record.msg, record.args = using.redact(message), ()
         if record.exc_info and record.exc_info[0] is not None:
-            record.exc_text = using.redact(formatter.formatException(record.exc_info))
+            text = formatter.formatException(record.exc_info)
+            if using.contains_secret(text):
+                record.exc_text = using.redact(text)
         if record.stack_info:
             record.stack_info = using.redact(record.stack_info)
         return record
