@@ -252,8 +252,7 @@ class NetworkPolicy:
         :class:`HostRefused`; OSError when it does not resolve)."""
         text = host.strip("[]")
         if _ip(text) is not None:
-            self.check_address(text, port, text)
-            return [text]
+            return self._checked(text, port, [text])
         infos = await anyio.getaddrinfo(text, port, type=socket.SOCK_STREAM)
         return self._checked(text, port, [str(info[4][0]) for info in infos])
 
@@ -261,8 +260,7 @@ class NetworkPolicy:
         """:meth:`resolve` for synchronous code (blocks on DNS)."""
         text = host.strip("[]")
         if _ip(text) is not None:
-            self.check_address(text, port, text)
-            return [text]
+            return self._checked(text, port, [text])
         infos = socket.getaddrinfo(text, port, type=socket.SOCK_STREAM)
         return self._checked(text, port, [str(info[4][0]) for info in infos])
 
@@ -280,6 +278,7 @@ class NetworkPolicy:
         return resolver
 
 
+@functools.cache
 def _resolver_class() -> Any:
     from aiohttp.abc import AbstractResolver, ResolveResult
     from aiohttp.resolver import ThreadedResolver
