@@ -6,9 +6,11 @@ file is found the same way. BFCL gold answers list several acceptable values per
 Checking one means checking one acceptable combination: the **first** acceptable value of
 every argument, recursively for the per-key option lists inside dict values; an argument
 whose first acceptable value is ``""`` (BFCL's "may be omitted") or whose list is empty is
-omitted. ``null`` is kept as JSON null. The query style comes from the category in the id
-(``live_parallel_3-1-0`` is parallel); ``irrelevance`` categories expect no call and need
-no answer file. Exec categories' answers are Python call strings, parsed as data
+omitted, except that a required parameter takes its first acceptable value other than
+``""`` when it has one (omitting a required parameter is not acceptable). ``null`` is kept
+as JSON null. The query style comes from the category in the id (``live_parallel_3-1-0``
+is parallel); ``irrelevance`` categories expect no call and need no answer file. Exec
+categories' answers are Python call strings, parsed as data
 (:func:`~streamer.check.parse_call_string`, literals only: never evaluated); positional
 arguments take the documented parameters' order.
 """
@@ -91,7 +93,18 @@ def _choose(value: Any) -> Any:
     return value
 
 
-def _ast_answer(ground_truth: Any) -> list[Any]:
+def _required_pick(options: Any) -> Any:
+    """For a required parameter: the first acceptable value that does not omit it (BFCL
+    lists ``""`` first for some required parameters; omitting one is not acceptable)."""
+    if isinstance(options, list):
+        present = [o for o in options if o != ""]
+        if present:
+            return _choose(present[0])
+    return _pick(options)
+
+
+def _ast_answer(ground_truth: Any, tools: Sequence[Tool]) -> list[Any]:
+    required = {t.name: set(t.parameters.get("required", ())) for t in tools}
     if not isinstance(ground_truth, list):
         raise BadRecord("invalid_record", "ground_truth: must be a list of calls")
     calls = []
@@ -106,7 +119,9 @@ def _ast_answer(ground_truth: Any) -> list[Any]:
             raise BadRecord(
                 "invalid_record", f"ground_truth[{i}].{name}: must map parameters to values"
             )
-        arguments = {k: v for k, v in ((k, _pick(o)) for k, o in params.items()) if v is not _OMIT}
+        needed = required.get(name, set())
+        picked = ((k, _required_pick(o) if k in needed else _pick(o)) for k, o in params.items())
+        arguments = {k: v for k, v in picked if v is not _OMIT}
         calls.append({"name": name, "arguments": arguments})
     return calls
 
@@ -174,7 +189,9 @@ class BfclSource:
                 and bool(ground_truth)
                 and all(isinstance(g, str) for g in ground_truth)
             )
-            calls = _exec_answer(ground_truth, tools) if is_exec else _ast_answer(ground_truth)
+            calls = (
+                _exec_answer(ground_truth, tools) if is_exec else _ast_answer(ground_truth, tools)
+            )
         elif style is QueryStyle.IRRELEVANCE:
             calls = []
         else:

@@ -87,6 +87,10 @@ def test_bfcl_gold_answers_pass_and_label_noise_is_reported() -> None:
     assert results["exec_parallel_31"].reason == "type_mismatch"
     # simple_python_307's boolean is a second alternative; the first says "omit".
     assert results["simple_python_307"].verdict == "pass"
+    # A required parameter whose alternatives are ["", 25.0] takes 25.0 (BFCL's own checker
+    # never accepts a required parameter left out); one whose only alternative is "" fails.
+    assert results["simple_python_200"].verdict == "pass"
+    assert results["live_multiple_507-149-4"].reason == "missing_required"
 
 
 @needs_bfcl
