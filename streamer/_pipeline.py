@@ -31,6 +31,7 @@ from executors import (
     RestBinding,
     RestExecutor,
     ResultCache,
+    SpecError,
     default_redactor,
 )
 from executors.builtin import failing_arguments
@@ -109,7 +110,10 @@ def load_library(config: PipelineConfig) -> ApiLibrary:
     """The configured API sources, or the built-in library."""
     if not config.api_sources:
         return ApiLibrary.builtin()
-    return ApiLibrary.from_sources(config.api_sources)
+    try:
+        return ApiLibrary.from_sources(config.api_sources)
+    except SpecError as exc:  # a catalogue that cannot be read at all: a usage error
+        raise ConfigError(f"apis: {exc}") from None
 
 
 @dataclass(slots=True)

@@ -10,17 +10,26 @@ strict mark turns that into a failure, and the mark must go.
 from __future__ import annotations
 
 import json
+import random
+import sqlite3
+import sys
+import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 import pytest
+from aiohttp import web
 
 from executors import ApiLibrary, SpecError
 from executors._library import load_source
 from executors.converters import spec_from_callable, specs_from_openapi
 from streamer._runner import RunnerSettings, StageRunner
 from streamer._stage import Output
+from streamer.llm._simdata import generate_pairs
+from streamer.prompts import extract_block
 from streamer.stages import SeedPool
 from topics import (
     Call,
@@ -40,6 +49,8 @@ from topics import (
     decode,
     encode,
 )
+
+from ..streamer.http_server import serve_posts
 
 # --- the stage runner: outputs the log cannot carry ---------------------------------------
 
@@ -393,3 +404,151 @@ def test_an_openapi_schema_whose_required_holds_an_object_is_a_spec_error() -> N
     }
     with pytest.raises(SpecError):
         specs_from_openapi(document)
+
+
+# --- apigen run end to end: a hostile generator endpoint and hostile catalogue entries -------
+
+REPO = Path(__file__).resolve().parents[2]
+ECHO_SPEC = {
+    "name": "echo",
+    "description": "Give back the text.",
+    "parameters": {
+        "type": "object",
+        "properties": {"text": {"type": "string", "description": "Any text."}},
+        "required": ["text"],
+    },
+    "category": "text",
+    "binding": {"kind": "python", "module": "tests.security.targets", "function": "echo"},
+    "source": "probe",
+}
+
+PAIR_KINDS: dict[str, set[str]] = {
+    # The second pair of the output is made hostile; the first stays good.
+    "name_object": {"missing_field"},
+    "args_not_json": {"invalid_json"},
+    "deep_args": {"out_of_range", "type_mismatch"},
+    "huge_int": {"type_mismatch"},
+}
+OUTPUT_KINDS: dict[str, tuple[str, str]] = {
+    # The whole output (or the HTTP body) is hostile: one reject for the task.
+    "nan": ("format", "invalid_json"),
+    "surrogate": ("format", "invalid_json"),
+    "giant": ("generator", "output_too_large"),
+    "usage_huge": ("generator", "unencodable_output"),
+    "bad_utf8": ("generator", "llm_bad_response"),
+}
+KINDS = ["good", *PAIR_KINDS, *OUTPUT_KINDS]
+
+
+def _pairs(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Two good pairs for the generator prompt in ``request`` (the simulator's own)."""
+    user = next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
+    tools = [t.get("function", t) for t in orjson.loads(extract_block(user, "tools") or "[]")]
+    style = QueryStyle(extract_block(user, "style") or "simple")
+    return generate_pairs(tools, style, 2, random.Random(request.get("seed")), {}, Counter(), {})
+
+
+def _hostile_reply(kind: str, pairs: list[dict[str, Any]]) -> bytes:
+    """A chat completion holding ``pairs`` spoiled as ``kind`` says."""
+    if kind in PAIR_KINDS:
+        call = pairs[1]["answers"][0]
+        call["name"] = {"a": 1} if kind == "name_object" else call["name"]
+        if kind == "args_not_json":
+            call["arguments"] = "{text: hi"
+        elif kind in ("deep_args", "huge_int"):
+            call["arguments"] = {"text": _Deep(100) if kind == "deep_args" else _Deep(0)}
+    content = json.dumps({"pairs": pairs}, default=lambda d: d.json())
+    if kind == "nan":
+        content = content.replace("]}", ', "x": NaN]}', 1)
+    elif kind == "surrogate":
+        content = content.replace('"query": "', '"query": "\\ud800', 1)
+    elif kind == "giant":
+        content = content.replace('"query": "', '"query": "' + "x" * 1_200_000, 1)
+    usage = {"prompt_tokens": 10**30 if kind == "usage_huge" else 10, "completion_tokens": 5}
+    reply = {
+        "model": "hostile",
+        "choices": [{"message": {"role": "assistant", "content": content}}],
+        "usage": usage,
+    }
+    body = json.dumps(reply).encode()
+    return body.replace(b'"choices"', b'"ch\xffoices"') if kind == "bad_utf8" else body
+
+
+class _Deep:
+    """JSON text json.dumps cannot write: ``depth`` nested lists, or (0) a 30-digit int."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+    def json(self) -> Any:
+        return _nested(self.depth) if self.depth else 123456789012345678901234567890
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_apigen_run_survives_a_hostile_endpoint_and_catalogue(tmp_path: Path) -> None:
+    """Every task reaches its outcomes, each hostile item is one reject with its stable
+    reason, and the good pair next to a hostile one is kept."""
+    kinds: dict[int, str] = {}  # the request's seed (crc32 of the task id) -> kind
+    used: Counter[str] = Counter()
+
+    async def chat(request: web.Request) -> web.Response:
+        body = await request.json()
+        pairs = _pairs(body)
+        if body["seed"] not in kinds:  # a retry gets what its first attempt got
+            fits = [k for k in KINDS if pairs[1]["answers"] or k not in PAIR_KINDS]
+            kinds[body["seed"]] = min(fits, key=lambda k: used[k])
+            used[kinds[body["seed"]]] += 1
+        reply = _hostile_reply(kinds[body["seed"]], pairs)
+        return web.Response(body=reply, content_type="application/json")
+
+    catalogue = tmp_path / "apis.jsonl"
+    hostile_lines = [
+        b'{"name": "x", "binding": 5}',
+        b'{"name": "deep", "parameters": ' + b'{"a": ' * 2000 + b"1" + b"}" * 2000 + b"}",
+        b'{"name": "\xff"}',
+        b"{truncated",
+    ]
+    catalogue.write_bytes(
+        b"\n".join([json.dumps(ECHO_SPEC).encode(), *hostile_lines,
+                    json.dumps({**ECHO_SPEC, "name": "echo2"}).encode()]) + b"\n"
+    )  # fmt: skip
+    samples = 2 * len(KINDS)
+    async with serve_posts({"/v1/chat/completions": chat}) as url:
+        config = tmp_path / "apigen.toml"
+        config.write_text(
+            f'out = "{tmp_path / "out"}"\nsamples = {samples}\npartitions = 2\n'
+            f"[sampler]\npairs = 2\nfeedback = false\n"
+            f'[[generators]]\nkind = "openai"\nbase_url = "{url}/v1"\nmodel = "hostile"\n'
+            f'[[judges]]\nkind = "simulated"\nseed = 1\n[apis]\nsources = ["{catalogue}"]\n'
+        )
+        with anyio.fail_after(240):
+            done = await anyio.run_process(
+                [sys.executable, "-m", "streamer", "run", "--config", str(config)],
+                check=False,
+                cwd=REPO,
+            )
+    log = done.stderr.decode(errors="replace")
+    assert done.returncode == 0, log[-3000:]
+    assert "Traceback" not in log
+    assert "4 item(s) skipped" in log  # the catalogue's hostile lines, named and counted
+    with sqlite3.connect(tmp_path / "out" / "dataset.db") as db:
+        rows = db.execute("SELECT sample_id, pair_index, stage, reason FROM outcomes").fetchall()
+    by_task: dict[str, dict[int, tuple[str, str]]] = {}
+    for sample_id, pair_index, stage, reason in rows:
+        by_task.setdefault(sample_id, {})[pair_index] = (stage, reason)
+    assert len(by_task) == samples
+    seen: Counter[str] = Counter()
+    for sample_id, outcomes in by_task.items():
+        kind = kinds[zlib.crc32(sample_id.encode())]
+        seen[kind] += 1
+        if kind in OUTPUT_KINDS:
+            assert outcomes == {-1: OUTPUT_KINDS[kind]}, (kind, outcomes)
+            continue
+        assert sorted(outcomes) == [0, 1], (kind, outcomes)
+        if kind in PAIR_KINDS and outcomes[1][0] == "format":
+            assert outcomes[1][1] in PAIR_KINDS[kind] | {"style_mismatch"}, (kind, outcomes)
+        assert outcomes[0][0] != "format", (kind, outcomes)  # the good pair got past format
+    assert set(seen) == set(KINDS)
+    verified = sum(o == ("semantic", "pass") for t in by_task.values() for o in t.values())
+    assert verified >= 2, rows
