@@ -281,7 +281,7 @@ def _compile(schema: Any, close_objects: bool) -> SchemaValidator | _Problem:
     if not isinstance(schema, dict | bool):
         return _Problem("", "must be a JSON Schema object")
     try:
-        error = best_match(_META.iter_errors(schema))
+        error = None if _plainly_valid(schema) else best_match(_META.iter_errors(schema))
         if error is not None:
             return _Problem(_field_path(error.absolute_path), error.message[:300])
         _prepare(schema, close_objects=close_objects)
@@ -292,6 +292,69 @@ def _compile(schema: Any, close_objects: bool) -> SchemaValidator | _Problem:
         return _Problem("", "nested too deeply to compile")
     except Exception as exc:  # referencing's own refusals, and anything unforeseen
         return _Problem("", f"cannot be compiled: {type(exc).__name__}: {exc}")
+
+
+_SIMPLE_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+_TEXT = frozenset({"description", "title", "format", "pattern", "$comment", "$ref"})
+_ANY = frozenset({"default", "const"})
+_NUMBER = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_COUNT = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties",
+                    "maxProperties"})  # fmt: skip
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions"})
+_SCHEMA_LISTS = frozenset({"anyOf", "oneOf", "allOf"})
+
+
+def _plainly_valid(schema: Any) -> bool:
+    """True when ``schema`` uses only the everyday keywords, each in its plainest valid
+    form: then the metaschema would accept it, and its walk (the slowest part of a
+    compile) is skipped. False means "ask the metaschema", not "invalid";
+    tests/security/test_schema_safety.py checks the implication on generated schemas."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, bool):
+            continue
+        if not isinstance(node, dict):
+            return False
+        for key, value in node.items():
+            if key == "type":
+                ok = (isinstance(value, str) and value in _SIMPLE_TYPES) or (
+                    isinstance(value, list)
+                    and all(isinstance(t, str) and t in _SIMPLE_TYPES for t in value)
+                    and 0 < len(set(value)) == len(value)
+                )
+            elif key in _TEXT:
+                ok = isinstance(value, str)
+            elif key in _ANY or key not in _KNOWN:
+                ok = True
+            elif key in ("enum", "examples"):
+                ok = isinstance(value, list)
+            elif key == "required":
+                ok = (
+                    isinstance(value, list)
+                    and all(isinstance(r, str) for r in value)
+                    and len(set(value)) == len(value)
+                )
+            elif key in _NUMBER:
+                ok = isinstance(value, int | float) and not isinstance(value, bool)
+            elif key in _COUNT:
+                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            elif key == "uniqueItems":
+                ok = isinstance(value, bool)
+            elif key in ("items", "additionalProperties"):
+                ok = True
+                stack.append(value)
+            elif key in _SCHEMA_MAPS:
+                ok = isinstance(value, dict)
+                stack.extend(value.values() if ok else ())
+            elif key in _SCHEMA_LISTS:
+                ok = isinstance(value, list) and bool(value)
+                stack.extend(value if ok else ())
+            else:
+                ok = False
+            if not ok:
+                return False
+    return True
 
 
 def _join(field: str, sub: str) -> str:
@@ -365,9 +428,12 @@ def _local_refs(node: Any) -> Any:
     return out
 
 
-_META = Draft202012Validator(_bundled_metaschema(), registry=_REGISTRY)
+_METASCHEMA = _bundled_metaschema()
+_META = Draft202012Validator(_METASCHEMA, registry=_REGISTRY)
 """The metaschema's validator; no format assertions (``format: regex`` would compile
 patterns on Python's backtracking engine)."""
+_KNOWN = frozenset(_METASCHEMA["properties"])
+"""Keywords the metaschema constrains; any other keyword may hold anything."""
 
 
 def _prepare(schema: dict[str, Any] | bool, *, close_objects: bool) -> None:

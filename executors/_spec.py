@@ -108,7 +108,7 @@ def validate_parameters_schema(schema: Any, *, where: str) -> None:
         raise SpecError(where, "parameters", "must be a JSON Schema object")
     if schema.get("type") != "object":
         raise SpecError(where, "parameters.type", f"must be 'object', got {schema.get('type')!r}")
-    compile_schema(schema, where=where, field="parameters")
+    compile_schema(schema, where=where, field="parameters", close_objects=True)
     props = schema.get("properties", {})
     missing = [r for r in schema.get("required", []) if r not in props]
     if missing:

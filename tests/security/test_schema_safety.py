@@ -36,7 +36,7 @@ from executors import (
     compile_schema,
     validate_parameters_schema,
 )
-from executors._schema import _CACHE, _META, MAX_CACHED_SCHEMAS
+from executors._schema import _CACHE, _KNOWN, _META, MAX_CACHED_SCHEMAS, _plainly_valid
 from executors.converters import convert_openapi
 from streamer.stages import FormatChecker, FormatError, FormatRules, check_calls
 from topics import Call, EventMeta, Generation, QueryStyle, Reject, Sample, Tool
@@ -408,12 +408,8 @@ def test_number_and_value_edges_are_verdicts(schema: Any, value: Any, reason: st
     assert time.perf_counter() - started < 1.0
 
 
-SCHEMA_KEYS = st.sampled_from(
-    ["type", "properties", "items", "required", "enum", "anyOf", "allOf", "oneOf", "not",
-     "$ref", "$defs", "pattern", "patternProperties", "additionalProperties", "minimum",
-     "multipleOf", "minLength", "const", "prefixItems", "if", "then", "$id", "$schema",
-     "unevaluatedProperties", "dependentSchemas", "propertyNames", "format", "x"]
-)  # fmt: skip
+SCHEMA_KEYS = st.sampled_from([*sorted(_KNOWN), "x", "optional"])
+"""Every keyword the metaschema constrains, and two it does not."""
 SCALARS = (
     st.none()
     | st.booleans()
@@ -453,6 +449,36 @@ def test_the_bundled_metaschema_gives_the_official_verdict(schema: Any) -> None:
         return
     got = best_match(_META.iter_errors(schema))
     assert (got is None) == (expected is None), (schema, expected, got)
+
+
+NEAR_VALID: st.SearchStrategy[Any] = st.sampled_from(
+    ["string", "integer", "object", "strin", "", "#", 0, -1, 1, 3.0, 2.5, True, False, None,
+     [], ["a"], ["a", "a"], ["string", "null"], ["string", "string"], [1], {}, {"a": {}}]
+)  # fmt: skip
+PLAIN_KEYS = st.sampled_from(
+    ["type", "description", "title", "format", "pattern", "$comment", "$ref", "default",
+     "const", "enum", "examples", "required", "minimum", "maximum", "exclusiveMinimum",
+     "minLength", "maxItems", "minProperties", "uniqueItems", "items", "additionalProperties",
+     "properties", "$defs", "definitions", "anyOf", "oneOf", "allOf", "deprecated", "x"]
+)  # fmt: skip
+PLAIN_SCHEMAS = st.recursive(
+    NEAR_VALID,
+    lambda inner: (
+        st.dictionaries(PLAIN_KEYS, inner, max_size=5)
+        | st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2)
+    ),
+    max_leaves=14,
+)
+"""Schemas in the fast path's vocabulary with values on both sides of valid."""
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=SCHEMAS | PLAIN_SCHEMAS)
+def test_the_fast_path_accepts_only_what_the_metaschema_accepts(schema: Any) -> None:
+    if _plainly_valid(schema):
+        official = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+        assert best_match(official.iter_errors(schema)) is None, schema
 
 
 def test_the_validator_cache_is_bounded() -> None:

@@ -4,8 +4,6 @@ every BFCL gold answer in ../shared/data judged as before or better."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from executors.converters import spec_from_bfcl_function
+from streamer.check import CheckCase, read_dataset
 from streamer.stages import FormatError, FormatRules, check_calls, tool_from_spec
 from tests.shared_data import SHARED_DATA, needs_shared
 from topics import Call, QueryStyle, Tool
@@ -318,18 +317,16 @@ def test_bfcl_python_vocabulary_and_dotted_names() -> None:
 
 # -- every BFCL gold answer --------------------------------------------------------------
 
-AST_CATEGORIES: dict[str, QueryStyle | None] = {
-    "simple_python": QueryStyle.SIMPLE,
-    "multiple": QueryStyle.MULTIPLE,
-    "parallel": QueryStyle.PARALLEL,
-    "parallel_multiple": None,
-    "live_simple": QueryStyle.SIMPLE,
-    "live_multiple": QueryStyle.MULTIPLE,
-    "live_parallel": QueryStyle.PARALLEL,
-    "live_parallel_multiple": None,
-}
-"""The style each category fixes; BFCL's parallel-multiple answers call the offered
-functions "zero or more times", so their style is the one the gold calls fit."""
+AST_CATEGORIES = (
+    "simple_python",
+    "multiple",
+    "parallel",
+    "parallel_multiple",
+    "live_simple",
+    "live_multiple",
+    "live_parallel",
+    "live_parallel_multiple",
+)
 GOLD_PASSED_BEFORE = {
     "simple_python": 399,
     "multiple": 200,
@@ -342,14 +339,12 @@ GOLD_PASSED_BEFORE = {
 }
 """Gold answers the format stage accepted before issue 15 (apigen check --stages format)."""
 LABEL_NOISE = {
-    "simple_python_200": "missing_required",  # calculate_emissions without fuel_efficiency
     "parallel_multiple_21": "type_mismatch",  # the string "data['sales']" for an array
     "parallel_multiple_26": "unknown_argument",  # bank.calculate_balance(type=...)
     "parallel_multiple_94": "type_mismatch",  # 'apple' in a list the schema says is integers
     "live_simple_106-63-0": "missing_required",  # record() without two required fields
     "live_simple_112-68-0": "missing_required",  # record() without five required fields
     "live_multiple_87-38-4": "enum_violation",  # 'openai' is not among the server types
-    "live_multiple_144-56-0": "missing_required",  # no perPage
     "live_multiple_189-83-0": "unknown_argument",  # data.email: data declares param1/param2
     "live_multiple_507-149-4": "missing_required",  # no origin_airport
     "live_multiple_552-153-1": "type_mismatch",  # True for the string enum 'True'/'False'
@@ -360,7 +355,6 @@ LABEL_NOISE = {
     "live_multiple_735-167-6": "type_mismatch",
     "live_multiple_750-169-5": "enum_violation",  # genre 'Any'
     "live_multiple_756-169-11": "enum_violation",  # 'horror' for 'Horror'
-    "live_multiple_834-178-9": "missing_required",  # no track
     "live_multiple_835-178-10": "enum_violation",  # 'Reggaeton'
     "live_multiple_862-181-3": "unknown_argument",  # journey_start_time
     "live_multiple_871-182-8": "enum_violation",  # genre 'Play'
@@ -371,58 +365,23 @@ LABEL_NOISE = {
 """Gold answers that break their own schema: counted, never special-cased."""
 
 
-def _fitting_style(calls: list[Call]) -> QueryStyle:
-    if len(calls) == 1:
-        return QueryStyle.SIMPLE
-    names = {c.name for c in calls}
-    return QueryStyle.PARALLEL if len(names) == 1 else QueryStyle.PARALLEL_MULTIPLE
-
-
-def _first_acceptable(options: Any) -> Any:
-    """One acceptable combination, as the BFCL reader picks it: the first value, ``""``
-    meaning "omit", recursively for the per-key option lists inside dict values."""
-    if isinstance(options, list):
-        if not options or options[0] == "":
-            return _OMIT
-        return _choose(options[0])
-    return _choose(options)
-
-
-def _choose(value: Any) -> Any:
-    if isinstance(value, dict):
-        picked = {k: _first_acceptable(v) for k, v in value.items()}
-        return {k: v for k, v in picked.items() if v is not _OMIT}
-    if isinstance(value, list):
-        return [_choose(v) for v in value]
-    return value
-
-
-_OMIT = object()
-
-
-def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 @needs_shared("bfcl")
 @pytest.mark.parametrize("category", sorted(AST_CATEGORIES))
 def test_every_bfcl_gold_answer_is_judged_as_before_or_better(category: str) -> None:
-    base = SHARED_DATA / "bfcl"
-    questions = _lines(base / f"BFCL_v4_{category}.json")
-    answers = {a["id"]: a for a in _lines(base / "possible_answer" / f"BFCL_v4_{category}.json")}
+    """Through the BFCL reader of ``apigen check`` (one acceptable value per argument, the
+    style the category fixes) into the format stage's checks."""
+    _, items = read_dataset(SHARED_DATA / "bfcl" / f"BFCL_v4_{category}.json")
     rejected: dict[str, str] = {}
-    for question in questions:
-        tools = [tool_from_spec(spec_from_bfcl_function(doc)) for doc in question["function"]]
-        calls = [
-            Call(name, _choose(params))
-            for entry in answers[question["id"]]["ground_truth"]
-            for name, params in entry.items()
-        ]
-        style = AST_CATEGORIES[category] or _fitting_style(calls)
+    total = 0
+    for item in items:
+        total += 1
+        assert isinstance(item, CheckCase), item
+        assert isinstance(item.answers, list), item.answers
+        calls = [Call(a["name"], a["arguments"]) for a in item.answers]
         try:
-            check_calls(calls, tools, style, RULES)
+            check_calls(calls, item.tools, item.style, RULES)
         except FormatError as exc:
-            rejected[question["id"]] = exc.reason
-    assert len(questions) - len(rejected) >= GOLD_PASSED_BEFORE[category]
+            rejected[item.id] = exc.reason
+    assert total - len(rejected) >= GOLD_PASSED_BEFORE[category]
     expected = {k: v for k, v in LABEL_NOISE.items() if k.rsplit("_", 1)[0] == category}
     assert rejected == expected
