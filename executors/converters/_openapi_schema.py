@@ -214,6 +214,8 @@ class RefResolver:
                     if not (isinstance(sub, dict) and sub.get("readOnly") is True)
                 }
             elif key == "required" and isinstance(value, list):
+                if not all(isinstance(r, str) for r in value):
+                    raise SpecError(self.where, f"{field}.required", "must be a list of names")
                 out["required"] = list(value)
             elif key == "additionalProperties":
                 out[key] = (

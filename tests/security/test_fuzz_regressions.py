@@ -379,11 +379,6 @@ def test_a_huge_verified_pair_does_not_become_a_seed_example() -> None:
     assert len(pool) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="crash in executors/converters/_openapi_schema.py, owned elsewhere: issue 14",
-)
 def test_an_openapi_schema_whose_required_holds_an_object_is_a_spec_error() -> None:
     # Found by bench/fuzz_readers.py (a $ref injection into the Petstore document):
     # `r in out["properties"]` with an object in `required` raises TypeError (unhashable).
