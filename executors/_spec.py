@@ -108,6 +108,8 @@ def validate_parameters_schema(schema: Any, *, where: str) -> None:
         raise SpecError(where, "parameters", "must be a JSON Schema object")
     if schema.get("type") != "object":
         raise SpecError(where, "parameters.type", f"must be 'object', got {schema.get('type')!r}")
+    # Compiled as the format stage compiles it (closing objects never changes validity), so
+    # validating a spec also warms the stage's cache: one entry per schema.
     compile_schema(schema, where=where, field="parameters", close_objects=True)
     props = schema.get("properties", {})
     missing = [r for r in schema.get("required", []) if r not in props]
