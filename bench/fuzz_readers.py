@@ -395,6 +395,82 @@ def _format_seeds() -> list[tuple[Any, Any]]:
     return seeds
 
 
+def _glaive_records() -> list[Any]:
+    records: list[Any] = json.loads((DATA / "glaive" / "glaive_toolcall_en_demo.json").read_text())
+    return records
+
+
+def _openai_chats() -> list[Any]:
+    """OpenAI chat records made from xLAM rows (one assistant turn calling the answers) and
+    from glaive conversations (every turn, tool results as ``tool`` messages)."""
+    chats = []
+    for row in _xlam_rows():
+        tools = [spec_from_xlam_tool(t).to_openai_tool() for t in json.loads(row["tools"])]
+        calls = [
+            {"id": f"call_{i}", "type": "function",
+             "function": {"name": a["name"], "arguments": json.dumps(a["arguments"])}}
+            for i, a in enumerate(json.loads(row["answers"]))
+        ]  # fmt: skip
+        messages = [
+            {"role": "user", "content": row["query"]},
+            {"role": "assistant", "content": None, "tool_calls": calls},
+        ]
+        chats.append({"messages": messages, "tools": tools})
+    for record in _glaive_records()[:150]:
+        messages, last = [], ""
+        for i, turn in enumerate(record["conversations"]):
+            value = turn["value"]
+            if turn["from"] == "function_call":
+                call = json.loads(value)
+                last = f"call_{i}"
+                arguments = json.dumps(call.get("arguments", {}))
+                function = {"name": call.get("name"), "arguments": arguments}
+                tool_call = {"id": last, "type": "function", "function": function}
+                messages.append({"role": "assistant", "content": None, "tool_calls": [tool_call]})
+            elif turn["from"] == "observation":
+                messages.append({"role": "tool", "tool_call_id": last, "content": value})
+            else:
+                role = "user" if turn["from"] == "human" else "assistant"
+                messages.append({"role": role, "content": value})
+        tools = [{"type": "function", "function": f} for f in json.loads(record["tools"] or "[]")]
+        chats.append({"messages": messages, "tools": tools})
+    return chats
+
+
+def _hermes_transcripts() -> list[Any]:
+    """Hermes transcripts made from glaive conversations: tools in the system prompt's
+    ``<tools>``, calls as ``<tool_call>`` blocks, results as ``<tool_response>``."""
+    out = []
+    for record in _glaive_records()[:150]:
+        system = (
+            "You are a function calling AI model. You are provided with function signatures "
+            f"within <tools></tools> XML tags: <tools> {record['tools']} </tools>"
+        )
+        turns = [{"from": "system", "value": system}]
+        for turn in record["conversations"]:
+            value = turn["value"]
+            if turn["from"] == "function_call":
+                turns.append({"from": "gpt", "value": f"<tool_call>\n{value}\n</tool_call>"})
+            elif turn["from"] == "observation":
+                response = f"<tool_response>\n{value}\n</tool_response>"
+                turns.append({"from": "tool", "value": response})
+            else:
+                turns.append({"from": turn["from"], "value": value})
+        out.append({"conversations": turns})
+    return out
+
+
+def _bfcl_questions() -> tuple[list[Any], dict[str, Any]]:
+    """BFCL question records of the AST categories, and their gold answers by id."""
+    questions, answers = [], {}
+    for category in ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance"):
+        questions += list(_lines(DATA / "bfcl" / f"BFCL_v4_{category}.json"))[::4]
+        gold = DATA / "bfcl" / "possible_answer" / f"BFCL_v4_{category}.json"
+        if gold.exists():
+            answers.update({a["id"]: a for a in _lines(gold)})
+    return questions, answers
+
+
 _FORMAT = FormatChecker()
 
 
@@ -414,6 +490,97 @@ def _format_run(data: bytes, sample: Sample) -> Verdict:
             continue
         verdicts.append(getattr(out.event, "reason", "pass"))
     return verdicts[0] if len(set(verdicts)) == 1 else "mixed:" + "+".join(sorted(set(verdicts)))
+
+
+CHECK_BATCH = 500
+"""Records per dataset file given to ``apigen check``'s readers (the first is unmutated,
+so the file's format is detected as a user's file would be)."""
+
+
+@dataclass
+class CheckReader(Reader):
+    """An ``apigen check`` reader: records are checked by the format stage from files."""
+
+    fmt: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_batch(reader: CheckReader, lines: list[bytes], kinds: list[str], work: Path) -> None:
+    """Check one file of ``lines`` with the format stage; one verdict per record (each
+    tool-calling turn of a conversation is one), none lost, no ``stage_error``."""
+    from streamer.check import CheckSettings, open_checker, read_items, run_check
+
+    path = work / ("BFCL_v4_simple_python.json" if reader.fmt == "bfcl" else "records.jsonl")
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    answers = None
+    if reader.fmt == "bfcl":
+        answers = work / "possible_answer" / path.name
+        answers.parent.mkdir(exist_ok=True)
+        answers.write_text("".join(json.dumps(a) + "\n" for a in reader.answers.values()))
+    per_line: dict[int, list[str]] = {}
+    spent: dict[int, float] = {}
+    clock = [time.perf_counter()]
+
+    def emit(result: Any) -> None:
+        now = time.perf_counter()
+        line = int(result.where.rsplit(":", 1)[-1].split("#")[0].split(" ")[0] or 0)
+        if result.reason == "stage_error":
+            label = "CRASH"
+            if len(reader.crashes) < 20:
+                raw = lines[line - 1] if 0 < line <= len(lines) else b""
+                reader.crashes.append({
+                    "mutation": kinds[line - 1] if 0 < line <= len(kinds) else "?",
+                    "exception": result.message[:300], "at": result.where,
+                    "input": raw[:2000].decode("utf-8", errors="replace"),
+                })  # fmt: skip
+        else:
+            label = ":".join(x for x in (result.verdict, result.stage, result.reason) if x)
+        per_line.setdefault(line, []).append(label)
+        spent[line] = spent.get(line, 0.0) + now - clock[0]
+        clock[0] = now
+
+    async def check() -> None:
+        settings = CheckSettings(stages=("format",), concurrency=1)
+        async with open_checker(settings) as checker:
+            items = read_items([path], fmt=reader.fmt, answers=answers)  # type: ignore[arg-type]
+            clock[0] = time.perf_counter()
+            await run_check(checker, items, emit)
+
+    with _deadline(RECORD_TIMEOUT_S * 30):
+        anyio.run(check)
+    for line, (data, kind) in enumerate(zip(lines, kinds, strict=True), start=1):
+        if line == 1:
+            continue  # the unmutated first record
+        labels = per_line.get(line) or (["LOST"] if data.strip() else ["blank"])
+        verdict = labels[0] if len(set(labels)) == 1 else "mixed"
+        verdict = "CRASH" if "CRASH" in labels or "LOST" in labels else verdict
+        reader.results[verdict] += 1
+        reader.times.append(spent.get(line, 0.0))
+        reader.by_mutation[f"{kind}:{'crash' if verdict == 'CRASH' else 'ok'}"] += 1
+
+
+def fuzz_check(
+    reader: CheckReader, records: int, mutator: Mutator, rng: random.Random, work: Path
+) -> None:
+    """Feed ``records`` mutated seeds to ``apigen check``'s reader in files of
+    :data:`CHECK_BATCH`; an exception out of the check counts as one crash per record."""
+    done = 0
+    while done < records:
+        n = min(CHECK_BATCH - 1, records - done)
+        picked = [rng.choice(reader.seeds)[0] for _ in range(n)]
+        mutated = [mutator.mutate(record) for record in picked]
+        # JSON never holds a raw newline; a re-encoded one (UTF-16) must not split a record.
+        lines = [_dumps(reader.seeds[0][0]).encode()]
+        lines += [data.replace(b"\n", b" ").replace(b"\r", b" ") for _, data in mutated]
+        kinds = ["none", *(kind for kind, _ in mutated)]
+        try:
+            _check_batch(reader, lines, kinds, work)
+        except Exception as exc:
+            reader.results["CRASH"] += n
+            problem = f"{type(exc).__name__}: {exc}"[:300]
+            crash = {"mutation": "batch", "exception": problem, "at": "", "input": ""}
+            reader.crashes.append(crash)
+        done += n
 
 
 def readers(scratch: Path) -> dict[str, Callable[[], Reader]]:
@@ -458,14 +625,34 @@ def readers(scratch: Path) -> dict[str, Callable[[], Reader]]:
             "mcp", glaive_mcp(), tools(lambda v: spec_from_mcp_tool(v, server="fuzz"))
         ),
         "format": lambda: Reader("format", _format_seeds(), _format_run),
+        "check_xlam": lambda: _checked("check_xlam", "xlam", _xlam_rows()),
+        "check_openai": lambda: _checked("check_openai", "openai", _openai_chats()),
+        "check_sharegpt": lambda: _checked("check_sharegpt", "sharegpt", _glaive_records()),
+        "check_hermes": lambda: _checked("check_hermes", "hermes", _hermes_transcripts()),
+        "check_bfcl": lambda: _checked("check_bfcl", "bfcl", *_bfcl_questions()),
     }
 
 
-READERS = ("xlam", "openai_tools", "bfcl", "toolbench", "openapi", "mcp", "format")
-"""The readers this benchmark fuzzes, in order."""
+def _checked(
+    name: str, fmt: str, records: list[Any], answers: dict[str, Any] | None = None
+) -> CheckReader:
+    def files_only(data: bytes, context: Any) -> Verdict:
+        raise NotImplementedError("apigen check's readers read files (see fuzz_check)")
+
+    seeds = [(r, None) for r in records]
+    return CheckReader(name, seeds, files_only, fmt=fmt, answers=answers or {})
+
+
+READERS = (
+    "xlam", "openai_tools", "bfcl", "toolbench", "openapi", "mcp", "format",
+    "check_xlam", "check_openai", "check_sharegpt", "check_hermes", "check_bfcl",
+)  # fmt: skip
+"""The readers this benchmark fuzzes, in order (``check_*``: ``apigen check``'s)."""
 DATA_OF = {
     "xlam": "xlam", "openai_tools": "glaive", "bfcl": "bfcl", "toolbench": "toolbench",
-    "openapi": "openapi", "mcp": "glaive", "format": "xlam",
+    "openapi": "openapi", "mcp": "glaive", "format": "xlam", "check_xlam": "xlam",
+    "check_openai": "glaive", "check_sharegpt": "glaive", "check_hermes": "glaive",
+    "check_bfcl": "bfcl",
 }  # fmt: skip
 """The ``../shared/data`` folder each reader's seeds come from."""
 
@@ -590,7 +777,10 @@ def main(argv: list[str] | None = None) -> int:
                 reader = constructors[name]()
                 rng = random.Random(f"{args.seed}:{name}")
                 mutator = Mutator(random.Random(f"{args.seed}:{name}:mutations"), watchers.refs)
-                fuzz(reader, records, mutator, rng, args.keep_crashes)
+                if isinstance(reader, CheckReader):
+                    fuzz_check(reader, records, mutator, rng, Path(work))
+                else:
+                    fuzz(reader, records, mutator, rng, args.keep_crashes)
                 results["readers"][name] = _summary(reader)
                 r = results["readers"][name]
                 print(f"{name:14} {r['records']:>6} records  {r['crashes']} crashes  "

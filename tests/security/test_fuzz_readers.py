@@ -29,12 +29,15 @@ from bench.fuzz_readers import (
     DATA_OF,
     KEYS,
     READERS,
+    CheckReader,
     Mutator,
     Reader,
     Watchers,
+    _check_batch,
     _dumps,
     _Raw,
     converter,
+    fuzz_check,
     readers,
 )
 from executors import ApiSpec, SpecError
@@ -109,8 +112,14 @@ OPEN_CRASHES = {
 """Readers with a crash found and not fixed yet: only that exception is expected."""
 
 
+ONE_BY_ONE = [n for n in READERS if not n.startswith("check_")]
+FROM_FILES = [n for n in READERS if n.startswith("check_")]
+
+
 @FUZZ
-@pytest.mark.parametrize("name", [pytest.param(n, marks=OPEN_CRASHES.get(n, ())) for n in READERS])
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=OPEN_CRASHES.get(n, ())) for n in ONE_BY_ONE]
+)
 @given(rng=st.randoms(use_true_random=False))
 def test_mutated_real_records_get_one_verdict_each(
     name: str, rng: random.Random, watchers: Watchers, scratch: Path
@@ -123,13 +132,38 @@ def test_mutated_real_records_get_one_verdict_each(
     assert isinstance(verdict, str) and verdict, kind
 
 
+@settings(FUZZ, max_examples=8)
+@pytest.mark.parametrize("name", FROM_FILES)
+@given(rng=st.randoms(use_true_random=False))
+def test_mutated_real_records_in_a_dataset_file_get_one_verdict_each(
+    name: str, rng: random.Random, watchers: Watchers, scratch: Path
+) -> None:
+    """``apigen check`` reads a file of 30 mutated records with the format stage: every
+    record gets its verdicts, none is lost, no ``stage_error`` (a caught bug)."""
+    shared(DATA_OF[name])
+    reader = _reader(name, scratch)
+    assert isinstance(reader, CheckReader)
+    before = sum(reader.results.values())
+    fuzz_check(reader, 30, Mutator(rng, watchers.refs), rng, scratch.parent)
+    assert sum(reader.results.values()) - before == 30
+    assert not reader.results["CRASH"], reader.crashes
+
+
 def test_unmutated_real_records_convert(scratch: Path) -> None:
     """The seeds are good data: mutations start from records that pass (all but Spotify's
     OpenAPI document, which has an operation the converter refuses)."""
     for name in READERS:
         shared(DATA_OF[name])
         reader = _reader(name, scratch)
-        verdicts = [reader.run(_dumps(r).encode(), c) for r, c in reader.seeds[:50]]
+        if isinstance(reader, CheckReader):
+            lines = [_dumps(r).encode() for r, _ in reader.seeds[:51]]
+            fresh = CheckReader(
+                name, reader.seeds, reader.run, fmt=reader.fmt, answers=reader.answers
+            )
+            _check_batch(fresh, lines, ["none"] * len(lines), scratch.parent)
+            verdicts = list(fresh.results.elements())
+        else:
+            verdicts = [reader.run(_dumps(r).encode(), c) for r, c in reader.seeds[:50]]
         good = sum(v in ("spec", "pass") for v in verdicts)
         assert good >= 0.8 * len(verdicts), (name, verdicts)
 
