@@ -60,9 +60,10 @@ CASES: list[tuple[str, str, Any, str, bool]] = [
     # percent vs fraction, only where the parameter says rate/percent
     ("percent", "leave a 15% tip", 0.15, "tip_percentage", True),
     ("percent", "leave a 15% tip", 15, "tip_percentage", True),
-    ("percent", "leave a 15% tip", 15, "tip", True),
-    ("percent", "leave a 15% tip", 0.15, "tip", False),
-    ("percent", "leave a 15 percent tip", 0.15, "tip The tip as a percentage", True),
+    ("percent", "leave a 15% tip", 15, "gratuity", True),
+    ("percent", "leave a 15% tip", 0.15, "gratuity", False),
+    ("percent", "leave a 15 percent tip", 0.15, "gratuity How much, in percent", True),
+    ("percent", "an annual return of 5%", 0.05, "expected_annual_return", True),
     ("percent", "leave a 15% tip", 0.25, "tip_percentage", False),
     ("percent", LOAN, 0.035, "interestRate", True),
     ("percent", "an interest rate of 0.05", 5, "interest_rate", True),
@@ -118,6 +119,11 @@ CASES: list[tuple[str, str, Any, str, bool]] = [
     ("text", "北京天气怎么样", "北京", "", True),
     ("text", "北京天气怎么样", "上海", "", False),
     ("text", "classify these sentences\\nhello", "hello", "", True),
+    # formulas
+    ("formula", "intersection of y=3x+2 and y=2x+3", "3x + 2", "", True),
+    ("formula", "the integral of 3x^2 - 2x + 1", "3*x**2 - 2*x + 1", "", True),
+    ("formula", "the derivative of 2x^3 - 3x^2", "2x**3", "", False),
+    ("formula", "intersection of y=3x+2", "3x + 3", "", False),
     # lists, and free text
     ("list", "numbers 1, 2 and 3", [1, 2, 3], "", True),
     ("list", "numbers 1, 2 and 3", [1, 2, 4], "", False),
@@ -309,8 +315,8 @@ def test_a_percentage_grounds_its_fraction_only_for_rates(percent: int, sign: st
     mentions = Mentions(f"with a {percent}{sign} discount")
     fraction = percent / 100
     assert mentions.grounds(fraction, "discount_rate")
-    assert mentions.grounds(percent, "discount")
-    assert not mentions.grounds(fraction, "discount")
+    assert mentions.grounds(percent, "amount")
+    assert not mentions.grounds(fraction, "amount")
     assert not mentions.grounds((percent + 1) / 100, "discount_rate")
 
 

@@ -243,7 +243,7 @@ async def test_judge_passes_grounded_samples_and_fails_mismatches() -> None:
         ("I borrowed $200,000 at 5% for 30 years", {"loan": 20000, "rate": 0.05, "years": 30},
          False),
         ("Leave a 15% tip on $50", {"bill_amount": 50, "tip_percentage": 0.15}, True),
-        ("Leave a 15% tip on $50", {"bill_amount": 50, "tip": 0.15}, False),  # no rate hint
+        ("Leave a 15% tip on $50", {"bill_amount": 50, "gratuity": 0.15}, False),  # no rate hint
         ("Convert 5000 Japanese Yen to British Pounds", {"amount": 5000, "from": "JPY",
          "to": "GBP"}, True),
         ("Convert 5000 Japanese Yen to Euros", {"amount": 5000, "from": "JPY", "to": "GBP"},
