@@ -8,7 +8,7 @@ from ._mcp import McpExecutor, McpServerConfig
 from ._network import HostRefused, HostRule, NetworkPolicy, fetch_url
 from ._outcome import Executor, Outcome
 from ._python import PythonExecutor
-from ._rate_limits import Rate, RateLimits
+from ._rate_limits import HostLimits, Rate, RateLimits
 from ._redact import REDACTED, Redactor, default_redactor
 from ._rest import RestExecutor
 from ._schema import SchemaValidator, ValueProblem, check_value, compile_schema, format_path
@@ -35,6 +35,7 @@ __all__ = [
     "ExecutionFailure",
     "Executor",
     "ExecutorsError",
+    "HostLimits",
     "HostRefused",
     "HostRule",
     "InvalidSchema",

@@ -1,9 +1,16 @@
-"""Execute MCP-bound APIs as ``tools/call`` on MCP servers started over stdio.
+"""Execute MCP-bound APIs as ``tools/call`` on MCP servers (stdio or streamable HTTP).
 
-Each configured server is started lazily on its first call, as a task of the executor's
-task group that owns the subprocess and the :class:`mcp.ClientSession`; calls from any task
-share that session. A server found dead (its connection closed) is restarted once per call
-and the call retried; a second failure is ``mcp_error``.
+Each configured server is started (stdio: a subprocess) or connected to (HTTP: a session at
+its ``url``) lazily on its first call, as a task of the executor's task group that owns the
+transport and the :class:`mcp.ClientSession`; calls from any task share that session. A
+server found dead (its connection closed) is restarted or reconnected once per call and the
+call retried; a second failure is ``mcp_error``.
+
+HTTP servers are reached under the executor's :class:`~executors.NetworkPolicy`, as REST
+hosts are: the URL's host is checked before connecting (a refusal is ``host_refused``) and
+every connection is made to an address the policy checked when it resolved the name, so a
+name that re-resolves elsewhere cannot slip past it. Redirects leave the URL's origin never
+(the SDK's rule); proxies from the environment are ignored.
 
 Outcome mapping:
 
@@ -20,8 +27,9 @@ Outcome mapping:
 Secrets: the values of a server's ``env`` entries whose names say they are credentials
 (:func:`~executors._redact.is_secret_name`: ``*_KEY``, ``*TOKEN*``, ``*PASSWORD*``, ...)
 and those named by ``secret_env`` are registered with the process's redactor, and every
-error message and result is redacted of every configured secret. The server's own stderr
-goes to ``errlog`` as it is.
+error message and result is redacted of every configured secret; so are the values of
+``pass_env`` variables with such names and of every ``headers_env`` header (HTTP). The
+server's own stderr goes to ``errlog`` as it is.
 
 Usage::
 
@@ -36,10 +44,13 @@ task group. Calls on an executor that is not running fail with ``mcp_error``.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO, TypeVar
@@ -49,6 +60,7 @@ import orjson
 from anyio.abc import TaskGroup, TaskStatus
 
 from ._errors import ExecutionFailure
+from ._network import NetworkPolicy
 from ._outcome import Outcome
 from ._redact import default_redactor, is_secret_name
 from ._spec import ApiSpec, McpBinding
@@ -73,26 +85,72 @@ _CONNECTION_ERRORS = (
 
 @dataclass(frozen=True, slots=True)
 class McpServerConfig:
-    """How to start one stdio MCP server: ``command`` with ``args``.
+    """How to reach one MCP server: start ``command`` with ``args`` (stdio), or connect to
+    ``url`` (streamable HTTP, e.g. ``http://127.0.0.1:8931/mcp``); exactly one of the two.
 
-    ``env`` is merged over the SDK's minimal default environment (PATH, HOME, ...);
-    ``cwd`` is the working directory (None: the current one). ``secret_env`` names more
-    ``env`` entries whose values are secrets (names like ``API_KEY`` are found anyway).
+    stdio: ``env`` is merged over the SDK's minimal default environment (PATH, HOME, ...),
+    and so are the ``pass_env`` variables, copied from this process's environment when the
+    server starts (unset ones are left out); ``cwd`` is the working directory (None: the
+    current one). ``secret_env`` names more ``env``/``pass_env`` entries whose values are
+    secrets (names like ``API_KEY`` are found anyway).
+
+    HTTP: ``headers_env`` maps a request header to the environment variable holding its
+    value (``{"Authorization": "MCP_TOKEN"}``), read when connecting; every such value is a
+    secret. A variable that is unset fails the connection with ``mcp_error`` naming it.
     """
 
-    command: str
+    command: str = ""
     args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str | None = None
     secret_env: tuple[str, ...] = ()
+    pass_env: tuple[str, ...] = ()
+    url: str = ""
+    headers_env: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if bool(self.command) == bool(self.url):
+            raise ValueError("give either command (a stdio server) or url (HTTP), not both")
+        if self.url:
+            import httpx
+
+            try:
+                parsed = httpx.URL(self.url)
+            except httpx.InvalidURL as exc:
+                raise ValueError(f"url {self.url!r}: {exc}") from None
+            if parsed.scheme not in ("http", "https") or not parsed.host:
+                raise ValueError(f"url {self.url!r}: expected an absolute http(s) URL")
+            if self.args or self.env or self.cwd or self.pass_env:
+                raise ValueError("args, env, cwd and pass_env are for stdio servers (command)")
+        elif self.headers_env:
+            raise ValueError("headers_env is for HTTP servers (url)")
+
+    @property
+    def transport(self) -> str:
+        """``stdio`` or ``http``."""
+        return "http" if self.url else "stdio"
+
+    def environment(self) -> dict[str, str]:
+        """``env`` with the ``pass_env`` variables that are set, as the server gets it."""
+        passed = {name: os.environ[name] for name in self.pass_env if name in os.environ}
+        return {**self.env, **passed}
+
+    def headers(self) -> dict[str, str]:
+        """The ``headers_env`` headers with their values; ExecutionFailure when unset."""
+        missing = [var for var in self.headers_env.values() if not os.environ.get(var)]
+        if missing:
+            raise ExecutionFailure("mcp_error", f"header variable(s) {missing} are not set")
+        return {header: os.environ[var] for header, var in self.headers_env.items()}
 
     def secrets(self) -> list[str]:
-        """The secret values this server is started with."""
-        return [
+        """The secret values this server is started or connected with (those set now)."""
+        found = [
             value
-            for name, value in self.env.items()
+            for name, value in self.environment().items()
             if is_secret_name(name) or name in self.secret_env
         ]
+        found += [os.environ[var] for var in self.headers_env.values() if os.environ.get(var)]
+        return found
 
 
 class _ServerState:
@@ -111,7 +169,13 @@ class _ConnectionLost(Exception):
 
 
 class McpExecutor:
-    """Executes :class:`McpBinding` APIs on the configured MCP servers (see module doc)."""
+    """Executes :class:`McpBinding` APIs on the configured MCP servers (see module doc).
+
+    ``timeout_s``: seconds a ``tools/call`` may take; ``startup_timeout_s``: seconds a
+    server may take to start (or be connected to) and initialize; ``policy``: the hosts
+    HTTP servers may be reached at (default: public addresses and the built-in REST
+    service).
+    """
 
     def __init__(
         self,
@@ -120,10 +184,12 @@ class McpExecutor:
         timeout_s: float = 30.0,
         startup_timeout_s: float = 30.0,
         errlog: TextIO | None = None,
+        policy: NetworkPolicy | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         self.startup_timeout_s = startup_timeout_s
         self._errlog = errlog
+        self.policy = policy if policy is not None else NetworkPolicy()
         self._servers = {name: _ServerState(name, cfg) for name, cfg in servers.items()}
         self._redactor = default_redactor()
         for cfg in servers.values():
@@ -267,15 +333,33 @@ class McpExecutor:
                 raise self._failure(
                     "mcp_error", "the McpExecutor is not running (use `async with`)"
                 )
+            if state.config.url:
+                await self._check_url(state)
             try:
                 session: ClientSession = await tg.start(self._run_server, state)
             except Exception as exc:
+                verb = "connect to" if state.config.url else "start"
                 raise self._failure(
-                    "mcp_error", f"cannot start MCP server {state.name!r}: {exc!r}"
+                    "mcp_error", f"cannot {verb} MCP server {state.name!r}: {_describe(exc)}"
                 ) from None
             if state.starts > 1:
                 self.restarts_total += 1
             return session
+
+    async def _check_url(self, state: _ServerState) -> None:
+        """Refuse (``host_refused``) an HTTP server the policy does not allow, before
+        anything is sent; an unresolvable name is left to the connection to report."""
+        import httpx
+
+        url = httpx.URL(state.config.url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            with anyio.fail_after(self.startup_timeout_s):
+                await self.policy.resolve(url.host, port)
+        except ExecutionFailure as exc:
+            raise self._failure(exc.reason, f"MCP server {state.name!r}: {exc.message}") from None
+        except (OSError, TimeoutError):
+            pass
 
     async def _discard(self, state: _ServerState, session: ClientSession) -> None:
         async with state.lock:
@@ -286,21 +370,16 @@ class McpExecutor:
     async def _run_server(
         self, state: _ServerState, *, task_status: TaskStatus[ClientSession]
     ) -> None:
-        """Own one server process and its session until told to stop."""
-        from mcp import ClientSession, StdioServerParameters, stdio_client
+        """Own one server's transport and session until told to stop."""
+        from mcp import ClientSession
 
-        cfg = state.config
-        params = StdioServerParameters(
-            command=cfg.command, args=list(cfg.args), env=dict(cfg.env) or None, cwd=cfg.cwd
-        )
         stop, done = anyio.Event(), anyio.Event()
         state.stop, state.done = stop, done
         state.starts += 1
         started = False
         try:
-            errlog = self._errlog if self._errlog is not None else sys.stderr
             async with (
-                stdio_client(params, errlog=errlog) as (read, write),
+                self._transport(state.config) as (read, write),
                 ClientSession(read, write) as session,
             ):
                 with anyio.fail_after(self.startup_timeout_s):
@@ -309,15 +388,43 @@ class McpExecutor:
                 started = True
                 task_status.started(session)
                 await stop.wait()
-        except Exception:
+        except Exception as exc:
             if not started:
                 raise
             # The server is gone; the next call sees the closed session and restarts it.
-            logger.exception("MCP server %r ended with an error", state.name)
+            logger.warning("MCP server %r ended: %s", state.name, _describe(exc))
         finally:
             if state.stop is stop:
                 state.session = None
             done.set()
+
+    @asynccontextmanager
+    async def _transport(self, cfg: McpServerConfig) -> AsyncIterator[tuple[Any, Any]]:
+        """The (read, write) streams of a stdio subprocess or an HTTP session."""
+        if cfg.url:
+            from mcp.client.streamable_http import streamable_http_client
+
+            async with (
+                _policy_client(self.policy, cfg.headers(), self.timeout_s) as client,
+                streamable_http_client(cfg.url, http_client=client) as (read, write),
+            ):
+                yield read, write
+            return
+        from mcp import StdioServerParameters, stdio_client
+
+        params = StdioServerParameters(
+            command=cfg.command, args=list(cfg.args), env=cfg.environment() or None, cwd=cfg.cwd
+        )
+        errlog = self._errlog if self._errlog is not None else sys.stderr
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            yield read, write
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as one line; a group as its first leaf (the SDK's task groups wrap)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _to_outcome(result: mcp_types.CallToolResult, latency_s: float) -> Outcome:
@@ -351,3 +458,64 @@ def _block_value(block: mcp_types.ContentBlock) -> Any:
         except orjson.JSONDecodeError:
             return block.text
     return block.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _policy_client(policy: NetworkPolicy, headers: dict[str, str], timeout_s: float) -> Any:
+    """An ``httpx2.AsyncClient`` (the MCP SDK's HTTP client) whose every connection goes
+    to an address ``policy`` checked; no proxies from the environment, no redirects."""
+    import httpcore2
+    import httpx2
+
+    transport = httpx2.AsyncHTTPTransport(trust_env=False)
+    # httpx2's transport takes no network backend; its pool is the only place one goes.
+    transport._pool = httpcore2.AsyncConnectionPool(
+        ssl_context=httpx2.create_ssl_context(trust_env=False),
+        network_backend=_policy_backend_class()(policy),
+    )
+    return httpx2.AsyncClient(
+        transport=transport,
+        headers=headers,
+        timeout=httpx2.Timeout(max(30.0, timeout_s), read=max(300.0, timeout_s)),
+        trust_env=False,
+        follow_redirects=False,
+    )
+
+
+@functools.cache
+def _policy_backend_class() -> Any:
+    import httpcore2
+
+    class PolicyBackend(httpcore2.AsyncNetworkBackend):
+        """Resolves with the policy and connects to the first checked address; TLS is
+        still verified against the name (httpcore takes it from the request)."""
+
+        def __init__(self, policy: NetworkPolicy) -> None:
+            self._policy = policy
+            self._inner = httpcore2.AnyIOBackend()
+
+        async def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> httpcore2.AsyncNetworkStream:
+            addresses = await self._policy.resolve(host, port)
+            return await self._inner.connect_tcp(
+                addresses[0],
+                port,
+                timeout=timeout,
+                local_address=local_address,
+                socket_options=socket_options,
+            )
+
+        async def connect_unix_socket(
+            self, path: str, timeout: float | None = None, socket_options: Any = None
+        ) -> httpcore2.AsyncNetworkStream:
+            raise ExecutionFailure("host_refused", "MCP over a unix socket is not supported")
+
+        async def sleep(self, seconds: float) -> None:
+            await self._inner.sleep(seconds)
+
+    return PolicyBackend

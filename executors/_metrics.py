@@ -1,4 +1,4 @@
-"""Prometheus metrics of the executors: calls, latency, cache, retries, rate-limit waits.
+"""Prometheus metrics of the executors: calls, latency, cache, attempts, retries, waits.
 
 One :class:`ExecutorMetrics` object holds the families; the executors use the process-wide
 one from :func:`executor_metrics` (on ``prometheus_client.REGISTRY``, which ``apigen``
@@ -6,14 +6,22 @@ serves at ``/metrics``). Children are bound once per executor kind (:meth:`for_k
 call costs a few counter increments and one histogram observation.
 
 Families (labels are bounded: ``kind`` is ``python``/``rest``/``mcp``, ``outcome`` is
-``ok`` or a reason code of :data:`executors.REASONS`, ``result`` is ``hit``/``miss``)::
+``ok`` or a reason code of :data:`executors.REASONS`, ``result`` is ``hit``/``miss``,
+``host`` is a host entry of the configured limits — ``[executors.hosts."..."]``, as many
+as the config has — or ``*`` for every other host)::
 
     apigen_executor_calls_total{kind, outcome}              calls executed (cache hits excluded)
     apigen_executor_call_duration_seconds{kind}             wall time of executed calls
     apigen_executor_cache_requests_total{result}            result-cache lookups
+    apigen_executor_requests_total{kind}                    attempts sent (first tries + retries)
     apigen_executor_retries_total{kind}                     retried attempts
     apigen_executor_rate_limit_wait_seconds_total{kind}     time spent waiting for rate limits
+    apigen_executor_rate_limit_wait_duration_seconds{kind, host}
+                                                            wait of each rate-limited attempt
     apigen_executor_worker_restarts_total{kind}             worker processes replaced
+
+``retries / requests`` is the share of attempts that were repeats; the wait histogram
+observes only attempts that a rate limit applied to (an unlimited host adds nothing).
 """
 
 from __future__ import annotations
@@ -42,9 +50,11 @@ class KindMetrics:
     kind: str
     calls: dict[str, Counter]
     duration: Histogram
+    requests: Counter
     retries: Counter
     rate_limit_wait: Counter
     worker_restarts: Counter
+    wait_durations: Histogram
 
     def observe(self, ok: bool, reason: str, seconds: float) -> None:
         """One executed call: its outcome (``ok`` or ``reason``) and wall time in seconds."""
@@ -52,6 +62,10 @@ class KindMetrics:
         child = self.calls.get(outcome) or self.calls["executor_error"]
         child.inc()
         self.duration.observe(seconds)
+
+    def wait_duration(self, host: str) -> Histogram:
+        """The wait histogram of the host entry ``host`` (bind once per entry, not per call)."""
+        return self.wait_durations.labels(self.kind, host)
 
 
 class ExecutorMetrics:
@@ -85,6 +99,12 @@ class ExecutorMetrics:
             ["result"],
             registry=registry,
         )
+        self.requests = Counter(
+            "apigen_executor_requests",
+            "Attempts sent to a remote API, first tries and retries alike.",
+            ["kind"],
+            registry=registry,
+        )
         self.retries = Counter(
             "apigen_executor_retries",
             "Attempts retried after a transient failure (429, 5xx, timeout, connection).",
@@ -95,6 +115,14 @@ class ExecutorMetrics:
             "apigen_executor_rate_limit_wait_seconds",
             "Seconds calls spent waiting for host and API rate limits.",
             ["kind"],
+            registry=registry,
+        )
+        self.rate_limit_wait_duration = Histogram(
+            "apigen_executor_rate_limit_wait_duration_seconds",
+            "Seconds each rate-limited attempt waited for its host and API rate limits, by "
+            "configured host entry ('*': hosts without one).",
+            ["kind", "host"],
+            buckets=EXECUTOR_LATENCY_BUCKETS,
             registry=registry,
         )
         self.worker_restarts = Counter(
@@ -119,9 +147,11 @@ class ExecutorMetrics:
                     kind=kind,
                     calls={o: self.calls.labels(kind, o) for o in _OUTCOMES},
                     duration=self.duration.labels(kind),
+                    requests=self.requests.labels(kind),
                     retries=self.retries.labels(kind),
                     rate_limit_wait=self.rate_limit_wait.labels(kind),
                     worker_restarts=self.worker_restarts.labels(kind),
+                    wait_durations=self.rate_limit_wait_duration,
                 )
             return self._kinds[kind]
 

@@ -24,10 +24,13 @@ secret, so an API that echoes the key stores ``[REDACTED]``.
 Transient failures (429, 5xx, timeouts, connection errors) are retried ``retries`` times
 with exponential backoff and full jitter; a ``Retry-After`` header (seconds or HTTP date) is
 honoured, and when it asks for more than ``backoff_max_s`` the executor gives up instead of
-retrying early. Every method is retried, POST included: the APIs this executes are lookups
-and computations, and a lost response is worse for a dataset than a repeated request; give
-an executor with ``retries=0`` to APIs with side effects. Bodies are streamed and abandoned
-at ``max_response_bytes`` (decoded bytes, so a compressed bomb stops at the cap too).
+retrying early. A host's :class:`~executors.HostLimits` (in ``limits``) may set its own
+``retries``, ``backoff_s`` and ``backoff_max_s``, which win over the executor's. Every
+method is retried, POST included: the APIs this executes are lookups and computations, and
+a lost response is worse for a dataset than a repeated request; give an executor with
+``retries=0`` (or the host ``retries = 0``) to APIs with side effects. Bodies are streamed
+and abandoned at ``max_response_bytes`` (decoded bytes, so a compressed bomb stops at the
+cap too).
 
 Usage::
 
@@ -53,6 +56,7 @@ from urllib.parse import quote
 
 import anyio
 import httpx
+from prometheus_client import Histogram
 
 from ._errors import ExecutionFailure
 from ._metrics import executor_metrics
@@ -162,7 +166,9 @@ class RestExecutor:
     outcomes (default: the process-wide one).
 
     Counters for metrics, updated live: ``requests_total`` (attempts put on the wire),
-    ``retries_total``, ``rate_limit_wait_seconds_total``, ``in_flight``.
+    ``retries_total``, ``rate_limit_wait_seconds_total``, ``in_flight``; the same go to
+    :func:`~executors._metrics.executor_metrics` (kind ``rest``), the waits also as a
+    histogram by host entry of ``limits``.
     """
 
     def __init__(
@@ -207,6 +213,7 @@ class RestExecutor:
         self.rate_limit_wait_seconds_total = 0.0
         self.in_flight = 0
         self._metrics = executor_metrics().for_kind("rest")
+        self._wait_histograms: dict[str, Histogram] = {}
 
     def __repr__(self) -> str:
         return (
@@ -245,7 +252,7 @@ class RestExecutor:
     async def _check_destination(self, url: httpx.URL) -> None:
         """Refuse before sending what the policy refuses: IP literals always; names here
         only for a caller's client (the default client checks them as it connects)."""
-        port = url.port or (443 if url.scheme == "https" else 80)
+        port = _port(url)
         if self.policy.allows(url.host, port):
             return
         self.policy.check_host(url.host, port)
@@ -254,43 +261,49 @@ class RestExecutor:
                 await self.policy.resolve(url.host, port)
 
     async def _send(self, request: _Request) -> Outcome:
+        _, host = self.limits.host(request.url.host, _port(request.url))
+        retries = self.retries if host.retries is None else host.retries
+        base = self.backoff_base_s if host.backoff_s is None else host.backoff_s
+        cap = self.backoff_max_s if host.backoff_max_s is None else host.backoff_max_s
         attempt = await self._attempt(request)
-        for n in range(self.retries):
+        for n in range(retries):
             if not attempt.retryable:
                 break
-            delay = self._backoff(n, attempt.retry_after)
+            delay = self._backoff(n, attempt.retry_after, base, cap)
             if delay is None:
-                return _give_up(attempt, f"Retry-After exceeds backoff_max_s={self.backoff_max_s}")
+                return _give_up(attempt, f"Retry-After exceeds backoff_max_s={cap}")
             self.retries_total += 1
             self._metrics.retries.inc()
             await self._sleep(delay)
             attempt = await self._attempt(request)
         if attempt.retryable:
-            return _give_up(attempt, f"after {self.retries + 1} attempts")
+            return _give_up(attempt, f"after {retries + 1} attempts")
         return attempt.outcome
 
-    def _backoff(self, n: int, retry_after: float | None) -> float | None:
-        jitter = self._random() * min(self.backoff_max_s, self.backoff_base_s * 2.0**n)
+    def _backoff(self, n: int, retry_after: float | None, base: float, cap: float) -> float | None:
+        jitter = self._random() * min(cap, base * 2.0**n)
         if retry_after is None:
             return jitter
-        if retry_after > self.backoff_max_s:
+        if retry_after > cap:
             return None
         return max(retry_after, jitter)
 
     async def _attempt(self, request: _Request) -> _Attempt:
-        host, port = request.url.host, request.url.port
+        host, port = request.url.host, _port(request.url)
         async with self.limits.semaphore(host, port):
             waited_from = self._clock()
+            limited = False
             for limiter in (
                 self.limits.host_limiter(host, port),
                 self.limits.api_limiter(request.api_id),
             ):
                 if limiter is not None:
+                    limited = True
                     await limiter.acquire()
-            waited = self._clock() - waited_from
-            self.rate_limit_wait_seconds_total += waited
-            self._metrics.rate_limit_wait.inc(max(0.0, waited))
+            if limited:
+                self._observe_wait(host, port, max(0.0, self._clock() - waited_from))
             self.requests_total += 1
+            self._metrics.requests.inc()
             self.in_flight += 1
             try:
                 with anyio.fail_after(self.timeout_s):
@@ -305,6 +318,15 @@ class RestExecutor:
                 return _Attempt(_fail(reason, message), True)
             finally:
                 self.in_flight -= 1
+
+    def _observe_wait(self, host: str, port: int, waited: float) -> None:
+        self.rate_limit_wait_seconds_total += waited
+        self._metrics.rate_limit_wait.inc(waited)
+        entry, _ = self.limits.host(host, port)
+        histogram = self._wait_histograms.get(entry)
+        if histogram is None:
+            histogram = self._wait_histograms[entry] = self._metrics.wait_duration(entry)
+        histogram.observe(waited)
 
     async def _exchange(self, request: _Request) -> _Attempt:
         async with self._client.stream(
@@ -347,6 +369,10 @@ class RestExecutor:
             reason = "rate_limited" if status == 429 else "http_error"
             return _Attempt(_fail(reason, message), True, retry_after)
         return _Attempt(_fail("http_error", message))
+
+
+def _port(url: httpx.URL) -> int:
+    return url.port or (443 if url.scheme == "https" else 80)
 
 
 def _fail(reason: str, message: str) -> Outcome:

@@ -1,9 +1,15 @@
-"""A small real MCP server (stdio) for tests and demos: arithmetic, text and date tools.
+"""A small real MCP server for tests and demos: arithmetic, text and date tools.
 
-Run it with ``python -m executors.mcp_server``; the :class:`~executors.McpExecutor` starts
-it as a subprocess::
+Run it with ``python -m executors.mcp_server`` (stdio); the :class:`~executors.McpExecutor`
+starts it as a subprocess::
 
     McpExecutor({"demo": McpServerConfig(sys.executable, ("-m", "executors.mcp_server"))})
+
+``python -m executors.mcp_server --http 127.0.0.1:0`` serves streamable HTTP instead, on
+that address (port 0: a free one), and prints one line ``listening on URL`` (the endpoint,
+``http://HOST:PORT/mcp``) once it accepts connections::
+
+    McpExecutor({"demo": McpServerConfig(url="http://127.0.0.1:8931/mcp")}, policy=...)
 
 With ``APIGEN_MCP_TEST_TOOLS=1`` in its environment it also exposes ``sleep`` and
 ``process_id``, which the executor tests use to provoke timeouts and kill the server.
@@ -11,8 +17,10 @@ With ``APIGEN_MCP_TEST_TOOLS=1`` in its environment it also exposes ``sleep`` an
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
+import socket
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -77,8 +85,39 @@ def build_server(*, test_tools: bool = False) -> MCPServer:
     return server
 
 
-def main() -> None:
-    build_server(test_tools=os.environ.get("APIGEN_MCP_TEST_TOOLS") == "1").run("stdio")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m executors.mcp_server")
+    parser.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="serve streamable HTTP on HOST:PORT (port 0: a free one) instead of stdio",
+    )
+    args = parser.parse_args(argv)
+    server = build_server(test_tools=os.environ.get("APIGEN_MCP_TEST_TOOLS") == "1")
+    if args.http is None:
+        server.run("stdio")
+        return
+    host, _, port = args.http.rpartition(":")
+    if not host or not port.isdigit():
+        parser.error(f"--http {args.http!r}: expected HOST:PORT")
+    serve_http(server, host, int(port))
+
+
+def serve_http(server: MCPServer, host: str, port: int) -> None:
+    """Serve ``server`` over streamable HTTP at ``http://host:port/mcp`` until killed."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    # Listening before the line is printed: a client that reads it may connect at once.
+    sock.listen(128)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"listening on http://{shown}:{bound}/mcp", flush=True)
+    app = server.streamable_http_app(host=host)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":
