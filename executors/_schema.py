@@ -23,8 +23,10 @@ input. :func:`compile_schema` turns one into a :class:`SchemaValidator` or raise
 Validation semantics (the type rules of ``docs/checks.md``): ``integer`` is an integer as
 written (``3.0`` is not one), ``number`` is an integer or a finite float, a boolean is never
 a number, a string is never coerced. Argument values are bounded like schemas
-(:func:`check_value`). Anything that still goes wrong inside validation (a ``$ref`` cycle that
-consumes nothing) is an :class:`~executors.InvalidSchema`, never another exception.
+(:func:`check_value`). A reference loop that applies a schema to the same value without
+end is refused at compile time; anything that still goes wrong inside validation is an
+:class:`~executors.InvalidSchema`, never another exception. The validator itself lives in
+:mod:`executors._schema_engine`; this module decides what may be compiled.
 
 Compiled validators are cached by the schema's canonical JSON (at most
 :data:`MAX_CACHED_SCHEMAS`, least recently used first out); an invalid schema is cached as
@@ -39,24 +41,27 @@ Usage::
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 import re2  # type: ignore[import-untyped]
 import referencing.exceptions
-from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
-from jsonschema_specifications import REGISTRY as SPECIFICATIONS  # type: ignore[import-untyped]
-from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from ._errors import InvalidSchema
+from ._schema_engine import (
+    METASCHEMA_VALIDATOR,
+    REFUSING_REGISTRY,
+    REGEX_MAX_MEMORY_BYTES,
+    SafeValidator,
+    plainly_valid,
+    regex,
+)
 
 __all__ = [
     "INTEGER_RANGE",
@@ -87,8 +92,6 @@ INTEGER_RANGE = (-(2**63), 2**64 - 1)
 included) carry exactly. Larger ones would make arithmetic and error messages unbounded."""
 MAX_PATTERN_CHARS = 1_000
 """Longest ``pattern`` or ``patternProperties`` regex, in characters."""
-REGEX_MAX_MEMORY_BYTES = 8 << 20
-"""Memory RE2 may use for one compiled regex, in bytes (RE2's default, 8 MiB)."""
 MAX_CACHED_SCHEMAS = 4096
 """Compiled schemas (or their errors) kept in the process, least recently used dropped."""
 MAX_ERRORS = 1_000
@@ -109,9 +112,6 @@ _COMBINING = (
 _SAME_VALUE = frozenset({"$ref", "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
                          "dependentSchemas"})  # fmt: skip
 """Keywords that apply a subschema to the same value: a loop through only these never ends."""
-_REGEX_OPTIONS = re2.Options()
-_REGEX_OPTIONS.log_errors = False
-_REGEX_OPTIONS.max_mem = REGEX_MAX_MEMORY_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +187,7 @@ class SchemaValidator:
 
     def __init__(self, schema: dict[str, Any] | bool) -> None:
         self.schema = schema
-        self._validator = _Validator(schema, registry=_REGISTRY)
+        self._validator = SafeValidator(schema, registry=REFUSING_REGISTRY)
 
     def __repr__(self) -> str:
         return f"<SchemaValidator {len(orjson.dumps(self.schema))} bytes>"
@@ -281,7 +281,9 @@ def _compile(schema: Any, close_objects: bool) -> SchemaValidator | _Problem:
     if not isinstance(schema, dict | bool):
         return _Problem("", "must be a JSON Schema object")
     try:
-        error = None if _plainly_valid(schema) else best_match(_META.iter_errors(schema))
+        error = (
+            None if plainly_valid(schema) else best_match(METASCHEMA_VALIDATOR.iter_errors(schema))
+        )
         if error is not None:
             return _Problem(_field_path(error.absolute_path), error.message[:300])
         _prepare(schema, close_objects=close_objects)
@@ -292,69 +294,6 @@ def _compile(schema: Any, close_objects: bool) -> SchemaValidator | _Problem:
         return _Problem("", "nested too deeply to compile")
     except Exception as exc:  # referencing's own refusals, and anything unforeseen
         return _Problem("", f"cannot be compiled: {type(exc).__name__}: {exc}")
-
-
-_SIMPLE_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
-_TEXT = frozenset({"description", "title", "format", "pattern", "$comment", "$ref"})
-_ANY = frozenset({"default", "const"})
-_NUMBER = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
-_COUNT = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties",
-                    "maxProperties"})  # fmt: skip
-_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions"})
-_SCHEMA_LISTS = frozenset({"anyOf", "oneOf", "allOf"})
-
-
-def _plainly_valid(schema: Any) -> bool:
-    """True when ``schema`` uses only the everyday keywords, each in its plainest valid
-    form: then the metaschema would accept it, and its walk (the slowest part of a
-    compile) is skipped. False means "ask the metaschema", not "invalid";
-    tests/security/test_schema_safety.py checks the implication on generated schemas."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, bool):
-            continue
-        if not isinstance(node, dict):
-            return False
-        for key, value in node.items():
-            if key == "type":
-                ok = (isinstance(value, str) and value in _SIMPLE_TYPES) or (
-                    isinstance(value, list)
-                    and all(isinstance(t, str) and t in _SIMPLE_TYPES for t in value)
-                    and 0 < len(set(value)) == len(value)
-                )
-            elif key in _TEXT:
-                ok = isinstance(value, str)
-            elif key in _ANY or key not in _KNOWN:
-                ok = True
-            elif key in ("enum", "examples"):
-                ok = isinstance(value, list)
-            elif key == "required":
-                ok = (
-                    isinstance(value, list)
-                    and all(isinstance(r, str) for r in value)
-                    and len(set(value)) == len(value)
-                )
-            elif key in _NUMBER:
-                ok = isinstance(value, int | float) and not isinstance(value, bool)
-            elif key in _COUNT:
-                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            elif key == "uniqueItems":
-                ok = isinstance(value, bool)
-            elif key in ("items", "additionalProperties"):
-                ok = True
-                stack.append(value)
-            elif key in _SCHEMA_MAPS:
-                ok = isinstance(value, dict)
-                stack.extend(value.values() if ok else ())
-            elif key in _SCHEMA_LISTS:
-                ok = isinstance(value, list) and bool(value)
-                stack.extend(value if ok else ())
-            else:
-                ok = False
-            if not ok:
-                return False
-    return True
 
 
 def _join(field: str, sub: str) -> str:
@@ -394,53 +333,11 @@ class _Refused(Exception):
         self.problem = problem
 
 
-def _refuse(uri: str) -> Resource[Any]:
-    raise _Refused("$ref", f"{uri!r} is outside the schema; only '#...' references resolve")
-
-
-_REGISTRY: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg]
-
-
-def _bundled_metaschema() -> dict[str, Any]:
-    """The Draft 2020-12 metaschema as one document: its vocabularies' ``properties`` and
-    ``$defs`` merged, ``$dynamicRef: "#meta"`` as ``$ref: "#"`` (what it resolves to for a
-    schema that does not extend the vocabularies). The same verdicts, five times faster
-    than following the dynamic references (tests/security/test_schema_safety.py compares)."""
-    base = "https://json-schema.org/draft/2020-12/"
-    top = SPECIFICATIONS.contents(f"{base}schema")
-    merged: dict[str, Any] = {"type": ["object", "boolean"], "properties": {}, "$defs": {}}
-    for part in [*(SPECIFICATIONS.contents(base + p["$ref"]) for p in top["allOf"]), top]:
-        merged["properties"].update(_local_refs(part.get("properties", {})))
-        merged["$defs"].update(_local_refs(part.get("$defs", {})))
-    return merged
-
-
-def _local_refs(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_local_refs(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _local_refs(v) for k, v in node.items() if k != "$dynamicRef"}
-    if node.get("$dynamicRef") == "#meta":
-        out["$ref"] = "#"
-    if isinstance(out.get("$ref"), str) and out["$ref"] != "#":
-        out["$ref"] = "#" + out["$ref"].split("#", 1)[1]  # meta/validation#/$defs/x
-    return out
-
-
-_METASCHEMA = _bundled_metaschema()
-_META = Draft202012Validator(_METASCHEMA, registry=_REGISTRY)
-"""The metaschema's validator; no format assertions (``format: regex`` would compile
-patterns on Python's backtracking engine)."""
-_KNOWN = frozenset(_METASCHEMA["properties"])
-"""Keywords the metaschema constrains; any other keyword may hold anything."""
-
-
 def _prepare(schema: dict[str, Any] | bool, *, close_objects: bool) -> None:
     """Walk every place a validator can reach (subschemas and ``$ref`` targets), in place:
     refuse what cannot be judged safely, drop ``$schema``, close objects if asked."""
     root = DRAFT202012.create_resource(schema)
-    resolver = _REGISTRY.resolver_with_root(root)
+    resolver = REFUSING_REGISTRY.resolver_with_root(root)
     seen: set[int] = set()
     allof_refs: set[str] = set()
     closable: list[dict[str, Any]] = []
@@ -456,7 +353,7 @@ def _prepare(schema: dict[str, Any] | bool, *, close_objects: bool) -> None:
         seen.add(id(node))
         where = places[id(node)] = _field_path(path)
         if via == "$ref":  # a target outside the subschemas the metaschema walked
-            error = best_match(_META.iter_errors(node))
+            error = best_match(METASCHEMA_VALIDATOR.iter_errors(node))
             if error is not None:
                 raise _Refused(_join(where, _field_path(error.absolute_path)), error.message[:300])
         node.pop("$schema", None)
@@ -553,92 +450,7 @@ def _regex_checked(pattern: Any, field: str) -> None:
     if len(pattern) > MAX_PATTERN_CHARS:
         raise _Refused(field, f"regex longer than {MAX_PATTERN_CHARS} characters")
     try:
-        _regex(pattern)
+        regex(pattern)
     except re2.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise _Refused(field, f"regex {pattern[:80]!r} cannot run on RE2: {detail}") from None
-
-
-@functools.lru_cache(maxsize=MAX_CACHED_SCHEMAS)
-def _regex(pattern: str) -> Any:
-    return re2.compile(pattern, _REGEX_OPTIONS)
-
-
-# Keywords that would run a regex on Python's backtracking engine, redone on RE2.
-
-
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not _regex(pattern).search(instance):
-        yield ValidationError(f"{_short(instance)} does not match {pattern!r}")
-
-
-def _matches_any(name: str, patterns: Any) -> bool:
-    return any(_regex(p).search(name) for p in patterns)
-
-
-def _pattern_properties(
-    validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
-) -> Iterator[ValidationError]:
-    if not validator.is_type(instance, "object"):
-        return
-    for pattern, subschema in patterns.items():
-        regex = _regex(pattern)
-        for k, v in instance.items():
-            if regex.search(k):
-                yield from validator.descend(v, subschema, path=k, schema_path=pattern)
-
-
-def _additional_properties(
-    validator: Any, additional: Any, instance: Any, schema: Any
-) -> Iterator[ValidationError]:
-    if not validator.is_type(instance, "object"):
-        return
-    declared = schema.get("properties", {})
-    patterns = schema.get("patternProperties", {})
-    extras = [k for k in instance if k not in declared and not _matches_any(k, patterns)]
-    if validator.is_type(additional, "object"):
-        for extra in extras:
-            yield from validator.descend(instance[extra], additional, path=extra)
-    elif additional is False:
-        known = sorted(declared)
-        for extra in extras:
-            yield ValidationError(f"unknown key (declared: {known})", path=[extra])
-
-
-def _required(
-    validator: Any, required: Any, instance: Any, schema: Any
-) -> Iterator[ValidationError]:
-    if not validator.is_type(instance, "object"):
-        return
-    for name in required:
-        if name not in instance:
-            yield ValidationError("required key is missing", path=[name])
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-def _is_integer(checker: Any, instance: Any) -> bool:
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-def _is_number(checker: Any, instance: Any) -> bool:
-    if isinstance(instance, bool):
-        return False
-    return isinstance(instance, int) or (isinstance(instance, float) and math.isfinite(instance))
-
-
-_Validator = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator,
-    validators={
-        "pattern": _pattern,
-        "patternProperties": _pattern_properties,
-        "additionalProperties": _additional_properties,
-        "required": _required,
-    },
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
-        {"integer": _is_integer, "number": _is_number}
-    ),
-)

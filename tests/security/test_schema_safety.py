@@ -36,7 +36,8 @@ from executors import (
     compile_schema,
     validate_parameters_schema,
 )
-from executors._schema import _CACHE, _KNOWN, _META, MAX_CACHED_SCHEMAS, _plainly_valid
+from executors._schema import _CACHE, MAX_CACHED_SCHEMAS
+from executors._schema_engine import KNOWN_KEYWORDS, METASCHEMA_VALIDATOR, plainly_valid
 from executors.converters import convert_openapi
 from streamer.stages import FormatChecker, FormatError, FormatRules, check_calls
 from topics import Call, EventMeta, Generation, QueryStyle, Reject, Sample, Tool
@@ -408,7 +409,7 @@ def test_number_and_value_edges_are_verdicts(schema: Any, value: Any, reason: st
     assert time.perf_counter() - started < 1.0
 
 
-SCHEMA_KEYS = st.sampled_from([*sorted(_KNOWN), "x", "optional"])
+SCHEMA_KEYS = st.sampled_from([*sorted(KNOWN_KEYWORDS), "x", "optional"])
 """Every keyword the metaschema constrains, and two it does not."""
 SCALARS = (
     st.none()
@@ -447,7 +448,7 @@ def test_the_bundled_metaschema_gives_the_official_verdict(schema: Any) -> None:
         expected = best_match(official.iter_errors(schema))
     except Exception:  # the official walk itself trips on some garbage (e.g. NaN keys)
         return
-    got = best_match(_META.iter_errors(schema))
+    got = best_match(METASCHEMA_VALIDATOR.iter_errors(schema))
     assert (got is None) == (expected is None), (schema, expected, got)
 
 
@@ -476,7 +477,7 @@ PLAIN_SCHEMAS = st.recursive(
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema=SCHEMAS | PLAIN_SCHEMAS)
 def test_the_fast_path_accepts_only_what_the_metaschema_accepts(schema: Any) -> None:
-    if _plainly_valid(schema):
+    if plainly_valid(schema):
         official = Draft202012Validator(Draft202012Validator.META_SCHEMA)
         assert best_match(official.iter_errors(schema)) is None, schema
 
