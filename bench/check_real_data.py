@@ -277,6 +277,8 @@ def _check(files: list[Path], stages: str) -> tuple[list[dict[str, Any]], dict[s
     if done.returncode not in (0, 1):
         raise SystemExit(f"apigen check failed ({done.returncode}): {done.stderr[-2000:]}")
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    if not lines or "summary" not in lines[-1]:
+        raise SystemExit(f"apigen check printed no summary: {done.stderr[-2000:]}")
     summary = lines.pop()["summary"]
     return lines, summary, seconds
 
@@ -377,7 +379,10 @@ def _markdown(report: dict[str, Any]) -> str:
         for group, run in groups.items():
             causes = ", ".join(f"{c} {n:,}" for c, n in run["summary"].get("not_run", {}).items())
             executed = run["executed"]
-            out.append(f"- {group}: executed {executed:,}; not run: {causes or 'none'}")
+            seen = run["summary"].get("observed", {})
+            compared = ", ".join(f"{k} {n:,}" for k, n in seen.items())
+            line = f"- {group}: executed {executed:,}; not run: {causes or 'none'}"
+            out.append(line + (f"; recorded outputs: {compared}" if compared else ""))
         out.append("")
     sample = report["sample"]
     total = sample["right"] + sample["wrong"]
@@ -401,6 +406,14 @@ def _markdown(report: dict[str, Any]) -> str:
         "so tickers for company names, coordinates for cities, translations, unit conversions,",
         "documented id codes and typo fixes count as ungrounded although the calls are right.",
         "Below 90 % overall only because of that class; the format+execution verdicts stand.",
+        "",
+        "Recorded outputs: where a glaive call ran, its result is compared with the",
+        "conversation's `observation` (never changing the verdict). Of the differences,",
+        "`generate_random_number` differs by nature; two `calculate_tip` calls pass",
+        "`tip_percentage: 0.15`, which glaive's tool reads as a fraction (the observation",
+        "says 7.5 on 50) and the library's `calculate_tip` as a percentage (0.075): same name",
+        "and signature, another meaning. Binding by signature cannot see that; the recorded",
+        "output can.",
         "",
         "| data | id | stage | reason | label | why |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -2,7 +2,8 @@
 
 ``check`` writes one JSON line per record (per tool-calling turn of a conversation) to
 stdout (``id``, ``verdict``, ``stage``, ``reason``, ``message``, ``where``, ``stages``,
-and ``not_run`` where execution was asked for but the calls could not run), then a
+``not_run`` where execution was asked for but the calls could not run, ``observed`` where
+executed results were compared with the outputs the record shows), then a
 summary by stage and reason: a rich table on stderr, or with ``--summary-json`` a final
 ``{"summary": {...}}`` line on stdout. A record that cannot be read (bad encoding, not
 JSON, malformed tools or schema, beyond a limit) is that record's ``fail`` and the check
@@ -94,6 +95,8 @@ def _summary_table(summary: CheckSummary) -> Table:
         table.add_row(f"[{colour}]{verdict}", stage or "-", reason or "-", f"{count:,}")
     for cause, count in sorted(summary.not_run.items()):
         table.add_row("[dim]calls not run", "execution", cause, f"{count:,}")
+    for agreement, count in sorted(summary.observed.items()):
+        table.add_row("[dim]recorded outputs", "execution", agreement, f"{count:,}")
     return table
 
 

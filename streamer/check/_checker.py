@@ -56,6 +56,7 @@ from ..stages import (
 )
 from ._binding import Binder
 from ._case import CheckCase, InvalidRecord, Item, ReadSettings
+from ._observed import Agreement, compare_observed
 
 __all__ = [
     "CHECK_STAGES",
@@ -129,6 +130,8 @@ class CheckResult:
 
     not_run: when execution was asked for but the record's calls were not run, why (a
     cause from :data:`~streamer.check.NOT_EXECUTABLE_CAUSES`; ``message`` says more).
+    observed: when the calls ran and the record shows their outputs, whether the results
+    ``agrees`` or ``differs`` (:mod:`streamer.check._observed`; never changes the verdict).
     """
 
     id: str
@@ -139,9 +142,10 @@ class CheckResult:
     where: str = ""
     stages: tuple[str, ...] = ()
     not_run: str = ""
+    observed: Agreement = ""
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON line; ``not_run`` only where it applies."""
+        """The JSON line; ``not_run`` and ``observed`` only where they apply."""
         out: dict[str, Any] = {
             "id": self.id,
             "verdict": self.verdict,
@@ -153,16 +157,20 @@ class CheckResult:
         }
         if self.not_run:
             out["not_run"] = self.not_run
+        if self.observed:
+            out["observed"] = self.observed
         return out
 
 
 @dataclass(slots=True)
 class CheckSummary:
-    """Counts per verdict, per (verdict, stage, reason), and per cause of calls not run."""
+    """Counts per verdict, per (verdict, stage, reason), per cause of calls not run, and of
+    executed results that agree or differ with the outputs the records show."""
 
     verdicts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
     not_run: Counter[str] = field(default_factory=Counter)
+    observed: Counter[str] = field(default_factory=Counter)
 
     def add(self, result: CheckResult) -> None:
         self.verdicts[result.verdict] += 1
@@ -170,6 +178,8 @@ class CheckSummary:
             self.reasons[(result.verdict, result.stage, result.reason)] += 1
         if result.not_run:
             self.not_run[result.not_run] += 1
+        if result.observed:
+            self.observed[result.observed] += 1
 
     @property
     def records(self) -> int:
@@ -195,6 +205,8 @@ class CheckSummary:
         }
         if self.not_run:
             out["not_run"] = dict(sorted(self.not_run.items()))
+        if self.observed:
+            out["observed"] = dict(sorted(self.observed.items()))
         return out
 
 
@@ -230,11 +242,13 @@ class Checker:
             return CheckResult(item.id, "fail", None, item.reason, message, item.where)
         ran: list[str] = ["format"]
         cause, why = "", ""
+        agreement: Agreement = ""
 
         def result(verdict: Verdict, stage: str | None = None, exc: Any = None) -> CheckResult:
             reason, message = (exc.reason, exc.message) if exc is not None else (None, why)
+            message = _one_line(message)
             return CheckResult(
-                item.id, verdict, stage, reason, _one_line(message), item.where, tuple(ran), cause
+                item.id, verdict, stage, reason, message, item.where, tuple(ran), cause, agreement
             )
 
         passed = await self._format(item)
@@ -253,6 +267,8 @@ class Checker:
                 if isinstance(out, Reject):
                     return result("fail", "execution", out)
                 event = out
+                agreement, note = compare_observed([r.result for r in out.results], item.observed)
+                why = note
         if "semantic" in self.settings.stages:
             ran.append("semantic")
             if event is None:

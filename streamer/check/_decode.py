@@ -417,6 +417,6 @@ def _element(text: _Text, pos: int, index: int, limits: ReadLimits) -> tuple[Any
         problem = text.encoding_error(pos, end)
         if problem is not None:
             return problem, end
-    except BadRecord as exc:
-        return exc, end
+    except BadRecord as exc:  # decoded, so its id still names it
+        return BadRecord(exc.reason, exc.message, value), end
     return _within_depth(value, limits), end

@@ -326,7 +326,9 @@ def test_openai_records_through_the_cli(tmp_path: Path) -> None:
     out = [json.loads(line) for line in result.stdout.splitlines()]  # stdout: JSON lines only
     summary = out.pop()["summary"]
     by_id = {r["id"]: r for r in out}
-    assert set(by_id["gcd"]) == {"id", "verdict", "stage", "reason", "message", "where", "stages"}
+    keys = {"id", "verdict", "stage", "reason", "message", "where", "stages", "observed"}
+    assert set(by_id["gcd"]) == keys
+    assert by_id["gcd"]["observed"] == "agrees"  # the tool message says 12; so does execution
     assert by_id["gcd"]["message"] == ""  # math_gcd binds by name and signature: it ran
     assert by_id["gcd"]["verdict"] == "pass" and by_id["gcd"]["stages"] == ["format", "execution"]
     # The assistant answered in text: no call expected. No answer at all says nothing.

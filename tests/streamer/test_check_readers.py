@@ -482,3 +482,35 @@ def test_the_real_glaive_file_gets_a_verdict_for_every_assistant_call() -> None:
     assert len(answered) == 211  # every function_call turn of the file, none merged
     assert len({r["where"].split(":")[-1].split("#")[0] for r in results.values()}) == 300
     assert summary["pass"] >= 0.9 * summary["records"], summary
+
+
+def test_executed_results_are_compared_with_the_recorded_outputs(tmp_path: Path) -> None:
+    def record(rid: str, observed: str) -> dict[str, Any]:
+        call = json.dumps({"name": "math_gcd", "arguments": {"a": 36, "b": 48}})
+        return {
+            "id": rid,
+            "tools": json.dumps([GCD_TOOL["function"]]),
+            "conversations": [
+                {"from": "human", "value": "GCD of 36 and 48?"},
+                {"from": "function_call", "value": call},
+                {"from": "observation", "value": observed},
+                {"from": "gpt", "value": "12."},
+            ],
+        }
+
+    records = [
+        record("same", '{"gcd": 12}'),
+        record("other", '{"gcd": 13}'),
+        record("text", "twelve"),
+    ]
+    path = write(tmp_path / "observed.jsonl", records)
+    result = runner.invoke(app, ["check", str(path), "--summary-json"])
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    summary = lines.pop()["summary"]
+    by_id = {r["id"]: r for r in lines}
+    assert result.exit_code == 0, result.output  # a differing output never fails the record
+    assert by_id["same"]["observed"] == "agrees" and by_id["same"]["message"] == ""
+    assert by_id["other"]["observed"] == "differs" and by_id["other"]["verdict"] == "pass"
+    assert "the dataset shows {'gcd': 13}, execution gave 12" in by_id["other"]["message"]
+    assert by_id["text"]["observed"] == "differs"
+    assert summary["observed"] == {"agrees": 1, "differs": 2}
