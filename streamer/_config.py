@@ -40,6 +40,33 @@ Example ``apigen.toml``::
     # python_workers = 2, exec_timeout_s = 5.0
     # allow_hosts = ["127.0.0.1:8080"]  # API hosts allowed at loopback/private addresses
 
+    [executors.hosts."*"]   # REST limits of every host without its own entry
+    requests_per_s = 20     # requests per second, evenly spaced; 0 = unlimited (default)
+    max_concurrency = 8     # requests in flight per host (default 16)
+    # retries = 3           # attempts repeated after 429/5xx/timeouts/connection errors
+    # backoff_s = 0.2       # backoff base in seconds (the n-th retry waits <= backoff_s*2^n)
+    # backoff_max_s = 10.0  # longest wait; a Retry-After asking for more gives up
+
+    [executors.hosts."api.example.com"]   # HOST or HOST:PORT; unset keys come from "*"
+    requests_per_s = 5
+    max_concurrency = 2
+    retries = 2
+    backoff_s = 0.5
+
+    [mcp]                   # MCP servers that listings' tools run on
+    # timeout_s = 30.0, startup_timeout_s = 30.0
+
+    [[mcp.servers]]         # a stdio server, started on its first call
+    name = "demo"           # what the tools' bindings name (a listing file's stem)
+    command = ["python", "-m", "executors.mcp_server"]
+    # env = {DEMO_MODE = "1"}, pass_env = ["WEATHER_API_KEY"], cwd = "servers"
+    # secret_env = ["DEMO_SEED"]
+
+    [[mcp.servers]]         # a streamable-HTTP server, connected to on its first call
+    name = "remote"
+    url = "https://mcp.example.com/mcp"
+    # headers_env = {Authorization = "REMOTE_MCP_TOKEN"}
+
     [format]                # format checker rules (FormatRules; part of its version)
     min_parallel_calls = 2
     # max_calls = 16, max_query_chars = 4000
@@ -52,6 +79,23 @@ Example ``apigen.toml``::
     host = "0.0.0.0"        # interface for /metrics (default 127.0.0.1)
 
 Errors name the file and the field (``apigen.toml: generators[0].kind: ...``).
+
+REST limits (``[executors.hosts."HOST"]``, see :class:`executors.HostLimits`): an entry
+applies to calls to that host (``HOST:PORT``: on that port only, and it wins over ``HOST``);
+``"*"`` to every host without an entry, and its values fill the keys an entry leaves out.
+Without any, hosts are unlimited in rate, 16 requests in flight each, with the executor's
+retries (3, backoff 0.2 s up to 10 s).
+
+MCP servers (``[[mcp.servers]]``, see :class:`executors.McpServerConfig`): each has a
+``name`` and either ``command`` (a list: the program and its arguments, started over stdio;
+``cwd`` relative to the config file; ``env`` set for it, ``pass_env`` copied from apigen's
+environment, ``secret_env`` more of them to redact) or ``url`` (streamable HTTP; its host
+must pass the network policy like a REST host: a loopback or private one needs
+``allow_hosts``; ``headers_env`` maps request headers to environment variables holding
+their values). A listing's tools bind to the server named like the listing file's stem
+(``demo.json`` -> ``demo``); a run whose tools name a server not configured here stops
+with a config error naming it. ``timeout_s``: seconds per tool call; ``startup_timeout_s``:
+seconds a server may take to start or connect and initialize.
 """
 
 from __future__ import annotations
@@ -63,7 +107,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from executors import NetworkPolicy
+from executors import HostLimits, McpServerConfig, NetworkPolicy
+from executors._rate_limits import DEFAULT_HOST
 
 from .prompts import PromptFileError, judge_prompt_from_file, named_judge_prompt
 from .stages import FormatRules, SemanticRules
@@ -81,7 +126,7 @@ TOP_LEVEL_KEYS = frozenset(
     {
         *("out", "samples", "target", "partitions"),
         *("log", "sampler", "generators", "judges", "judge", "apis", "runner", "executors"),
-        *("metrics", "format", "semantic"),
+        *("metrics", "format", "semantic", "mcp"),
     }
 )
 """The top-level keys and sections a config file may have; anything else is an error."""
@@ -157,6 +202,13 @@ class PipelineConfig:
       their address is loopback, link-local, private or otherwise not public; the hosts of
       API sources are data and are refused there otherwise (``host_refused``), except the
       built-in REST service's default address (see :class:`executors.NetworkPolicy`).
+    host_limits: REST limits by host entry (``HOST``, ``HOST:PORT`` or ``"*"`` for every
+      other host; see :class:`executors.HostLimits`): requests per second, requests in
+      flight, retries and backoff seconds.
+    mcp_servers: MCP servers by name (stdio ``command`` or HTTP ``url``).
+    mcp_timeout_s: seconds per MCP tool call.
+    mcp_startup_timeout_s: seconds an MCP server may take to start (or be connected to)
+      and initialize.
     judge_batch: events graded per judge call.
     judge_quorum: passing verdicts needed of the judges; 0 = a majority.
     judge_max_tokens: completion tokens allowed per graded event.
@@ -185,6 +237,10 @@ class PipelineConfig:
     python_workers: int = 2
     exec_timeout_s: float = 5.0
     allow_hosts: tuple[str, ...] = ()
+    host_limits: dict[str, HostLimits] = field(default_factory=dict)
+    mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
+    mcp_timeout_s: float = 30.0
+    mcp_startup_timeout_s: float = 30.0
     judge_batch: int = 8
     judge_quorum: int = 0
     judge_max_tokens: int = 160
@@ -241,6 +297,10 @@ _TYPED_SECTIONS: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("allow_hosts", list, "allow_hosts"),
     ),
     "runner": (("concurrency", int, "concurrency"), ("processes", int, "processes")),
+    "mcp": (
+        ("timeout_s", float, "mcp_timeout_s"),
+        ("startup_timeout_s", float, "mcp_startup_timeout_s"),
+    ),
     "judge": (
         ("batch", int, "judge_batch"),
         ("quorum", int, "judge_quorum"),
@@ -250,6 +310,17 @@ _TYPED_SECTIONS: dict[str, tuple[tuple[str, type, str], ...]] = {
     ),
 }
 """Sections of plain settings: (key, type, PipelineConfig field) each."""
+
+_SUBTABLES = {"executors": "hosts", "mcp": "servers"}
+"""The one key of a section that holds tables, read by its own parser."""
+
+_HOST_LIMIT_TYPES: dict[str, type] = {
+    "requests_per_s": float,
+    "max_concurrency": int,
+    "retries": int,
+    "backoff_s": float,
+    "backoff_max_s": float,
+}
 
 
 def _section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -326,7 +397,8 @@ def load_config(path: str | Path) -> PipelineConfig:
         )
     for section, keys in _TYPED_SECTIONS.items():
         table = _section(data, section, p)
-        unknown_keys = sorted(set(table) - {k for k, _, _ in keys})
+        nested = _SUBTABLES.get(section)
+        unknown_keys = sorted(set(table) - {k for k, _, _ in keys} - {nested})
         if unknown_keys:
             raise ConfigError(f"{p}: {section}: unknown field(s) {unknown_keys}")
         for key, kind, name in keys:
@@ -336,6 +408,14 @@ def load_config(path: str | Path) -> PipelineConfig:
         values["allow_hosts"] = check_allow_hosts(
             values["allow_hosts"], f"{p}: executors.allow_hosts"
         )
+    executors = _section(data, "executors", p)
+    values["host_limits"] = _host_limits(executors.get("hosts", {}), f"{p}: executors.hosts")
+    mcp = _section(data, "mcp", p)
+    values["mcp_servers"] = _mcp_servers(mcp.get("servers", []), p)
+    for key in ("mcp_timeout_s", "mcp_startup_timeout_s"):
+        if key in values and not (math.isfinite(values[key]) and values[key] > 0):
+            name = key.removeprefix("mcp_")
+            raise ConfigError(f"{p}: mcp.{name}: {values[key]!r} is not seconds > 0")
     if not 1 <= values.get("processes", 1) <= 3:
         raise ConfigError(f"{p}: runner.processes: {values['processes']} is not 1, 2 or 3")
     metrics = data.get("metrics", {})
@@ -364,6 +444,89 @@ def load_config(path: str | Path) -> PipelineConfig:
     if values.get("judge_prompt"):
         values["judge_prompt"] = _judge_prompt(values["judge_prompt"], p)
     return PipelineConfig(**values)
+
+
+def _host_limits(table: Any, where: str) -> dict[str, HostLimits]:
+    """``[executors.hosts."HOST"]`` tables as :class:`HostLimits` by host entry."""
+    if not isinstance(table, dict):
+        raise ConfigError(f'{where}: expected tables ([executors.hosts."HOST"])')
+    limits: dict[str, HostLimits] = {}
+    for host, entry in table.items():
+        here = f"{where}.{_toml_key(host)}"
+        if host != DEFAULT_HOST:
+            check_allow_hosts([host], here)  # the same HOST[:PORT] rules
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{here}: expected a table of limits, got {entry!r}")
+        unknown = sorted(set(entry) - set(_HOST_LIMIT_TYPES))
+        if unknown:
+            raise ConfigError(
+                f"{here}: unknown field(s) {unknown}; known: {sorted(_HOST_LIMIT_TYPES)}"
+            )
+        typed = {k: _typed(v, _HOST_LIMIT_TYPES[k], f"{here}.{k}") for k, v in entry.items()}
+        try:
+            limits[host] = HostLimits(**typed)
+        except ValueError as exc:  # the message starts with the field's name
+            raise ConfigError(f"{here}.{exc}") from None
+    return limits
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
+
+
+_MCP_KEYS: dict[str, type] = {
+    "name": str,
+    "command": list,
+    "url": str,
+    "env": dict,
+    "pass_env": list,
+    "secret_env": list,
+    "cwd": str,
+    "headers_env": dict,
+}
+
+
+def _mcp_servers(servers: Any, path: Path) -> dict[str, McpServerConfig]:
+    """``[[mcp.servers]]`` as :class:`McpServerConfig` by name; ``cwd`` is taken relative
+    to the config file's directory."""
+    if not isinstance(servers, list):
+        raise ConfigError(f"{path}: mcp.servers: expected an array of tables ([[mcp.servers]])")
+    found: dict[str, McpServerConfig] = {}
+    for i, server in enumerate(servers):
+        where = f"{path}: mcp.servers[{i}]"
+        if not isinstance(server, dict):
+            raise ConfigError(f"{where}: expected a table, got {server!r}")
+        unknown = sorted(set(server) - set(_MCP_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown field(s) {unknown}; known: {sorted(_MCP_KEYS)}")
+        typed = {k: _typed(v, _MCP_KEYS[k], f"{where}.{k}") for k, v in server.items()}
+        name = typed.pop("name", "")
+        if not name:
+            raise ConfigError(f"{where}.name: required (what the tools' bindings name)")
+        if name in found:
+            raise ConfigError(f"{where}.name: {name!r} is configured twice")
+        for key in ("command", "pass_env", "secret_env"):
+            if not all(isinstance(x, str) and x for x in typed.get(key, [])):
+                raise ConfigError(f"{where}.{key}: expected a list of non-empty strings")
+        for key in ("env", "headers_env"):
+            if not all(isinstance(v, str) for v in typed.get(key, {}).values()):
+                raise ConfigError(f"{where}.{key}: expected a table of strings")
+        command = typed.pop("command", [])
+        if "command" in server and not command:
+            raise ConfigError(f"{where}.command: expected the program and its arguments")
+        cwd = typed.pop("cwd", None)
+        try:
+            found[name] = McpServerConfig(
+                command=command[0] if command else "",
+                args=tuple(command[1:]),
+                cwd=None if cwd is None else str((path.parent / cwd).resolve()),
+                pass_env=tuple(typed.pop("pass_env", ())),
+                secret_env=tuple(typed.pop("secret_env", ())),
+                **typed,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return found
 
 
 def check_allow_hosts(hosts: Any, where: str) -> tuple[str, ...]:

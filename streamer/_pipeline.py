@@ -25,15 +25,20 @@ from executors import (
     ApiLibrary,
     ApiSpec,
     Dispatcher,
+    HostRefused,
+    McpBinding,
+    McpExecutor,
     NetworkPolicy,
     PythonBinding,
     PythonExecutor,
+    RateLimits,
     RestBinding,
     RestExecutor,
     ResultCache,
     SpecError,
     default_redactor,
 )
+from executors._network import url_host
 from executors.builtin import failing_arguments
 from topics import (
     PIPELINE,
@@ -299,8 +304,10 @@ async def open_execution(
     for spec in library:  # every credential is a secret from the start, called or not
         if isinstance(spec.binding, RestBinding) and spec.binding.auth_env:
             default_redactor().add_env(spec.binding.auth_env)
-    rest = RestExecutor(policy=NetworkPolicy.from_hosts(config.allow_hosts))
-    dispatcher = Dispatcher(python=python, rest=rest, cache=cache)
+    policy = NetworkPolicy.from_hosts(config.allow_hosts)
+    rest = RestExecutor(policy=policy, limits=RateLimits(host_limits=config.host_limits))
+    mcp = _mcp_executor(config, library, policy)
+    dispatcher = Dispatcher(python=python, rest=rest, mcp=mcp, cache=cache)
     await stack.enter_async_context(dispatcher)
     return execution_stage(
         config, library, dispatcher, _resolver(library), version_name=version_name
@@ -312,6 +319,38 @@ async def open_semantic(
     stack: AsyncExitStack,
     *,
     version_name: str = VERSION_NAMES["semantic"],
+def _mcp_executor(
+    config: PipelineConfig, library: ApiLibrary, policy: NetworkPolicy
+) -> McpExecutor | None:
+    """The executor of ``library``'s MCP tools on the configured servers (None when it
+    has none); a tool naming a server that is not configured, or a server URL at an
+    address ``policy`` refuses, is a :class:`ConfigError` before anything runs."""
+    named = {s.binding.server for s in library if isinstance(s.binding, McpBinding)}
+    if not named:
+        return None
+    if missing := sorted(named - set(config.mcp_servers)):
+        raise ConfigError(
+            f"mcp.servers: the API library's MCP tools name server(s) {missing}, which the "
+            f"config does not have (configured: {sorted(config.mcp_servers)}); add "
+            '[[mcp.servers]] name = "..." with command = [...] (stdio) or url = "..." (HTTP)'
+        )
+    for name, server in config.mcp_servers.items():
+        if target := url_host(server.url):
+            host, _, port = target.rpartition(":")
+            try:
+                policy.check_host(host.strip("[]"), int(port))
+            except HostRefused as exc:
+                raise ConfigError(
+                    f"mcp.servers {name!r}: url {server.url}: {exc.message}"
+                ) from None
+    return McpExecutor(
+        config.mcp_servers,
+        timeout_s=config.mcp_timeout_s,
+        startup_timeout_s=config.mcp_startup_timeout_s,
+        policy=policy,
+    )
+
+
 ) -> SemanticChecker:
     """The semantic checker with its judges opened on ``stack`` (live and replays)."""
     judges = [
