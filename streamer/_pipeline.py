@@ -314,11 +314,6 @@ async def open_execution(
     )
 
 
-async def open_semantic(
-    config: PipelineConfig,
-    stack: AsyncExitStack,
-    *,
-    version_name: str = VERSION_NAMES["semantic"],
 def _mcp_executor(
     config: PipelineConfig, library: ApiLibrary, policy: NetworkPolicy
 ) -> McpExecutor | None:
@@ -351,6 +346,11 @@ def _mcp_executor(
     )
 
 
+async def open_semantic(
+    config: PipelineConfig,
+    stack: AsyncExitStack,
+    *,
+    version_name: str = VERSION_NAMES["semantic"],
 ) -> SemanticChecker:
     """The semantic checker with its judges opened on ``stack`` (live and replays)."""
     judges = [
