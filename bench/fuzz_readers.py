@@ -37,14 +37,17 @@ import tempfile
 import threading
 import time
 import traceback
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -116,12 +119,13 @@ def _dumps(value: Any) -> str:
     return text
 
 
-def _nodes(value: Any, limit: int = 5000) -> list[tuple[Any, Any]]:
-    """(container, key) of nodes, breadth first (the root's container is None)."""
+def _nodes(value: Any, limit: int = 2000) -> list[tuple[Any, Any]]:
+    """(container, key) of the first ``limit`` nodes, breadth first (the root's container
+    is None)."""
     out: list[tuple[Any, Any]] = [(None, None)]
-    queue = [value] if isinstance(value, dict | list) else []
+    queue = deque([value] if isinstance(value, dict | list) else [])
     while queue and len(out) < limit:
-        node = queue.pop(0)
+        node = queue.popleft()
         items = node.items() if isinstance(node, dict) else enumerate(node)
         for key, child in items:
             out.append((node, key))
@@ -151,7 +155,7 @@ class Mutator:
     def mutate(self, record: Any) -> tuple[str, bytes]:
         """One mutation kind and the record's bytes after it."""
         kind = self.rng.choice(MUTATIONS)
-        value = copy.deepcopy(record)
+        value = orjson.loads(orjson.dumps(record))  # a copy (seeds are plain JSON)
         if kind in ("wrong_encoding", "truncate"):
             return kind, self._bytes(kind, _dumps(value).encode())
         value = self._structure(kind, value)
@@ -335,6 +339,7 @@ class Reader:
     run: Run
     results: Counter[str] = field(default_factory=Counter)
     by_mutation: Counter[str] = field(default_factory=Counter)
+    seconds_by_mutation: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     crashes: list[dict[str, Any]] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
 
@@ -370,7 +375,10 @@ def _openapi_documents() -> list[Any]:
     for path in sorted((DATA / "openapi").iterdir()):
         if path.suffix in (".yaml", ".yml", ".json"):
             # YAML dates are not JSON; the documents travel as JSON text like any record.
-            docs.append(json.loads(json.dumps(yaml.safe_load(path.read_text()), default=str)))
+            loaded = yaml.load(
+                path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            )
+            docs.append(json.loads(json.dumps(loaded, default=str)))
     return docs
 
 
@@ -492,7 +500,7 @@ def _format_run(data: bytes, sample: Sample) -> Verdict:
     return verdicts[0] if len(set(verdicts)) == 1 else "mixed:" + "+".join(sorted(set(verdicts)))
 
 
-CHECK_BATCH = 500
+CHECK_BATCH = 250
 """Records per dataset file given to ``apigen check``'s readers (the first is unmutated,
 so the file's format is detected as a user's file would be)."""
 
@@ -556,6 +564,7 @@ def _check_batch(reader: CheckReader, lines: list[bytes], kinds: list[str], work
         verdict = "CRASH" if "CRASH" in labels or "LOST" in labels else verdict
         reader.results[verdict] += 1
         reader.times.append(spent.get(line, 0.0))
+        reader.seconds_by_mutation[kind] += spent.get(line, 0.0)
         reader.by_mutation[f"{kind}:{'crash' if verdict == 'CRASH' else 'ok'}"] += 1
 
 
@@ -699,6 +708,7 @@ def fuzz(
                     "input": data[:2000].decode("utf-8", errors="replace"),
                 })  # fmt: skip
         reader.times.append(time.perf_counter() - start)
+        reader.seconds_by_mutation[kind] += reader.times[-1]
         reader.results[verdict] += 1
         reader.by_mutation[f"{kind}:{'crash' if verdict == 'CRASH' else 'ok'}"] += 1
 
@@ -712,8 +722,18 @@ def _summary(reader: Reader) -> dict[str, Any]:
         "max_ms": round(max(times) * 1000, 2),
         "median_ms": round(statistics.median(times) * 1000, 3),
         "mutations": dict(sorted(reader.by_mutation.items())),
+        "seconds_by_mutation": {
+            k: round(v, 2) for k, v in sorted(reader.seconds_by_mutation.items())
+        },
         "crash_samples": reader.crashes,
     }
+
+
+def _line(name: str, r: dict[str, Any]) -> str:
+    return (
+        f"{name:14} {r['records']:>6} records  {r['crashes']} crashes  "
+        f"max {r['max_ms']} ms  median {r['median_ms']} ms"
+    )
 
 
 def _markdown(results: dict[str, Any]) -> str:
@@ -750,6 +770,23 @@ def _markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_reader(
+    name: str, records: int, seed: int, refs: tuple[str, ...], work: str, keep: Path | None
+) -> dict[str, Any]:
+    """Fuzz one reader with ``records`` mutated seeds; its summary (one process's work)."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
+    scratch = Path(work) / name
+    scratch.mkdir()
+    reader = readers(scratch / "record.jsonl")[name]()
+    rng = random.Random(f"{seed}:{name}")
+    mutator = Mutator(random.Random(f"{seed}:{name}:mutations"), refs)
+    if isinstance(reader, CheckReader):
+        fuzz_check(reader, records, mutator, rng, scratch)
+    else:
+        fuzz(reader, records, mutator, rng, keep)
+    return _summary(reader)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=10_000, help="records per reader")
@@ -758,33 +795,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep-crashes", type=Path, help="directory for crash inputs")
+    parser.add_argument("--jobs", type=int, default=2, help="processes (readers run apart)")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"needs the real data at {DATA}", file=sys.stderr)
         return 2
     records = 300 if args.quick else args.records
     chosen = [n for n in args.readers.split(",") if n] or list(READERS)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    results: dict[str, Any] = {"records_per_reader": records, "seed": args.seed, "readers": {}}
+    results: dict[str, Any] = {
+        "records_per_reader": records, "seed": args.seed, "jobs": args.jobs, "readers": {},
+    }  # fmt: skip
     ram = "/dev/shm" if os.path.isdir("/dev/shm") else None  # a RAM disk when there is one
     with tempfile.TemporaryDirectory(prefix="fuzz-readers-", dir=ram) as work:
         watchers = Watchers(Path(work))
-        constructors = readers(Path(work) / "record.jsonl")
+        jobs = [(n, records, args.seed, watchers.refs, work, args.keep_crashes) for n in chosen]
         try:
-            for name in chosen:
-                reader = constructors[name]()
-                rng = random.Random(f"{args.seed}:{name}")
-                mutator = Mutator(random.Random(f"{args.seed}:{name}:mutations"), watchers.refs)
-                if isinstance(reader, CheckReader):
-                    fuzz_check(reader, records, mutator, rng, Path(work))
-                else:
-                    fuzz(reader, records, mutator, rng, args.keep_crashes)
-                results["readers"][name] = _summary(reader)
-                r = results["readers"][name]
-                print(f"{name:14} {r['records']:>6} records  {r['crashes']} crashes  "
-                      f"max {r['max_ms']} ms  median {r['median_ms']} ms", flush=True)  # fmt: skip
+            # Readers are independent: spread them over processes (each writes its own
+            # scratch files; the socket and the FIFO stay here and see every process).
+            spawn = get_context("spawn")
+            with ProcessPoolExecutor(max(1, args.jobs), mp_context=spawn) as pool:
+                summaries = pool.map(run_reader, *zip(*jobs, strict=True))
+                for name, r in zip(chosen, summaries, strict=True):
+                    results["readers"][name] = r
+                    print(_line(name, r), flush=True)
             time.sleep(0.2)  # a late connection still counts
         finally:
             watchers.close()

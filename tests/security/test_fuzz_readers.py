@@ -101,15 +101,10 @@ def _reader(name: str, scratch: Path) -> Reader:
 # --- mutated real records --------------------------------------------------------------------
 
 
-OPEN_CRASHES = {
-    "openapi": pytest.mark.xfail(
-        raises=TypeError,
-        strict=False,
-        reason="crash in executors/converters/_openapi_schema.py (a 'required' entry that is "
-        "not a string), owned elsewhere: issue 14; see test_fuzz_regressions",
-    ),
-}
-"""Readers with a crash found and not fixed yet: only that exception is expected."""
+OPEN_CRASHES: dict[str, pytest.MarkDecorator] = {}
+"""Readers with a crash found and not fixed yet, each ``xfail(raises=<that exception>)``
+(the OpenAPI converter's TypeError on a ``required`` list holding an object was one, until
+a95787f); the regression case itself lives in test_fuzz_regressions.py."""
 
 
 ONE_BY_ONE = [n for n in READERS if not n.startswith("check_")]
