@@ -3,11 +3,14 @@
 Executes every call of a pair through the executors, concurrently, and attaches the results.
 The API to run is resolved from the *task's* tool (its library id), never from anything the
 model wrote beyond the function name, which the format stage already matched to a tool. The
-first failing call decides the reject: its executor reason code and message are kept.
+first failing call decides the reject: its executor reason code and message are kept. An
+executor that raises (a bug: executors return failures) makes that call's failure
+``executor_error`` naming the exception, not a ``stage_error`` for an exception group.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import anyio
@@ -18,6 +21,8 @@ from topics import CallResult, ExecPass, FormatPass, Tool, Topic
 from .._stage import Output, make_reject, stage_version
 
 __all__ = ["ExecutionChecker", "Resolver"]
+
+log = logging.getLogger("apigen.execution")
 
 Resolver = Callable[[Tool], ApiSpec | None]
 """Maps a task's tool to the library spec that executes it (None when unknown)."""
@@ -54,7 +59,11 @@ class ExecutionChecker:
         outcomes: list[Outcome | None] = [None] * len(specs)
 
         async def run(i: int) -> None:
-            outcomes[i] = await self.executor.execute(specs[i], dict(event.calls[i].arguments))
+            try:
+                outcomes[i] = await self.executor.execute(specs[i], dict(event.calls[i].arguments))
+            except Exception as exc:  # executors never raise: one that does has a bug
+                log.exception("execution: %s raised on %s", specs[i].id, event.meta.id)
+                outcomes[i] = Outcome.failure("executor_error", f"{type(exc).__name__}: {exc}")
 
         async with anyio.create_task_group() as tg:
             for i in range(len(specs)):

@@ -23,14 +23,14 @@ import orjson
 import pytest
 from aiohttp import web
 
-from executors import ApiLibrary, SpecError
+from executors import ApiLibrary, ApiSpec, Outcome, SpecError
 from executors._library import load_source
 from executors.converters import spec_from_callable, specs_from_openapi
 from streamer._runner import RunnerSettings, StageRunner
 from streamer._stage import Output
 from streamer.llm._simdata import generate_pairs
 from streamer.prompts import extract_block
-from streamer.stages import SeedPool
+from streamer.stages import ExecutionChecker, SeedPool
 from topics import (
     Call,
     EventMeta,
@@ -547,3 +547,30 @@ async def test_apigen_run_survives_a_hostile_endpoint_and_catalogue(tmp_path: Pa
     assert set(seen) == set(KINDS)
     verified = sum(o == ("semantic", "pass") for t in by_task.values() for o in t.values())
     assert verified >= 2, rows
+
+
+class _Raising:
+    """An executor with a bug: it raises instead of returning a failure."""
+
+    async def execute(self, spec: ApiSpec, arguments: dict[str, Any]) -> Outcome:
+        if arguments.get("text") == "boom":
+            raise RuntimeError("boom")
+        return Outcome.success({"text": arguments["text"]})
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.mark.anyio
+async def test_an_executor_that_raises_costs_its_pair_an_executor_error() -> None:
+    spec = ApiSpec.from_dict(ECHO_SPEC)
+    checker = ExecutionChecker(_Raising(), lambda tool: spec)
+    tool = Tool("echo", "Echo.", spec.parameters, api_id=spec.id)
+    generation = _generation("")
+    sample = Sample(meta=generation.sample.meta, style=QueryStyle.PARALLEL, tools=(tool,))
+    calls = (Call("echo", {"text": "ok"}), Call("echo", {"text": "boom"}))
+    event = FormatPass(generation.meta.child("format", "f", "0"), sample, "m", 0, "Echo", calls)
+    (out,) = await checker.process(event)
+    assert isinstance(out.event, Reject)
+    assert (out.event.reason, out.event.pair_index) == ("executor_error", 0)
+    assert out.event.message == "echo: RuntimeError: boom"
