@@ -283,12 +283,16 @@ def _first_record(path: Path) -> Any:
 def load_source(
     path: str | Path, *, kind: SourceKind | None = None, mcp_server: str | None = None
 ) -> tuple[list[ApiSpec], list[SpecError]]:
-    """Convert one catalogue file: ``(specs, errors)``, one error per item that did not
-    convert or cannot travel in task events (see :data:`MAX_SPEC_BYTES`). Raises
-    :class:`SpecError` only when the file itself cannot be read or its kind told."""
+    """Convert one catalogue file, or the functions of a module given as
+    ``python:package.module`` (those in its ``__all__``, see :mod:`executors.curation`):
+    ``(specs, errors)``, one error per item that did not convert or cannot travel in task
+    events (see :data:`MAX_SPEC_BYTES`). Raises :class:`SpecError` only when the source
+    itself cannot be read (or imported) or its kind told."""
     from . import converters as c
     from .converters._common import collect, read_json_lines
 
+    if str(path).startswith("python:"):
+        return _carriable(*_python_module(str(path)), str(path))
     path = Path(path)
     kind = kind or detect_source_kind(path)
     if kind == "spec":
@@ -309,15 +313,36 @@ def load_source(
         report = c.convert_mcp_listing(path, server=mcp_server or path.stem)
     else:
         raise SpecError(str(path), "kind", f"unknown catalogue kind {kind!r}")
+    return _carriable(report.specs, report.errors, str(path))
+
+
+def _carriable(
+    converted: Iterable[ApiSpec], errors: Iterable[SpecError], source: str
+) -> tuple[list[ApiSpec], list[SpecError]]:
+    """The specs that can travel in task events; an error for each one that cannot."""
     specs: list[ApiSpec] = []
-    errors = list(report.errors)
-    for spec in report.specs:
+    problems = list(errors)
+    for spec in converted:
         problem = _uncarriable(spec)
         if problem:
-            errors.append(SpecError(str(path), spec.id, problem))
+            problems.append(SpecError(source, spec.id, problem))
         else:
             specs.append(spec)
-    return specs, errors
+    return specs, problems
+
+
+def _python_module(source: str) -> tuple[tuple[ApiSpec, ...], tuple[SpecError, ...]]:
+    from .curation._reasons import CurationError
+    from .curation._sources import load_curation_source
+
+    try:
+        loaded = load_curation_source(source)
+    except CurationError as exc:
+        raise SpecError(exc.where, exc.field, exc.problem) from None
+    except Exception as exc:  # importing runs the module: anything can come out
+        problem = f"cannot import: {type(exc).__name__}: {exc}"
+        raise SpecError(source, "<module>", problem) from None
+    return loaded.specs, loaded.errors
 
 
 def _spec_line(record: Any, where: str) -> ConversionReport:

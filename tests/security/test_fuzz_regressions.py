@@ -9,6 +9,7 @@ strict mark turns that into a failure, and the mark must go.
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
 import sqlite3
@@ -574,3 +575,27 @@ async def test_an_executor_that_raises_costs_its_pair_an_executor_error() -> Non
     assert isinstance(out.event, Reject)
     assert (out.event.reason, out.event.pair_index) == ("executor_error", 0)
     assert out.event.message == "echo: RuntimeError: boom"
+
+
+@pytest.mark.parametrize(
+    "module", ["typing", "json", "operator", "re", "asyncio", "inspect", "dataclasses"]
+)
+def test_python_modules_with_odd_signatures_give_one_verdict_per_exported_name(
+    module: str,
+) -> None:
+    # `apigen run --apis python:MODULE`: real modules are full of what spec_from_callable
+    # cannot describe (classes, builtins without signatures, *args, positional-only
+    # parameters, constants); each exported name is one spec or one error.
+    exported = importlib.import_module(module).__all__
+    specs, errors = load_source(f"python:{module}")
+    assert len(specs) + len(errors) == len(exported)
+    assert all(isinstance(e, SpecError) and e.field for e in errors)
+
+
+def test_a_python_source_that_cannot_be_imported_or_lists_nothing_is_a_spec_error() -> None:
+    for source, problem in [
+        ("python:no_such_module_here", "cannot import"),
+        ("python:itertools", "must list its API functions"),
+    ]:
+        with pytest.raises(SpecError, match=problem):
+            ApiLibrary.from_sources([source])
