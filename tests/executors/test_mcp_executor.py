@@ -1,19 +1,32 @@
-"""McpExecutor against the real demo server (executors/mcp_server.py) as a subprocess."""
+"""McpExecutor against the real demo server (executors/mcp_server.py) as a subprocess,
+over stdio and over streamable HTTP."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
 import pytest
 
-from executors import ApiSpec, ExecutionFailure, McpBinding, Outcome, PythonBinding
-from executors._mcp import McpExecutor, McpServerConfig
+from executors import (
+    REDACTED,
+    ApiSpec,
+    ExecutionFailure,
+    HostRefused,
+    McpBinding,
+    NetworkPolicy,
+    Outcome,
+    PythonBinding,
+    default_redactor,
+)
+from executors._mcp import McpExecutor, McpServerConfig, _policy_client
 
 pytestmark = pytest.mark.anyio
 
@@ -126,3 +139,77 @@ async def test_concurrent_calls_share_one_server(executor: McpExecutor) -> None:
         for n in range(5):
             tg.start_soon(one, n)
     assert sorted(results) == [0, 2, 4, 6, 8]
+
+
+@contextmanager
+def http_demo(*, test_tools: bool = True) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The demo server serving streamable HTTP on a free port of 127.0.0.1: (URL, process)."""
+    env = {**os.environ, "APIGEN_MCP_TEST_TOOLS": "1" if test_tools else "0"}
+    command = [sys.executable, "-m", "executors.mcp_server", "--http", "127.0.0.1:0"]
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:"), line
+        try:
+            yield line.split()[-1], proc
+        finally:
+            proc.kill()
+
+
+LOOPBACK = NetworkPolicy.from_hosts(["127.0.0.1"])
+
+
+async def test_http_server_tools_timeouts_and_a_dead_server() -> None:
+    with http_demo() as (url, process):
+        servers = {"demo": McpServerConfig(url=url)}
+        async with McpExecutor(servers, timeout_s=1.5, policy=LOOPBACK) as ex:
+            assert (await call(ex, "add", a=2, b=3)).result == 5
+            assert (await call(ex, "word_stats", text="a bc")).result == {
+                "words": 2,
+                "characters": 4,
+            }
+            divide = await call(ex, "divide", numerator=1, denominator=0)
+            assert divide.reason == "function_error" and "division by zero" in divide.message
+            assert (await call(ex, "add", a=1)).reason == "invalid_arguments"
+            assert (await call(ex, "sleep", seconds=3)).reason == "timeout"
+            assert {"add", "weekday"} <= {t["name"] for t in await ex.list_tools("demo")}
+            process.kill()
+            process.wait()
+            start = time.monotonic()
+            dead = await call(ex, "add", a=2, b=2)
+            assert dead.reason == "mcp_error" and "cannot connect" in dead.message
+            assert time.monotonic() - start < 5
+            assert (await call(ex, "add", a=2, b=2)).reason == "mcp_error"  # and again
+
+
+async def test_http_servers_go_through_the_network_policy() -> None:
+    with http_demo(test_tools=False) as (url, _):
+        port = int(url.split(":")[2].split("/")[0])
+        async with McpExecutor({"demo": McpServerConfig(url=url)}) as ex:
+            refused = await call(ex, "add", a=1, b=1)
+        assert refused.reason == "host_refused"
+        assert f"--allow-host 127.0.0.1:{port}" in refused.message
+        # A name is checked on what it resolves to, and the connection made to that address.
+        named = url.replace("127.0.0.1", "localhost")
+        async with _policy_client(NetworkPolicy(), {}, 5.0) as client:
+            with pytest.raises(HostRefused, match="loopback"):
+                await client.post(named, json={})
+        async with _policy_client(LOOPBACK, {}, 5.0) as client:
+            answer = await client.get(named)
+        assert answer.status_code in (400, 405, 406)  # the MCP endpoint answered; no session
+
+
+async def test_http_header_secrets_are_sent_and_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "mcp-token-" + os.urandom(6).hex()
+    monkeypatch.setenv("APIGEN_TEST_MCP_TOKEN", secret)
+    config = McpServerConfig(
+        url="http://127.0.0.1:9/mcp", headers_env={"X-Token": "APIGEN_TEST_MCP_TOKEN"}
+    )
+    assert config.headers() == {"X-Token": secret} and secret in config.secrets()
+    async with McpExecutor({"demo": config}, policy=LOOPBACK):
+        assert default_redactor().redact(f"echoed {secret}") == f"echoed {REDACTED}"
+    monkeypatch.delenv("APIGEN_TEST_MCP_TOKEN")
+    with pytest.raises(ExecutionFailure, match="APIGEN_TEST_MCP_TOKEN"):
+        config.headers()
+    with pytest.raises(ValueError, match="either command"):
+        McpServerConfig("srv", url="http://a.example/mcp")

@@ -20,6 +20,8 @@ from streamer._config import ConfigError, ModelConfig, PipelineConfig, load_conf
 from streamer._dataset import DatasetRecord, DatasetStore
 from streamer._pipeline import run_pipeline
 
+from .test_mcp_executor import http_demo
+
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,16 +45,8 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[str]:
     """The demo server serving streamable HTTP on a free port; yields its URL."""
-    with subprocess.Popen(
-        [*SERVER, "--http", "127.0.0.1:0"], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    ) as process:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("listening on "), line
-        try:
-            yield line.split()[-1]
-        finally:
-            process.kill()
+    with http_demo(test_tools=False) as (url, _):
+        yield url
 
 
 async def write_listing(directory: Path, server: str) -> Path:
