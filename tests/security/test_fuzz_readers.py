@@ -43,6 +43,7 @@ from bench.fuzz_readers import (
 from executors import ApiSpec, SpecError
 from executors._library import load_source
 from executors.converters import (
+    convert_mcp_listing,
     spec_from_bfcl_function,
     spec_from_callable,
     spec_from_mcp_tool,
@@ -204,6 +205,7 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "bfcl": spec_from_bfcl_function,
     "toolbench": specs_from_toolbench_tool,
     "mcp": lambda v: spec_from_mcp_tool(v, server="fuzz"),
+    "mcp_listing": lambda v: convert_mcp_listing(v, server="fuzz").specs,
     "spec": ApiSpec.from_dict,
 }
 WRAPS: dict[str, Callable[[Any], Any]] = {
@@ -212,6 +214,7 @@ WRAPS: dict[str, Callable[[Any], Any]] = {
     "bfcl": lambda p: {"name": "f", "description": "d", "parameters": {"type": "dict", **p}},
     "toolbench": lambda p: {"tool_name": "T", "api_list": [{"api_name": "a", **p}]},
     "mcp": lambda p: {"name": "f", "inputSchema": {"type": "object", **p}},
+    "mcp_listing": lambda p: {"tools": [{"name": "f", "inputSchema": p}, p, {"name": "g"}]},
     "spec": lambda p: {"name": "f", "description": "d", "parameters": p, "binding": p},
 }
 
