@@ -281,13 +281,18 @@ def _first_record(path: Path) -> Any:
 
 
 def load_source(
-    path: str | Path, *, kind: SourceKind | None = None, mcp_server: str | None = None
+    path: str | Path,
+    *,
+    kind: SourceKind | None = None,
+    mcp_server: str | None = None,
+    base_url: str | None = None,
 ) -> tuple[list[ApiSpec], list[SpecError]]:
     """Convert one catalogue file, or the functions of a module given as
     ``python:package.module`` (those in its ``__all__``, see :mod:`executors.curation`):
     ``(specs, errors)``, one error per item that did not convert or cannot travel in task
     events (see :data:`MAX_SPEC_BYTES`). Raises :class:`SpecError` only when the source
-    itself cannot be read (or imported) or its kind told."""
+    itself cannot be read (or imported) or its kind told. ``base_url``: the server URL of
+    an OpenAPI document that names none (or only relative ones)."""
     from . import converters as c
     from .converters._common import collect, read_json_lines
 
@@ -298,7 +303,7 @@ def load_source(
     if kind == "spec":
         report = collect(read_json_lines(path), _spec_line)
     elif kind == "openapi":
-        report = c.convert_openapi(path)
+        report = c.convert_openapi(path, base_url=base_url)
     elif kind == "toolbench":
         report = c.convert_toolbench_file(path)
     elif kind == "bfcl":

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from executors import ApiLibrary, ApiSpec, SpecError
 from executors._library import load_source
+from executors._network import url_host
 
 __all__ = ["register"]
 
@@ -114,19 +115,36 @@ def convert(
     mcp_server: Annotated[
         str | None, typer.Option(help="Server name for MCP bindings (default: file stem).")
     ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="(openapi) Server URL for a document without one, or with relative ones "
+            "(e.g. the local REST service's /openapi.json: http://127.0.0.1:8000)."
+        ),
+    ] = None,
 ) -> None:
     """Convert a catalogue; items that fail are reported on stderr and skipped.
 
     ``--to spec`` writes JSON Lines of specs (loadable with ``ApiLibrary.load``);
     ``openai`` and ``xlam`` write one JSON list of tools.
     """
+    if base_url is not None and url_host(base_url) is None:
+        raise typer.BadParameter(
+            f"{base_url!r} is not an absolute http(s) URL", param_hint="--base-url"
+        )
+    if base_url is not None and from_ is not FromFormat.openapi:
+        raise typer.BadParameter("only OpenAPI documents take a base URL", param_hint="--base-url")
     try:
-        specs, errors = load_source(source, kind=from_.value, mcp_server=mcp_server)
+        specs, errors = load_source(
+            source, kind=from_.value, mcp_server=mcp_server, base_url=base_url
+        )
     except SpecError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     for error in errors:
         typer.echo(f"skipped: {error}", err=True)
+    if errors and not specs and all(e.problem.startswith("no server URL") for e in errors):
+        typer.echo("hint: the document names no server; give one with --base-url URL", err=True)
     if to is ToFormat.spec:
         text = "".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in specs)
     else:
