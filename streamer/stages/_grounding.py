@@ -170,6 +170,29 @@ def _formula(text: str) -> str:
     return _IMPLICIT_TIMES.sub("", text)
 
 
+def _plain_number(text: str, value: int | float) -> bool:
+    """``value`` written as it prints ("30", "0.035", "-5") with nothing beside it that could
+    make it part of another number: no sign, letter, digit, decimal point or digit group
+    before, no digit, letter or decimals after. When unsure, False: the full reading
+    decides."""
+    needle = str(value) if isinstance(value, int) else repr(value)
+    if "e" in needle or "n" in needle:  # 1e+16, nan, inf: the full reading decides
+        return False
+    start = text.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        before = text[start - 1] if start else " "
+        after = text[end : end + 2]
+        clear_before = not (before.isalnum() or before in "-+.,")
+        clear_after = not after or not (
+            after[0].isalnum() or (after[0] in ".," and after[1:2].isdigit())
+        )
+        if clear_before and clear_after:
+            return True
+        start = text.find(needle, start + 1)
+    return False
+
+
 def _find_formula(text: str, formula: str) -> bool:
     """``formula`` in ``text`` as a whole: not a term of a longer one ("2x^3" is not in
     "2x^3-3x^2")."""
@@ -301,6 +324,8 @@ class Mentions:
         if isinstance(value, bool) or value is None:
             return False
         if isinstance(value, int | float):
+            if self._numbers is None and _plain_number(self.text, value):
+                return True  # written as the value prints: no need to read every number
             d = to_decimal(value)
             return d is not None and self._number(d, hint, percent=False)
         if isinstance(value, str):

@@ -34,6 +34,11 @@ CASES: list[tuple[str, str, Any, str, bool]] = [
     ("number", "paid 200 USD today", 200, "", True),
     ("number", "about 3 million people", 3000000, "", True),
     ("number", "about 3 million people", 300000, "", False),
+    ("number", "costs 5,000 dollars", 5, "", False),
+    ("number", "costs 3.5 dollars", 3, "", False),
+    ("number", "costs 3.5 dollars", 5, "", False),
+    ("number", "costs 13 dollars", 3, "", False),
+    ("number", "costs 5. Then", 5, "", True),
     ("number", "round to 5.0", 5, "", True),
     ("number", "round to 5", 5.0, "", True),
     ("number", "round to 5.50", 5.5, "", True),
@@ -178,11 +183,11 @@ def test_groundable_skips_enums_short_strings_and_booleans_and_carries_hints() -
 
 
 def test_mentions_reads_lazily_and_shows_it() -> None:
-    mentions = Mentions("Pay $5 on 2024-03-05")
+    mentions = Mentions("Pay 7 times $5,000 on 2024-03-05")
     assert "nothing yet" in repr(mentions)
-    assert mentions.grounds("Pay")
+    assert mentions.grounds("Pay") and mentions.grounds(7)  # as written: nothing to read
     assert "nothing yet" in repr(mentions)
-    assert mentions.grounds(5)
+    assert mentions.grounds(5000)
     assert "numbers" in repr(mentions) and "dates" not in repr(mentions)
 
 
