@@ -635,6 +635,35 @@ EXECUTORS = Dashboard(
                 ),
             ),
         ),
+        Panel(
+            "Rate-limit wait per attempt p50 / p95 by host entry",
+            "timeseries",
+            "s",
+            tuple(
+                Query(
+                    f"histogram_quantile({q}, sum by (host, le) (rate("
+                    "apigen_executor_rate_limit_wait_duration_seconds_bucket"
+                    f"{{{KIND}}}[{RATE}])))",
+                    f"{{{{host}}}} p{int(q * 100)}",
+                )
+                for q in (0.5, 0.95)
+            ),
+            description="Host entries are the config's [executors.hosts] keys; '*' is every "
+            "other host. Only attempts a rate limit applied to are observed.",
+        ),
+        Panel(
+            "Retried share of attempts",
+            "timeseries",
+            "percentunit",
+            (
+                Query(
+                    f"sum by (kind) (rate(apigen_executor_retries_total{{{KIND}}}[{RATE}])) / "
+                    f"sum by (kind) (rate(apigen_executor_requests_total{{{KIND}}}[{RATE}]))",
+                    "{{kind}}",
+                ),
+            ),
+            max_value=1,
+        ),
     ),
 )
 

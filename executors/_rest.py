@@ -213,7 +213,8 @@ class RestExecutor:
         self.rate_limit_wait_seconds_total = 0.0
         self.in_flight = 0
         self._metrics = executor_metrics().for_kind("rest")
-        self._wait_histograms: dict[str, Histogram] = {}
+        # The default entry's series exists from the start, so dashboards show it at 0.
+        self._wait_histograms: dict[str, Histogram] = {"*": self._metrics.wait_duration("*")}
 
     def __repr__(self) -> str:
         return (
