@@ -121,30 +121,31 @@ async def test_run_executes_mcp_tools_and_verifies_pairs(
     assert checked >= 3, [r.calls for r in kept]
 
 
-async def test_a_tool_naming_an_unconfigured_server_is_a_config_error(tmp_path: Path) -> None:
-    listing = await write_listing(tmp_path, "elsewhere")
-    config = PipelineConfig(
+async def simulated_run(
+    tmp_path: Path, listing: str, servers: dict[str, McpServerConfig], **settings: Any
+) -> PipelineConfig:
+    """A simulated run's config over the listing file ``<listing>.json``."""
+    path = await write_listing(tmp_path, listing)
+    return PipelineConfig(
         out=tmp_path / "out",
-        samples=2,
-        api_sources=(str(listing),),
+        api_sources=(str(path),),
         generators=SIMULATED,
         judges=SIMULATED,
-        mcp_servers={"demo": McpServerConfig(SERVER[0], tuple(SERVER[1:]))},
+        mcp_servers=servers,
+        **settings,
     )
+
+
+async def test_a_tool_naming_an_unconfigured_server_is_a_config_error(tmp_path: Path) -> None:
+    servers = {"demo": McpServerConfig(SERVER[0], tuple(SERVER[1:]))}
+    config = await simulated_run(tmp_path, "elsewhere", servers, samples=2)
     with pytest.raises(ConfigError, match=r"server\(s\) \['elsewhere'\].*configured: \['demo'\]"):
         await run_pipeline(config)
 
 
 async def test_an_http_server_at_a_refused_address_is_a_config_error(tmp_path: Path) -> None:
-    listing = await write_listing(tmp_path, "web")
-    config = PipelineConfig(
-        out=tmp_path / "out",
-        samples=2,
-        api_sources=(str(listing),),
-        generators=SIMULATED,
-        judges=SIMULATED,
-        mcp_servers={"web": McpServerConfig(url="http://127.0.0.1:9/mcp")},
-    )
+    servers = {"web": McpServerConfig(url="http://127.0.0.1:9/mcp")}
+    config = await simulated_run(tmp_path, "web", servers, samples=2)
     with pytest.raises(ConfigError, match=r"'web'.*loopback.*--allow-host 127\.0\.0\.1:9"):
         await run_pipeline(config)
 
@@ -153,20 +154,17 @@ async def test_an_http_server_at_a_refused_address_is_a_config_error(tmp_path: P
 async def test_a_dead_server_is_a_reject_with_a_reason(tmp_path: Path, transport: str) -> None:
     """A server that exits at once (stdio) or is not there (HTTP): every call is an
     execution reject ``mcp_error``, the run finishes every task."""
-    listing = await write_listing(tmp_path, "demo")
     server = (
         McpServerConfig(sys.executable, ("-c", "import sys; sys.exit(3)"))
         if transport == "stdio"
         else McpServerConfig(url="http://127.0.0.1:9/mcp")  # the discard port: refused
     )
-    config = PipelineConfig(
-        out=tmp_path / "out",
+    config = await simulated_run(
+        tmp_path,
+        "demo",
+        {"demo": server},
         samples=6,
-        api_sources=(str(listing),),
-        generators=SIMULATED,
-        judges=SIMULATED,
         allow_hosts=("127.0.0.1:9",),
-        mcp_servers={"demo": server},
         mcp_startup_timeout_s=10.0,
     )
     summary = await run_pipeline(config)
