@@ -60,6 +60,7 @@ import orjson
 from anyio.abc import TaskGroup, TaskStatus
 
 from ._errors import ExecutionFailure
+from ._metrics import executor_metrics
 from ._network import NetworkPolicy
 from ._outcome import Outcome
 from ._redact import default_redactor, is_secret_name
@@ -344,6 +345,7 @@ class McpExecutor:
                 ) from None
             if state.starts > 1:
                 self.restarts_total += 1
+                executor_metrics().for_kind("mcp").worker_restarts.inc()
             return session
 
     async def _check_url(self, state: _ServerState) -> None:

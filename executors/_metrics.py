@@ -18,7 +18,8 @@ as the config has — or ``*`` for every other host)::
     apigen_executor_rate_limit_wait_seconds_total{kind}     time spent waiting for rate limits
     apigen_executor_rate_limit_wait_duration_seconds{kind, host}
                                                             wait of each rate-limited attempt
-    apigen_executor_worker_restarts_total{kind}             worker processes replaced
+    apigen_executor_worker_restarts_total{kind}             worker processes (python) or MCP
+                                                            servers (mcp) restarted
 
 ``retries / requests`` is the share of attempts that were repeats; the wait histogram
 observes only attempts that a rate limit applied to (an unlimited host adds nothing).
@@ -127,7 +128,8 @@ class ExecutorMetrics:
         )
         self.worker_restarts = Counter(
             "apigen_executor_worker_restarts",
-            "Worker processes discarded and replaced (timeouts, crashes).",
+            "Worker processes discarded and replaced (timeouts, crashes); MCP servers "
+            "restarted or reconnected after their connection was lost.",
             ["kind"],
             registry=registry,
         )

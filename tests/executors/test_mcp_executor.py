@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+from prometheus_client import REGISTRY
 
 from executors import (
     REDACTED,
@@ -102,11 +103,14 @@ async def test_timeout(executor: McpExecutor) -> None:
 
 async def test_dead_server_is_restarted_once(executor: McpExecutor) -> None:
     restarts = executor.restarts_total
+    labels = {"kind": "mcp"}
+    counted = REGISTRY.get_sample_value("apigen_executor_worker_restarts_total", labels) or 0
     pid = (await call(executor, "process_id")).result
     os.kill(pid, signal.SIGKILL)
     assert (await call(executor, "add", a=2, b=2)).result == 4
     assert (await call(executor, "process_id")).result != pid
     assert executor.restarts_total == restarts + 1
+    assert REGISTRY.get_sample_value("apigen_executor_worker_restarts_total", labels) == counted + 1
 
 
 async def test_list_tools(executor: McpExecutor) -> None:
