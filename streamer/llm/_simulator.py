@@ -9,7 +9,11 @@ judged sample) whose counts ``GET /stats`` reports, with the reject counts per s
 reason they must cause (``expected_rejects``), so tests can compare them with a run's.
 
 Everything is labelled: model names start with ``simulated-``, every response carries
-``x-simulated: true``.
+``x-simulated: true``, and every verdict's reasoning begins with
+:data:`~streamer.llm._simdata.SIMULATED_JUDGE` ("[simulated judge: a rule-based test
+double, ...]"), so a verdict that reaches a dataset or a report is never mistaken for a
+judgement. The verdicts ground argument values the way the semantic rules do
+(:mod:`streamer.stages._grounding`: "$200,000" states 200000).
 
 Reproducibility: each request draws from its own RNG seeded by (seed, a hash of the
 messages, how many times those messages were seen before), so the same requests give the

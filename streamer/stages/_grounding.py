@@ -8,7 +8,9 @@ collapsed); then a value is grounded when the query states it as follows.
 value          grounded by
 =============  ===========================================================================
 string         the same text as a whole word or phrase (``"cat"`` is not in "category";
-               a trailing ``s``/``es``/``'s`` is allowed: "tomatoes" grounds ``"tomato"``;
+               a trailing ``s``/``es``/``'s`` is allowed either side: "tomatoes" grounds
+               ``"tomato"``, "a heart" grounds ``"hearts"``; quotes around the value count
+               for nothing;
                scripts without spaces, e.g. CJK, match anywhere), or by any rule below
                that the string's own form selects (a number, date, time, code, list)
 number         the same number in any supported form: ``200000`` by "200000", "200,000",
@@ -35,6 +37,12 @@ list           each element grounded; a string ``"a, b and c"`` when each part i
 free text      a string of three or more words of three or more letters, when at least
                80 % of those words are in the query ("Discuss the new proposal ...")
 =============  ===========================================================================
+
+Not looked for (:func:`groundable` leaves them out, as it leaves out enum values, booleans
+and one-character strings): values a query names only indirectly, which its words cannot
+confirm or refute — a ticker symbol (an upper-case code in a ``symbol``/``ticker``
+parameter: "Apple" means ``AAPL``) and coordinates (numbers in ``latitude``/``longitude``
+parameters: "Paris" means 48.8566). Whether they are right is the judge's question.
 
 Ambiguity is resolved towards what the query literally allows, never towards a guess:
 numeric dates whose day and month could swap (``03/05/2024``) ground both readings; two-digit
@@ -209,6 +217,7 @@ def _find_formula(text: str, formula: str) -> bool:
     return False
 
 
+_PLURAL = re.compile(r"[a-z]{3,}s")
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b)\s*")
 _TEXT_WORD = re.compile(r"[^\W_]{3,}")
 
@@ -354,6 +363,12 @@ class Mentions:
         aliases = _CODES.get(value)
         if aliases is not None and any(_find_bounded(self.text, a) for a in aliases):
             return True
+        if len(value) > 2 and value[0] == value[-1] and value[0] in "'\"":
+            return self._string(value[1:-1], hint, split=split)  # "'radium'" is radium
+        if split and _PLURAL.fullmatch(value):  # "hearts" by "a heart"
+            return _find_bounded(self.text, value[:-1]) or (
+                value.endswith("es") and _find_bounded(self.text, value[:-2])
+            )
         if split:
             parts = [p for p in _LIST_SPLIT.split(value) if p]
             if len(parts) >= 2 and all(self._string(p, hint, split=False) for p in parts[:-1]):
@@ -413,14 +428,28 @@ def _hint(name: str, schema: Mapping[str, Any]) -> str:
 
 def groundable(value: Any, schema: Any, name: str = "") -> list[tuple[Any, str]]:
     """The values of one argument that grounding looks for, as ``(value, hint)``: strings of
-    two or more characters and numbers, outside enums (an enum value need not be quoted),
-    recursing into lists (items) and objects (properties). ``hint`` is the innermost
-    parameter's name and description."""
+    two or more characters and numbers, outside enums (an enum value need not be quoted)
+    and values the query names only indirectly (tickers, coordinates), recursing into
+    lists (items) and objects (properties). ``hint`` is the innermost parameter's name and
+    description."""
     return list(_groundable(value, schema if isinstance(schema, Mapping) else {}, name))
 
 
+_TICKER_NAMES = frozenset({"symbol", "symbols", "ticker", "tickers"})
+_COORDINATE_NAMES = frozenset({"latitude", "longitude", "lat", "lon", "lng", "long"})
+_TICKER = re.compile(r"[A-Z][A-Z0-9.\-]{0,9}")
+
+
+def _indirect(value: Any, name: str) -> bool:
+    """A value the query names only indirectly: a ticker, a coordinate."""
+    words = set(re.split(r"[^a-z0-9]+", _CAMEL.sub(r"\1 \2", name).lower()))
+    if isinstance(value, str):
+        return not words.isdisjoint(_TICKER_NAMES) and _TICKER.fullmatch(value) is not None
+    return isinstance(value, int | float) and not words.isdisjoint(_COORDINATE_NAMES)
+
+
 def _groundable(value: Any, schema: Mapping[str, Any], name: str) -> Iterator[tuple[Any, str]]:
-    if "enum" in schema or isinstance(value, bool) or value is None:
+    if "enum" in schema or isinstance(value, bool) or value is None or _indirect(value, name):
         return
     if isinstance(value, str):
         if len(value.strip()) >= 2:

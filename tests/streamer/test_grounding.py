@@ -121,6 +121,10 @@ CASES: list[tuple[str, str, Any, str, bool]] = [
     ("text", "an en\u2013dash", "en-dash", "", True),
     ("text", "the category of things", "cat", "", False),
     ("text", "I have tomatoes", "tomato", "", True),
+    ("text", "drawing a heart card", "hearts", "", True),
+    ("text", "drawing a heart card", "hats", "", False),
+    ("text", "Who discovered radium?", "'radium'", "", True),
+    ("text", "Who discovered radium?", "'uranium'", "", False),
     ("text", "北京天气怎么样", "北京", "", True),
     ("text", "北京天气怎么样", "上海", "", False),
     ("text", "classify these sentences\\nhello", "hello", "", True),
@@ -178,6 +182,10 @@ def test_groundable_skips_enums_short_strings_and_booleans_and_carries_hints() -
         (0.5, "rate The rate in percent"),
         ("ab", "tags"),
     ]
+    # named only indirectly by a query ("Apple", "Paris"): left to the judge
+    point = {"symbol": "AAPL", "point": {"latitude": 48.8566, "lon": 2.35}, "name": "Apple"}
+    assert groundable(point, {}, "") == [("Apple", "name")]
+    assert groundable("apple pie", {}, "symbol") == [("apple pie", "symbol")]
     rates = {"type": "array", "description": "rates in %", "items": {"type": "number"}}
     assert groundable([0.1, 0.2], rates, "r") == [(0.1, "r rates in %"), (0.2, "r rates in %")]
 
@@ -378,6 +386,8 @@ def _glaive_calls(index: int) -> list[tuple[str, dict[str, Any]]]:
         (169, True),  # Japanese Yen, British Pounds state JPY, GBP
         (114, True),  # Spanish states es
         (15, True),  # a note's content, reworded from the query
+        (64, True),  # "Apple" names AAPL only indirectly: left to a judge
+        (212, True),  # so do "New York" and its coordinates
         (43, False),  # current_date: "today" is not a date the query states
         (93, False),  # rating 4 for "a good restaurant" is invented
         (146, False),  # "tomorrow" does not state 2022-04-15
