@@ -24,6 +24,7 @@ is itself broken is skipped to its closing bracket so the ones after it are stil
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -185,8 +186,14 @@ class _Text:
         )
 
 
-def check_depth(value: Any, limits: ReadLimits, what: str = "the record") -> None:
-    """Raise ``limit_exceeded`` when ``value`` nests deeper than ``limits.max_depth``."""
+def check_depth(
+    value: Any, limits: ReadLimits, what: str = "the record", text: str | None = None
+) -> None:
+    """Raise ``limit_exceeded`` when ``value`` nests deeper than ``limits.max_depth``.
+    ``text``, the JSON it was decoded from, lets shallow records skip the walk: a value
+    cannot nest deeper than the brackets its text opens."""
+    if text is not None and text.count("{") + text.count("[") <= limits.max_depth:
+        return
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -220,7 +227,7 @@ def loads_text(text: str, *, what: str, reason: str, limits: ReadLimits) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise BadRecord(*_json_problem(exc, what, reason, limits)) from None
-    check_depth(value, limits, what)
+    check_depth(value, limits, what, text)
     return value
 
 
@@ -281,14 +288,14 @@ def _line_value(text: _Text, line: str, start: int, limits: ReadLimits) -> Any:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             return BadRecord(*_json_problem(exc, "the record", "invalid_record", limits))
-        return _within_depth(value, limits)
+        return _within_depth(value, limits, line)
     except BadRecord as exc:
         return exc
 
 
-def _within_depth(value: Any, limits: ReadLimits) -> Any:
+def _within_depth(value: Any, limits: ReadLimits, text: str) -> Any:
     try:
-        check_depth(value, limits)
+        check_depth(value, limits, text=text)
     except BadRecord as exc:
         return BadRecord(exc.reason, exc.message, value)
     return value
@@ -315,21 +322,33 @@ def _element_end(s: str, start: int) -> int | None:
 
 
 _OPENING = re.compile(r"[{\[]")
+_LINE_OPENING = re.compile(r"\n([ \t]*)[{\[]")
+_LOOKAHEAD_LINES = 256
 
 
 def _resync(s: str, pos: int) -> int | None:
     """Where reading goes on after the broken record at ``pos``; None when the file ends
-    inside it. In a list laid out one record a line or pretty-printed (the record starts
-    its line), the next record is the next line that opens a value at the same indentation
-    (a broken quote misleads bracket matching; a layout does not), and a broken last record
-    runs to the closing ``]``. Otherwise brackets are matched, or garbage is skipped to the
-    next ``{`` or ``[``."""
-    indent = s[s.rfind("\n", 0, pos) + 1 : pos]
-    laid_out = not indent.strip()
-    if laid_out:
+    inside it. A list written over several lines is read by its layout (a broken quote
+    misleads bracket matching; a layout does not): the next record is the next line that
+    opens a value at the broken record's indentation when it starts its line, else at the
+    shallowest indentation among the next lines that open one (junk before a record on its
+    line is skipped to it); a broken last record runs to the closing ``]``. A list on one
+    line is read by bracket matching, garbage skipped to the next ``{`` or ``[``."""
+    line_start = s.rfind("\n", 0, pos) + 1
+    indent = s[line_start:pos]
+    if not indent.strip():
         sibling = re.compile("\n" + re.escape(indent) + r"[{\[]").search(s, pos + 1)
         if sibling is not None:
             return sibling.end() - 1
+    else:
+        same_line = _OPENING.search(s, pos + 1, max(pos + 1, s.find("\n", pos)))
+        if s[pos] not in "{[" and same_line is not None:  # junk before a record
+            return same_line.start()
+        openings = list(itertools.islice(_LINE_OPENING.finditer(s, pos), _LOOKAHEAD_LINES))
+        if openings:
+            shallowest = min(len(m.group(1)) for m in openings)
+            return next(m.end() - 1 for m in openings if len(m.group(1)) == shallowest)
+    if s.count("\n", line_start) > 1:
         tail = s.rstrip()
         if tail.endswith("]") and len(tail) - 1 > pos:
             return len(tail) - 1
@@ -419,4 +438,4 @@ def _element(text: _Text, pos: int, index: int, limits: ReadLimits) -> tuple[Any
             return problem, end
     except BadRecord as exc:  # decoded, so its id still names it
         return BadRecord(exc.reason, exc.message, value), end
-    return _within_depth(value, limits), end
+    return _within_depth(value, limits, s[pos:end]), end

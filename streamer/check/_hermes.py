@@ -70,7 +70,7 @@ def _value(text: str, what: str, settings: ReadSettings) -> Any:
         value = parse_literal(text, what)
     except ValueError as exc:
         raise ValueError(f"{json_problem}; nor a Python literal: {exc}") from None
-    check_depth(value, settings.limits, what)
+    check_depth(value, settings.limits, what, text)
     return value
 
 

@@ -33,7 +33,7 @@ def _answers(raw: Any, settings: ReadSettings) -> list[Any] | FormatError:
         return FormatError("invalid_json", f"answers is not JSON: {exc}")
     if not isinstance(decoded, list):
         return FormatError("missing_field", "answers is not a list of calls")
-    check_depth(decoded, settings.limits, "answers")
+    check_depth(decoded, settings.limits, "answers", raw if isinstance(raw, str) else None)
     check_calls_limit(decoded, settings.limits)
     return decoded
 
