@@ -514,3 +514,42 @@ def test_executed_results_are_compared_with_the_recorded_outputs(tmp_path: Path)
     assert "the dataset shows {'gcd': 13}, execution gave 12" in by_id["other"]["message"]
     assert by_id["text"]["observed"] == "differs"
     assert summary["observed"] == {"agrees": 1, "differs": 2}
+
+
+def test_the_public_surface_of_streamer_check_changes_only_on_purpose() -> None:
+    import streamer.check
+
+    assert sorted(streamer.check.__all__) == [
+        "BadRecord",
+        "Binder",
+        "Binding",
+        "CHECK_STAGES",
+        "CheckCase",
+        "CheckResult",
+        "CheckSettings",
+        "CheckSummary",
+        "Checker",
+        "DatasetFormatError",
+        "FORMAT_NAMES",
+        "InvalidRecord",
+        "Item",
+        "NOT_EXECUTABLE_CAUSES",
+        "READ_REASONS",
+        "ReadLimits",
+        "ReadSettings",
+        "RecordFormat",
+        "detect_format",
+        "open_checker",
+        "parse_call_string",
+        "parse_literal",
+        "read_dataset",
+        "read_items",
+        "run_check",
+    ]
+    assert set(streamer.check.READ_REASONS) == {
+        "invalid_encoding",
+        "invalid_record",
+        "invalid_tools",
+        "invalid_schema",
+        "limit_exceeded",
+    }
