@@ -22,6 +22,8 @@ from ._spec import (
     RestParameter,
     validate_parameters_schema,
 )
+from ._virtual import Simulator, VirtualExecutor, VirtualFallback
+from ._virtual_cache import VirtualCache
 
 __all__ = [
     "REASONS",
@@ -54,8 +56,12 @@ __all__ = [
     "RestParameter",
     "ResultCache",
     "SchemaValidator",
+    "Simulator",
     "SpecError",
     "ValueProblem",
+    "VirtualCache",
+    "VirtualExecutor",
+    "VirtualFallback",
     "check_value",
     "compile_schema",
     "default_redactor",

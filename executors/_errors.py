@@ -34,6 +34,9 @@ REASONS: dict[str, str] = {
     "mcp_error": "the MCP server reported an error",
     "no_binding": "the API has no executable binding",
     "executor_error": "the executor itself raised (a bug); the message names the exception",
+    "virtual_api_error": "a virtual API answered the call with an error (it makes no sense)",
+    "virtual_bad_response": "the simulator's replies for a virtual API stayed unusable",
+    "simulator_error": "the virtual API's simulator model could not be reached or failed",
 }
 """Every stable reason code an executor failure can carry, with its meaning."""
 

@@ -17,7 +17,9 @@ __all__ = ["Executor", "Outcome"]
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The result of one call. ``latency_s`` is wall time in seconds (0 for cache hits)."""
+    """The result of one call. ``latency_s`` is wall time in seconds (0 for cache hits);
+    ``simulated`` marks an answer a virtual API made up (:class:`~executors.VirtualExecutor`),
+    not a real execution."""
 
     ok: bool
     result: Any = None
@@ -25,6 +27,7 @@ class Outcome:
     message: str = ""
     latency_s: float = 0.0
     cached: bool = False
+    simulated: bool = False
 
     @classmethod
     def success(cls, result: Any, latency_s: float = 0.0) -> Outcome:

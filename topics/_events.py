@@ -212,7 +212,12 @@ class FormatPass:
 
 @dataclass(frozen=True, slots=True)
 class CallResult:
-    """The outcome of executing one call: ``ok`` with a JSON ``result``, or a failure."""
+    """The outcome of executing one call: ``ok`` with a JSON ``result``, or a failure.
+
+    ``simulated`` is True when a virtual API made the result up (``--virtual-apis``: the
+    API has no binding, a simulator model answered from its documentation) instead of a
+    real execution; events written before the field existed read as False.
+    """
 
     ok: bool
     result: JSON = None
@@ -220,6 +225,7 @@ class CallResult:
     message: str = ""
     latency_s: float = 0.0
     cached: bool = False
+    simulated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

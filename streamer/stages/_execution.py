@@ -79,6 +79,7 @@ class ExecutionChecker:
                     result=outcome.result,
                     latency_s=outcome.latency_s,
                     cached=outcome.cached,
+                    simulated=outcome.simulated,
                 )
             )
         passed = ExecPass(

@@ -1,0 +1,100 @@
+"""Metrics and live counts of the virtual-API executor (:mod:`executors._virtual`)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+
+from ._metrics import EXECUTOR_LATENCY_BUCKETS
+
+__all__ = ["VIRTUAL_OUTCOMES", "VirtualMetrics", "VirtualStats", "virtual_metrics"]
+
+VIRTUAL_OUTCOMES = ("ok", "invalid_arguments", "virtual_api_error", "virtual_bad_response",
+                    "simulator_error")  # fmt: skip
+"""The ``outcome`` label values of ``apigen_virtual_api_calls_total``."""
+
+
+class VirtualMetrics:
+    """The virtual-API metric families on ``registry`` (labels are bounded)::
+
+        apigen_virtual_api_calls_total{outcome}            calls answered (hits included):
+                                                           ok or a failure reason code
+        apigen_virtual_api_cache_requests_total{result}    answer-store lookups: hit, miss
+        apigen_virtual_api_simulator_requests_total        replies asked of the simulator
+        apigen_virtual_api_simulator_failures_total{cause} requests without a usable reply:
+                                                           bad_reply or error
+        apigen_virtual_api_simulator_duration_seconds      wall time of each request
+
+    The simulator's tokens and cost are the LLM client's metrics (``apigen_llm_*``).
+    """
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        calls = Counter(
+            "apigen_virtual_api_calls",
+            "Calls answered by virtual APIs (cache hits included), by outcome: ok or a "
+            "failure reason code.",
+            ["outcome"],
+            registry=registry,
+        )
+        cache = Counter(
+            "apigen_virtual_api_cache_requests",
+            "Virtual-API answer-store lookups by result (hit or miss).",
+            ["result"],
+            registry=registry,
+        )
+        self.simulator_requests = Counter(
+            "apigen_virtual_api_simulator_requests",
+            "Replies asked of the virtual APIs' simulator model (repeats included).",
+            registry=registry,
+        )
+        failures = Counter(
+            "apigen_virtual_api_simulator_failures",
+            "Simulator requests that gave no usable reply, by cause (bad_reply or error).",
+            ["cause"],
+            registry=registry,
+        )
+        self.simulator_duration = Histogram(
+            "apigen_virtual_api_simulator_duration_seconds",
+            "Wall time of each simulator request in seconds.",
+            buckets=EXECUTOR_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.calls = {o: calls.labels(o) for o in VIRTUAL_OUTCOMES}
+        self.cache_hit, self.cache_miss = cache.labels("hit"), cache.labels("miss")
+        self.bad_reply, self.simulator_error = (
+            failures.labels("bad_reply"),
+            failures.labels("error"),
+        )
+
+
+_default: VirtualMetrics | None = None
+_default_lock = threading.Lock()
+
+
+def virtual_metrics() -> VirtualMetrics:
+    """The process-wide :class:`VirtualMetrics` on ``prometheus_client.REGISTRY``."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = VirtualMetrics()
+    return _default
+
+
+@dataclass(slots=True)
+class VirtualStats:
+    """Counts since the executor was made: ``simulated`` calls answered by the simulator,
+    ``simulator_requests`` replies asked (repeats included), ``bad_replies`` unusable ones,
+    ``cost_usd`` the simulator's price in US dollars, tokens as the simulator reported."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    simulated: int = 0
+    invalid_arguments: int = 0
+    simulator_requests: int = 0
+    bad_replies: int = 0
+    simulator_errors: int = 0
+    cost_usd: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
