@@ -402,10 +402,10 @@ def _markdown(report: dict[str, Any]) -> str:
         "Format and reader rejects are right: on real data every one is a record that breaks",
         "its own schema (BFCL's and glaive's label noise), an expression where a gold call must",
         "hold data, or a required value the gold leaves out. The wrong class is the semantic",
-        "stage's `ungrounded_arguments` rule: it compares argument values with the query's text,",
-        "so tickers for company names, coordinates for cities, translations, unit conversions,",
-        "documented id codes and typo fixes count as ungrounded although the calls are right.",
-        "Below 90 % overall only because of that class; the format+execution verdicts stand.",
+        "stage's rules (`ungrounded_arguments`, `missing_calls`) on correct gold answers: the",
+        "rows below show translations, unit conversions, documented id codes, typo fixes and",
+        "world knowledge (tickers, coordinates, city names) counted as ungrounded. Any shortfall",
+        "from 90 % is that class; the format+execution verdicts stand on their own.",
         "",
         "Recorded outputs: where a glaive call ran, its result is compared with the",
         "conversation's `observation` (never changing the verdict). Of the differences,",
@@ -429,10 +429,12 @@ def _markdown(report: dict[str, Any]) -> str:
             + ", ".join(f"{k} {n}" for k, n in sorted(sample["unlabelled"].items())),
         ]
     if sample["stale"]:
+        labels = Counter(LABELS[(k[0], k[1], k[2])][0] for k in sample["stale"])
+        shown = ", ".join(f"`{k[0]}` {k[1]}/{k[2]}" for k in sample["stale"])
         out += [
             "",
-            "Labels the run no longer produces (the stage changed): "
-            + ", ".join(f"`{k[0]}` {k[1]}/{k[2]}" for k in sample["stale"]),
+            f"Labelled rejects this run no longer makes ({labels['wrong']} labelled wrong, "
+            f"{labels['right']} right: the stage now passes them): {shown}",
         ]
     return "\n".join(out) + "\n"
 
