@@ -36,6 +36,7 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
+from executors._virtual_prompt import reference_reply
 from topics import QueryStyle
 
 from ..prompts import extract_block
@@ -401,6 +402,8 @@ class _Handler:
                 content = orjson.dumps({"verdicts": verdicts}).decode()
             elif (api_doc := extract_block(user, "api_doc")) is not None:
                 content = orjson.dumps(write_api_doc(orjson.loads(api_doc))).decode()
+            elif (virtual := reference_reply(user)) is not None:  # a virtual API's call
+                content = orjson.dumps(virtual).decode()
             elif (foreign := answer_distilabel(user, rng)) is not None:
                 kind, content = foreign  # the distilabel side-by-side benchmark
                 self.stats.generation_requests += kind == "generation"
