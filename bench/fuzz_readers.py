@@ -91,6 +91,9 @@ KEYS = (
     "function", "tools", "inputSchema", "api_list", "paths", "components", "schema", "in",
     "requestBody", "content", "servers", "url", "method", "query", "answers", "pairs",
 )  # fmt: skip
+RUNS = ("a ", ", ", "List[", "Dict[str, ", "{", "[", '\\"', "%s", "(a+)+", "\\u", "<tool_call>")
+"""Tokens a huge string repeats, besides single characters: what tokenizers, regexes and
+nesting parsers meet in long runs."""
 SWAPS: tuple[Any, ...] = (
     None, True, False, 0, -1, 2**63, 1.5, "", "x", "object", [], {}, [1, "a"], {"a": 1},
     {"type": "object"}, ["string", {"a": 1}], {"name": {"a": 1}},
@@ -190,7 +193,9 @@ class Mutator:
             return _set(root, container, key, _Raw(opener * depth + inner + closer * depth))
         if kind == "huge_string":
             size = rng.choice((10_000, 100_000, 1_000_000))
-            text = rng.choice("aé\u2028\x00 9") * size
+            # Runs of one character, and of the tokens parsers split on or nest by.
+            unit = rng.choice((*"aé\u2028\x00 9", *RUNS))
+            text = (unit * (size // len(unit) + 1))[:size] + rng.choice(("", "x", "]", "}"))
             if isinstance(node, dict) and rng.random() < 0.3:
                 node[text] = "x"  # a huge key
                 return root
@@ -742,6 +747,8 @@ FINDINGS = (
     ("fixed c1b3c24", "every catalogue", "a line holding a 5,000-digit integer: ValueError "
      "escaped read_json_lines"),
     ("fixed c1b3c24", "python callables", "builtins without a signature: ValueError"),
+    ("fixed XLAMFIX", "xlam", "type strings: a long run of spaces backtracked quadratically "
+     "(20 KB took 4 s), `List[` nested 5,000 deep raised RecursionError"),
     ("fixed a95787f (owner)", "openapi", "a schema whose `required` holds an object: "
      "TypeError in _openapi_schema.py"),
     ("open (streamer/check/_decode.py)", "check readers", "each bad record's message "

@@ -46,6 +46,9 @@ _SCALARS: dict[str, dict[str, Any]] = {
 }
 
 _TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*|\[|\]|,)")
+_OPTIONAL = re.compile(r",\s*optional\b", re.IGNORECASE)
+MAX_TYPE_DEPTH = 16
+"""Deepest nesting of a type string (``List[List[...]]``) that parses; real ones use 3."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +68,15 @@ def parse_xlam_type(text: str, *, where: str = "<xlam>", field: str = "type") ->
     if not isinstance(text, str) or not text.strip():
         raise SpecError(where, field, f"must be a type string, got {text!r}")
     body, optional = text.strip(), False
-    match = re.fullmatch(r"(.*?)\s*,\s*optional\b.*", body, flags=re.IGNORECASE | re.DOTALL)
+    # A search, not a match of ``(.*?)\s*,``: that backtracks quadratically on long runs of
+    # spaces (20 KB took 4 s).
+    match = _OPTIONAL.search(body)
     if match:
-        body, optional = match.group(1), True
+        body, optional = body[: match.start()].rstrip(), True
     tokens = _tokenize(body, where=where, field=field)
     schema, pos = _parse(tokens, 0, where=where, field=field)
     if pos != len(tokens):
-        raise SpecError(where, field, f"cannot parse type {text!r}")
+        raise SpecError(where, field, f"cannot parse type {text[:200]!r}")
     return XlamType(schema, optional)
 
 
@@ -82,22 +87,26 @@ def _tokenize(text: str, *, where: str, field: str) -> list[str]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match:
-            raise SpecError(where, field, f"cannot parse type {text!r}")
+            raise SpecError(where, field, f"cannot parse type {text[:200]!r}")
         tokens.append(match.group(1))
         pos = match.end()
     return tokens
 
 
-def _parse(tokens: list[str], pos: int, *, where: str, field: str) -> tuple[dict[str, Any], int]:
+def _parse(
+    tokens: list[str], pos: int, *, where: str, field: str, depth: int = 0
+) -> tuple[dict[str, Any], int]:
+    if depth > MAX_TYPE_DEPTH:
+        raise SpecError(where, field, f"type nested deeper than {MAX_TYPE_DEPTH} levels")
     if pos >= len(tokens) or tokens[pos] in "[],":
-        raise SpecError(where, field, f"cannot parse type {' '.join(tokens)!r}")
+        raise SpecError(where, field, f"cannot parse type {' '.join(tokens)[:200]!r}")
     name = tokens[pos].rsplit(".", 1)[-1].lower()
     pos += 1
     args: list[dict[str, Any]] = []
     if pos < len(tokens) and tokens[pos] == "[":
         pos += 1
         while True:
-            arg, pos = _parse(tokens, pos, where=where, field=field)
+            arg, pos = _parse(tokens, pos, where=where, field=field, depth=depth + 1)
             args.append(arg)
             if pos < len(tokens) and tokens[pos] == ",":
                 pos += 1
@@ -105,13 +114,13 @@ def _parse(tokens: list[str], pos: int, *, where: str, field: str) -> tuple[dict
             if pos < len(tokens) and tokens[pos] == "]":
                 pos += 1
                 break
-            raise SpecError(where, field, f"unbalanced brackets in {' '.join(tokens)!r}")
+            raise SpecError(where, field, f"unbalanced brackets in {' '.join(tokens)[:200]!r}")
     if name == "optional" and len(args) == 1:
         return _union([args[0], {"type": "null"}]), pos
     if name == "union" and args:
         return _union(args), pos
     if name not in _SCALARS:
-        raise SpecError(where, field, f"unknown type {tokens[pos - 1]!r}")
+        raise SpecError(where, field, f"unknown type {tokens[pos - 1][:100]!r}")
     schema = dict(_SCALARS[name])
     if args and schema.get("type") == "array":
         if name == "tuple" and len(args) > 1 and any(a != args[0] for a in args):

@@ -26,7 +26,12 @@ from aiohttp import web
 
 from executors import ApiLibrary, ApiSpec, Outcome, SpecError
 from executors._library import load_source
-from executors.converters import spec_from_callable, specs_from_openapi
+from executors.converters import (
+    XlamType,
+    parse_xlam_type,
+    spec_from_callable,
+    specs_from_openapi,
+)
 from streamer._runner import RunnerSettings, StageRunner
 from streamer._stage import Output
 from streamer.llm._simdata import generate_pairs
@@ -599,3 +604,31 @@ def test_a_python_source_that_cannot_be_imported_or_lists_nothing_is_a_spec_erro
     ]:
         with pytest.raises(SpecError, match=problem):
             ApiLibrary.from_sources([source])
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" + " " * 200_000 + "x",  # (.*?)\s*,\s*optional backtracked: 20 KB took 4 s
+        "List[" * 5000 + "int" + "]" * 5000,  # RecursionError
+        "Dict[str, " * 3000 + "int" + "]" * 3000,
+        ", " * 100_000 + "optional",
+    ],
+)
+def test_xlam_type_strings_that_are_long_runs_are_a_spec_error_in_linear_time(
+    text: str,
+) -> None:
+    # Found while reviewing parse_xlam_type against the benchmark's huge strings.
+    with pytest.raises(SpecError) as caught:
+        parse_xlam_type(text)
+    assert len(str(caught.value)) < 400  # the message quotes the type, clipped
+
+
+def test_xlam_type_strings_keep_their_meaning() -> None:
+    assert parse_xlam_type("List[int], optional") == XlamType(
+        {"type": "array", "items": {"type": "integer"}}, True
+    )
+    assert parse_xlam_type("str , OPTIONAL, default 'a'").optional
+    with pytest.raises(SpecError):
+        parse_xlam_type("int,optionally")
