@@ -22,6 +22,7 @@ import anyio
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from executors import ApiLibrary, SpecError
@@ -193,7 +194,7 @@ def register(app: typer.Typer) -> None:
                 files, fmt=_record_format(fmt), answers=answers, settings=settings.reading
             )
         except (DatasetFormatError, SpecError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
         out = sys.stdout
 
@@ -207,7 +208,7 @@ def register(app: typer.Typer) -> None:
         try:
             summary = anyio.run(main)
         except DatasetFormatError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
         if summary_json:
             out.write(orjson.dumps({"summary": summary.to_json()}).decode() + "\n")
@@ -273,7 +274,8 @@ def register(app: typer.Typer) -> None:
             )
         db = run_dir / "dataset.db"
         if not db.is_file():
-            console.print(f"[red]error:[/red] {db}: no dataset store (an `apigen run --out` dir)")
+            where = escape(str(db))
+            console.print(f"[red]error:[/red] {where}: no dataset store (an apigen run --out dir)")
             raise typer.Exit(2)
         store = DatasetStore(db)
         try:
