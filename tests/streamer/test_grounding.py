@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from streamer.llm._simdata import judge_samples
 from streamer.stages import Mentions, SemanticRules, groundable, rule_check
 from tests.shared_data import shared
-from topics import Call, CallResult, EventMeta, ExecPass, QueryStyle, Sample, Tool
+from topics import Call, CallResult, ExecPass, QueryStyle, Tool
+
+from .factories import sample
 
 LOAN = "I borrowed $200,000 at an annual interest rate of 3.5% on March 5, 2024"
 
@@ -200,17 +202,10 @@ def test_mentions_reads_lazily_and_shows_it() -> None:
 
 
 def _event(query: str, arguments: dict[str, Any], properties: dict[str, Any]) -> ExecPass:
-    tool = Tool("loan", "A loan.", {"type": "object", "properties": properties})
-    meta = EventMeta("e", None, "e", "execution", "v")
-    return ExecPass(
-        meta=meta,
-        sample=Sample(meta=meta, style=QueryStyle.SIMPLE, tools=(tool,)),
-        model="m",
-        pair_index=0,
-        query=query,
-        calls=(Call("loan", arguments),),
-        results=(CallResult(ok=True, result={"payment": 898.09}),),
-    )
+    schema = {"type": "object", "properties": properties}
+    s = sample(QueryStyle.SIMPLE, Tool("loan", "A loan.", schema))
+    call, result = Call("loan", arguments), CallResult(ok=True, result=1)
+    return ExecPass(s.meta, s, "m", 0, query, (call,), (result,))
 
 
 def test_rule_check_grounds_values_written_otherwise_and_names_what_is_missing() -> None:
