@@ -10,6 +10,11 @@ duplicate. Both are recorded (with the kept record's id) but not exported.
 
 The funnel counts every terminal outcome once (keyed by event id): passes from
 ``semantic-pass`` and rejects per stage and reason, per generator model and query style.
+
+Each record also keeps how its calls were executed (:attr:`DatasetRecord.simulated`: True
+where a virtual API answered, ``--virtual-apis``) and the API category of each call, so the
+card can tell real executions from virtual ones per category. Stores written before this
+column existed are upgraded in place; their records read as really executed.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +53,8 @@ CREATE TABLE IF NOT EXISTS records (
     duplicate_kind TEXT
 );
 CREATE INDEX IF NOT EXISTS records_norm ON records(query_norm);
+-- executions (a later column, added by ALTER TABLE to older stores): per call
+-- [category, simulated], JSON.
 -- Re-pointing a duplicate group (a smaller id arrived) looks rows up by duplicate_of;
 -- without this index each such insert scanned the whole table (30 ms at 20,000 records).
 CREATE INDEX IF NOT EXISTS records_dup ON records(duplicate_of);
@@ -84,6 +91,15 @@ class DatasetRecord:
     calls: list[dict[str, Any]]
     results: list[Any]
     versions: list[list[str]]
+    simulated: list[bool] = field(default_factory=list)
+    """Per call: True when a virtual API made its result up (not a real execution)."""
+    call_categories: list[str] = field(default_factory=list)
+    """Per call: the API category of the tool it called ("" when unknown)."""
+
+    @property
+    def virtual_calls(self) -> int:
+        """How many of the record's calls a virtual API answered."""
+        return sum(self.simulated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +130,9 @@ class DatasetStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+        if "executions" not in columns:
+            self._db.execute("ALTER TABLE records ADD COLUMN executions TEXT")
         self._lock = threading.Lock()
         self._num_perm = num_perm
         self._near_threshold = near_threshold
@@ -236,7 +255,9 @@ class DatasetStore:
                 self._lsh.remove(dup_of)
             dup_of, dup_kind = None, None
         self._db.execute(
-            "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO records (id, sample_id, query, query_norm, style, model, categories,"
+            " tools, calls, results, versions, duplicate_of, duplicate_kind, executions)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 event.meta.id,
                 event.meta.sample_id,
@@ -251,6 +272,7 @@ class DatasetStore:
                 orjson.dumps(event.meta.versions).decode(),
                 dup_of,
                 dup_kind,
+                orjson.dumps(_executions(event)).decode(),
             ),
         )
         self._db.execute(
@@ -322,7 +344,8 @@ class DatasetStore:
             with self._lock:
                 rows = self._db.execute(
                     "SELECT id, sample_id, query, style, model, categories, tools, calls, "
-                    "results, versions FROM records WHERE duplicate_of IS NULL AND id > ? "
+                    "results, versions, executions FROM records "
+                    "WHERE duplicate_of IS NULL AND id > ? "
                     "ORDER BY id LIMIT 1000",
                     (last,),
                 ).fetchall()
@@ -334,6 +357,8 @@ class DatasetStore:
     @staticmethod
     def _decode(rows: list[Any]) -> Iterator[DatasetRecord]:
         for r in rows:
+            calls = orjson.loads(r[7])
+            executions = _decode_executions(r[10], len(calls))
             yield DatasetRecord(
                 id=r[0],
                 sample_id=r[1],
@@ -342,9 +367,11 @@ class DatasetStore:
                 model=r[4],
                 categories=orjson.loads(r[5]),
                 tools=orjson.loads(r[6]),
-                calls=orjson.loads(r[7]),
+                calls=calls,
                 results=orjson.loads(r[8]),
                 versions=orjson.loads(r[9]),
+                simulated=[bool(e[1]) for e in executions],
+                call_categories=[str(e[0]) for e in executions],
             )
 
     def terminal_outcomes(self) -> Iterator[tuple[str, int]]:
@@ -364,3 +391,24 @@ class DatasetStore:
 
     def __repr__(self) -> str:
         return f"<DatasetStore {self.path} records={self.count()}>"
+
+
+def _executions(event: SemanticPass) -> list[list[Any]]:
+    """Per call ``[category, simulated]`` (the category of the task's tool it names)."""
+    categories = {t.name: t.category for t in event.sample.tools}
+    flags = [r.simulated for r in event.results]
+    flags += [False] * (len(event.calls) - len(flags))
+    return [[categories.get(c.name, ""), s] for c, s in zip(event.calls, flags, strict=False)]
+
+
+def _decode_executions(text: str | None, calls: int) -> list[list[Any]]:
+    """The stored executions, or (records stored before the column) all real."""
+    if text is not None:
+        value = orjson.loads(text)
+        if (
+            isinstance(value, list)
+            and len(value) == calls
+            and all(isinstance(e, list) and len(e) == 2 for e in value)
+        ):
+            return value
+    return [["", False]] * calls

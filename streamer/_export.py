@@ -7,7 +7,13 @@ Formats (``FORMATS``):
 - ``openai``    ``openai.jsonl``: chat records with ``tools``, an assistant ``tool_calls``
                 message and one ``tool`` message per result;
 - ``sharegpt``  ``sharegpt.jsonl``: ShareGPT/Hermes conversations (``<tool_call>`` tags);
-- ``parquet``   ``dataset.parquet``: the xLAM columns plus style, model and categories.
+- ``parquet``   ``dataset.parquet``: the xLAM columns plus style, model, categories and
+                ``virtual_calls`` (how many of the record's calls a virtual API answered).
+
+Records with virtual executions (``--virtual-apis``) say so outside the xLAM file, whose
+schema stays the released one: ``openai`` and ``sharegpt`` records get ``virtual_calls``
+(only when it is not 0), parquet has the column, and the card counts real and virtual
+executions per API category.
 
 Every file is written to a temporary name and renamed, so readers never see half a file.
 """
@@ -72,7 +78,14 @@ def _openai_record(record: DatasetRecord) -> dict[str, Any]:
         {"type": "function", "function": {k: t[k] for k in ("name", "description", "parameters")}}
         for t in record.tools
     ]
-    return {"id": record.id, "messages": messages, "tools": tools}
+    return _marked({"id": record.id, "messages": messages, "tools": tools}, record)
+
+
+def _marked(row: dict[str, Any], record: DatasetRecord) -> dict[str, Any]:
+    """``row`` with ``virtual_calls`` when a virtual API answered any of its calls."""
+    if record.virtual_calls:
+        row["virtual_calls"] = record.virtual_calls
+    return row
 
 
 def _sharegpt_record(record: DatasetRecord) -> dict[str, Any]:
@@ -94,7 +107,7 @@ def _sharegpt_record(record: DatasetRecord) -> dict[str, Any]:
             f"<tool_response>\n{orjson.dumps(r).decode()}\n</tool_response>" for r in record.results
         )
         conv.append({"from": "tool", "value": results})
-    return {"id": record.id, "conversations": conv, "tools": tools_json}
+    return _marked({"id": record.id, "conversations": conv, "tools": tools_json}, record)
 
 
 class _AtomicLines:
@@ -147,6 +160,7 @@ class _ParquetRows:
                 *((name, pa.string()) for name in ("query", "answers", "tools", "style", "model")),
                 ("categories", pa.list_(pa.string())),
                 ("event_id", pa.string()),
+                ("virtual_calls", pa.int64()),
             ]
         )
         self._writer: Any = None
@@ -161,6 +175,7 @@ class _ParquetRows:
             "model": record.model,
             "categories": list(record.categories),
             "event_id": record.id,
+            "virtual_calls": record.virtual_calls,
         }
         for name in _PARQUET_COLUMNS:
             self._rows[name].append(values[name])
@@ -188,7 +203,10 @@ class _ParquetRows:
         self._tmp.unlink(missing_ok=True)
 
 
-_PARQUET_COLUMNS = ("id", "query", "answers", "tools", "style", "model", "categories", "event_id")
+_PARQUET_COLUMNS = (
+    *("id", "query", "answers", "tools", "style", "model", "categories", "event_id"),
+    "virtual_calls",
+)
 
 
 @dataclass(slots=True)
@@ -199,12 +217,18 @@ class _Counts:
     by_style: Counter[str] = field(default_factory=Counter)
     by_model: Counter[str] = field(default_factory=Counter)
     by_category: Counter[str] = field(default_factory=Counter)
+    executions: Counter[tuple[str, bool]] = field(default_factory=Counter)
+    """Calls of the kept records by (API category, simulated)."""
 
     def add(self, record: DatasetRecord) -> None:
         self.records += 1
         self.by_style[record.style] += 1
         self.by_model[record.model] += 1
         self.by_category.update(record.categories or ["uncategorized"])
+        categories = record.call_categories or [""] * len(record.calls)
+        simulated = record.simulated or [False] * len(record.calls)
+        for category, virtual in zip(categories, simulated, strict=False):
+            self.executions[(category or "uncategorized", virtual)] += 1
 
 
 def funnel_table(rows: Sequence[FunnelRow]) -> list[dict[str, Any]]:
@@ -230,7 +254,7 @@ def funnel_table(rows: Sequence[FunnelRow]) -> list[dict[str, Any]]:
     return table
 
 
-def _card(store: DatasetStore, counts: _Counts) -> str:
+def _card(store: DatasetStore, counts: _Counts, judges: Sequence[str] = ()) -> str:
     by_style, by_model, by_category = counts.by_style, counts.by_model, counts.by_category
     funnel = store.funnel()
     reasons: Counter[tuple[str, str]] = Counter()
@@ -238,6 +262,8 @@ def _card(store: DatasetStore, counts: _Counts) -> str:
         if row.reason != "pass":
             reasons[(row.stage, row.reason)] += row.count
     dups = store.duplicates()
+    virtual = sum(n for (_, v), n in counts.executions.items() if v)
+    calls = sum(counts.executions.values())
     lines = [
         "# Verified function-calling dataset",
         "",
@@ -246,7 +272,18 @@ def _card(store: DatasetStore, counts: _Counts) -> str:
         "real LLM.",
         "",
         f"- Records: **{counts.records}**",
+        f"- Generated by: {', '.join(sorted(by_model)) or 'none'}",
+        f"- Judged by: {', '.join(judges) or 'not recorded'}",
         f"- Duplicates removed: {dups.get('exact', 0)} exact, {dups.get('near', 0)} near",
+        *(
+            [
+                f"- **Virtual executions: {virtual} of {calls} calls were answered by virtual "
+                "APIs** (a simulator model writing the API's response from its documentation), "
+                "not really executed; see below"
+            ]
+            if virtual
+            else []
+        ),
         "",
         "## Filtering funnel (the APIGen paper's table, for this run)",
         "",
@@ -270,6 +307,7 @@ def _card(store: DatasetStore, counts: _Counts) -> str:
         lines += [f"| {k} | {n} |" for k, n in sorted(counter.items())]
     lines += ["", "## Records per API category", "", "| Category | Count |", "|---|---:|"]
     lines += [f"| {k} | {n} |" for k, n in sorted(by_category.items())]
+    lines += _executions_section(counts.executions, reasons)
     lines += [
         "",
         "## Files",
@@ -283,8 +321,46 @@ def _card(store: DatasetStore, counts: _Counts) -> str:
     return "\n".join(lines)
 
 
+_VIRTUAL_REASONS = ("virtual_api_error", "virtual_bad_response", "simulator_error")
+
+
+def _executions_section(
+    executions: Counter[tuple[str, bool]], reasons: Counter[tuple[str, str]]
+) -> list[str]:
+    """The card's real-vs-virtual table: calls of the kept records per API category."""
+    lines = [
+        "",
+        "## Real and virtual executions",
+        "",
+        "Calls of the kept records by API category: **real** ones ran on an executor",
+        "(Python, REST, MCP); **virtual** ones were answered by a simulator model from the",
+        "API's documentation (`--virtual-apis`), not executed.",
+        "",
+    ]
+    if not executions:
+        return [*lines, "None: no record was kept."]
+    lines += ["| Category | Real | Virtual |", "|---|---:|---:|"]
+    categories = sorted({c for c, _ in executions})
+    for category in categories:
+        real, virtual = executions[(category, False)], executions[(category, True)]
+        lines.append(f"| {category} | {real} | {virtual} |")
+    total_real = sum(n for (_, v), n in executions.items() if not v)
+    total_virtual = sum(n for (_, v), n in executions.items() if v)
+    lines.append(f"| **all** | {total_real} | {total_virtual} |")
+    failed = {r: reasons[("execution", r)] for r in _VIRTUAL_REASONS if reasons[("execution", r)]}
+    if failed:
+        listed = ", ".join(f"`{r}` {n}" for r, n in failed.items())
+        lines += ["", f"Pairs rejected because a virtual API failed: {listed}."]
+    return lines
+
+
 def export_dataset(
-    store: DatasetStore, out_dir: str | Path, formats: Sequence[str] = FORMATS, *, card: bool = True
+    store: DatasetStore,
+    out_dir: str | Path,
+    formats: Sequence[str] = FORMATS,
+    *,
+    card: bool = True,
+    judges: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write the chosen formats and (with ``card``) ``README.md`` into ``out_dir``; returns
     the paths."""
@@ -332,5 +408,5 @@ def export_dataset(
         written["parquet"] = parquet.path
     if card:
         written["card"] = out / "README.md"
-        _write_atomic(written["card"], [_card(store, counts).encode()])
+        _write_atomic(written["card"], [_card(store, counts, judges).encode()])
     return written
