@@ -8,6 +8,8 @@ The simulator is a deterministic test double that answers with the reference ans
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from typing import Any
 
 import anyio
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from executors import (
     REASONS,
@@ -486,3 +488,25 @@ async def test_toolbench_apis_answer_through_virtual_apis() -> None:
     assert all(o.simulated for o in outcomes)
     assert virtual.stats.simulated + virtual.stats.invalid_arguments == len(specs)
     assert virtual.stats.bad_replies == 0 and virtual.stats.simulator_errors == 0
+
+
+def test_the_metrics_exposition_passes_promtool_lint() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    registry = CollectorRegistry()
+    metrics = VirtualMetrics(registry)
+    metrics.calls["virtual_bad_response"].inc()
+    metrics.cache_miss.inc()
+    metrics.simulator_requests.inc()
+    metrics.simulator_error.inc()
+    metrics.simulator_duration.observe(0.25)
+    done = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=generate_latest(registry).decode(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
