@@ -68,6 +68,7 @@ from ._versions import (
     semantic_stage,
 )
 from .llm import ChatModel, LlmClient, LlmEndpoint, LocalModel, SimulatorConfig, run_simulator
+from .llm._local import LocalModelError
 from .stages import (
     DatasetSink,
     ExecutionChecker,
@@ -130,6 +131,7 @@ class Progress:
     verified: int = 0
     rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
     per_model: Counter[tuple[str, str]] = field(default_factory=Counter)
+    judges: Counter[str] = field(default_factory=Counter)
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -195,7 +197,11 @@ class _Completion:
 @asynccontextmanager
 async def _open_model(cfg: ModelConfig, role: str, index: int) -> AsyncIterator[ChatModel]:
     if cfg.kind == "local":
-        async with LocalModel(cfg.path or None, seed=cfg.seed or -1) as model:
+        try:  # a model name not in the registry, or not installed: say so before running
+            local = LocalModel(cfg.path or None, model=cfg.model, role=role, seed=cfg.seed or -1)
+        except LocalModelError as exc:
+            raise ConfigError(f"{role} {index}: {exc} ({exc.reason})") from None
+        async with local as model:
             yield model
         return
     if cfg.kind == "simulated" and not cfg.base_url:
@@ -408,7 +414,7 @@ async def run_pipeline(
     # export's memory adds to the run's baseline, not to its peak.
     store = DatasetStore(config.out / "dataset.db", near_threshold=0)
     try:
-        files = export_dataset(store, config.out)
+        files = export_dataset(store, config.out, judges=sorted(progress.judges))
         records = store.count()
         duplicates = store.duplicates()
     finally:
@@ -433,6 +439,7 @@ async def _run_stages(
         def on_record(event: SemanticPass) -> None:
             progress.verified += 1
             progress.per_model[(event.model, "verified")] += 1
+            progress.judges.update(event.judgement.judges)
             if completion is not None:
                 completion.terminal(event.meta.sample_id, event.pair_index)
 

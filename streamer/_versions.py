@@ -37,6 +37,7 @@ from executors import ApiLibrary, Executor
 from ._config import ConfigError, ModelConfig, PipelineConfig
 from ._local_run import all_local
 from .llm import ChatModel
+from .llm._local import DEFAULT_LOCAL_MODELS
 from .prompts import (
     COMPACT_GENERATION,
     COMPACT_JUDGING,
@@ -97,13 +98,16 @@ def model_identity(cfg: ModelConfig) -> dict[str, Any]:
 
 
 def generator_models(config: PipelineConfig) -> tuple[ModelConfig, ...]:
-    """The configured generators, or the local model."""
-    return config.generators or (ModelConfig(kind="local"),)
+    """The configured generators, or the default local model (named, so it is versioned)."""
+    return config.generators or (
+        ModelConfig(kind="local", model=DEFAULT_LOCAL_MODELS["generator"]),
+    )
 
 
 def judge_models(config: PipelineConfig) -> tuple[ModelConfig, ...]:
-    """The configured judges, else the first generator, else the local model."""
-    return config.judges or (config.generators[:1] or (ModelConfig(kind="local"),))
+    """The configured judges, else the first generator, else the default local judge."""
+    default = (ModelConfig(kind="local", model=DEFAULT_LOCAL_MODELS["judge"]),)
+    return config.judges or (config.generators[:1] or default)
 
 
 def generation_prompt(config: PipelineConfig) -> GenerationPrompt:

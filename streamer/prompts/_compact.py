@@ -59,7 +59,7 @@ _JUDGE_USER = """\
 <samples>
 {samples}
 </samples>
-passed is true only if the call does what the query asks and the result fits it."""
+For each sample: what the call computes, what the query asks for, and whether they match."""
 
 _STRING: dict[str, Any] = {"type": "string"}
 _INTEGER: dict[str, Any] = {"type": "integer"}
@@ -116,13 +116,62 @@ GENERATOR_COMPACT = PromptTemplate(
 Placeholders: tools, pairs, style. Seed examples are not shown: the prefix stays constant
 (cached), and fixed clean shots teach the shape better than a small model's own output."""
 
+
+def _judge_shot(
+    query: str, call: tuple[str, dict[str, Any], Any], computes: str, asks: str, passed: bool
+) -> tuple[str, str]:
+    name, arguments, result = call
+    calls = [{"name": name, "arguments": arguments}]
+    sample = {"index": 0, "query": query, "calls": calls, "results": [result]}
+    reasoning = f"The call computes {computes}; the query asks for {asks}."
+    verdict = {"index": 0, "reasoning": reasoning, "passed": passed}
+    return _JUDGE_USER.format(samples=json_block([sample])), json.dumps({"verdicts": [verdict]})
+
+
 JUDGE_COMPACT = PromptTemplate(
     id="judge-compact",
-    version="1",
-    system="You check if a function call answers a question. Reply with JSON.",
+    version="2",
+    system=(
+        "You check function calls. Say what the called function computes and what the query "
+        "asks for; passed is true only if they are the same thing. Reply with JSON."
+    ),
     user=_JUDGE_USER,
+    shots=(
+        _judge_shot(
+            "How many days are in February 2024?",
+            ("days_in_month", {"year": 2024, "month": 2}, {"days": 29}),
+            "the days in a month",
+            "the days in February 2024",
+            True,
+        ),
+        _judge_shot(
+            "What is the volume of a sphere with a radius of 3 m?",
+            ("sphere_surface_area", {"radius": 3}, {"area": 113.1}),
+            "the surface area of a sphere",
+            "the volume of a sphere",
+            False,
+        ),
+        _judge_shot(
+            "Translate 'good morning' into French.",
+            ("word_count", {"text": "good morning"}, {"words": 2}),
+            "the number of words in a text",
+            "a French translation",
+            False,
+        ),
+        _judge_shot(
+            "What is the greatest common divisor of 12 and 18?",
+            ("math_gcd", {"a": 12, "b": 18}, {"gcd": 6}),
+            "the greatest common divisor of two numbers",
+            "the greatest common divisor of 12, 18",
+            True,
+        ),
+    ),
 )
-"""The compact judge template. Placeholders: samples."""
+"""The compact judge template: four worked verdicts (two right calls, two calls of a function
+that computes something else) as earlier turns, then the samples. Each verdict reasons before
+it decides — what the call computes, what the query asks — which is where a small model
+catches a wrong function (bench/local_models.py: Qwen2.5-Coder-0.5B judged 6 of 12 probes
+right with the bare v1 prompt, as many as always answering yes). Placeholders: samples."""
 
 
 def _first_sentence(text: str) -> str:
@@ -207,8 +256,25 @@ def render_compact_judge(
 
 
 def compact_judge_schema(n: int) -> dict[str, Any]:
-    """:func:`judge_schema` with ``reasoning`` bounded to ``REASONING_CHARS``."""
+    """:func:`judge_schema` made valid by construction for a constrained decoder: verdict
+    ``i`` is the ``i``-th array item with ``index`` fixed to ``i`` (``prefixItems``, no
+    further items), so a batch's verdicts can neither be missing, repeated nor out of
+    order; ``reasoning`` comes before ``passed`` (the model reasons, then decides) and is
+    bounded to ``REASONING_CHARS``."""
     schema = judge_schema(n)
-    verdict = schema["properties"]["verdicts"]["items"]
-    verdict["properties"]["reasoning"] = {"type": "string", "maxLength": REASONING_CHARS}
+    verdicts = schema["properties"]["verdicts"]
+    template = verdicts.pop("items")
+    props = template["properties"]
+    verdicts["prefixItems"] = [
+        {
+            **template,
+            "properties": {
+                "index": {"const": i},
+                "reasoning": {"type": "string", "maxLength": REASONING_CHARS},
+                "passed": props["passed"],
+            },
+        }
+        for i in range(n)
+    ]
+    verdicts["items"] = False
     return schema
