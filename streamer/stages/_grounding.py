@@ -440,12 +440,19 @@ _COORDINATE_NAMES = frozenset({"latitude", "longitude", "lat", "lon", "lng", "lo
 _TICKER = re.compile(r"[A-Z][A-Z0-9.\-]{0,9}")
 
 
+@lru_cache(maxsize=4096)
+def _names(name: str) -> tuple[bool, bool]:
+    """Whether a parameter name says ticker, and whether it says coordinate."""
+    words = set(re.split(r"[^a-z0-9]+", _CAMEL.sub(r"\1 \2", name).lower()))
+    return not words.isdisjoint(_TICKER_NAMES), not words.isdisjoint(_COORDINATE_NAMES)
+
+
 def _indirect(value: Any, name: str) -> bool:
     """A value the query names only indirectly: a ticker, a coordinate."""
-    words = set(re.split(r"[^a-z0-9]+", _CAMEL.sub(r"\1 \2", name).lower()))
+    ticker, coordinate = _names(name)
     if isinstance(value, str):
-        return not words.isdisjoint(_TICKER_NAMES) and _TICKER.fullmatch(value) is not None
-    return isinstance(value, int | float) and not words.isdisjoint(_COORDINATE_NAMES)
+        return ticker and _TICKER.fullmatch(value) is not None
+    return coordinate and isinstance(value, int | float)
 
 
 def _groundable(value: Any, schema: Mapping[str, Any], name: str) -> Iterator[tuple[Any, str]]:
