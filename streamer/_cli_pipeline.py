@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -73,6 +74,7 @@ def _config(
     metrics_port: int | None = None,
     metrics_host: str | None = None,
     allow_hosts: tuple[str, ...] = (),
+    virtual_apis: bool = False,
 ) -> PipelineConfig:
     try:
         config = load_config(config_file) if config_file else PipelineConfig()
@@ -115,6 +117,7 @@ def _config(
         metrics_port=metrics_port,
         metrics_host=metrics_host,
         allow_hosts=_allowed(config.allow_hosts, allow_hosts),
+        virtual_apis=replace(config.virtual_apis, enabled=True) if virtual_apis else None,
     )
 
 
@@ -159,6 +162,14 @@ _ALLOW_HOST = typer.Option(
     "--allow-host",
     help="HOST or HOST:PORT that API calls may reach at a loopback/private address "
     "(repeatable; hosts from API sources are refused there otherwise).",
+)
+
+
+_VIRTUAL_APIS = typer.Option(
+    "--virtual-apis",
+    help="Answer calls of APIs without a binding (ToolBench, say) with virtual APIs: a "
+    "simulator model ([virtual_apis.simulator], default the first generator) makes the "
+    "responses up from the documentation; results are marked simulated.",
 )
 
 
@@ -211,6 +222,7 @@ def register(app: typer.Typer) -> None:
                 min=1, max=3, help="Processes to spread the stages over (2: generator apart)."
             ),
         ] = None,
+        virtual_apis: Annotated[bool, _VIRTUAL_APIS] = False,
     ) -> None:
         """Run every stage until the goal is reached (in one process unless --processes);
         write the dataset."""
@@ -221,6 +233,7 @@ def register(app: typer.Typer) -> None:
             simulate=simulate, latency_ms=latency_ms, corrupt=corrupt, endpoint=endpoint,
             model=model, api_key_env=api_key_env, gguf=gguf, apis=apis,
             metrics_port=metrics_port, metrics_host=metrics_host, allow_hosts=tuple(allow_host),
+            virtual_apis=virtual_apis,
         ).with_overrides(processes=processes)  # fmt: skip
         if config.samples is None and config.target is None:
             config = config.with_overrides(target=20)

@@ -74,6 +74,9 @@ Example ``apigen.toml``::
     [semantic]              # semantic rules (SemanticRules; part of its version)
     max_ungrounded = 0.5
 
+    [virtual_apis]          # answer calls of APIs without a binding (see streamer._virtual_apis)
+    enabled = false         # or apigen run --virtual-apis; [virtual_apis.simulator] = a model
+
     [metrics]
     port = 9464             # serve Prometheus /metrics on this port; 0 = off
     host = "0.0.0.0"        # interface for /metrics (default 127.0.0.1)
@@ -110,6 +113,7 @@ from typing import Any, Literal
 from executors import HostLimits, McpServerConfig, NetworkPolicy
 from executors._rate_limits import DEFAULT_HOST
 
+from ._virtual_apis import VirtualApisConfig, read_virtual_apis
 from .prompts import PromptFileError, judge_prompt_from_file, named_judge_prompt
 from .stages import FormatRules, SemanticRules
 
@@ -126,7 +130,7 @@ TOP_LEVEL_KEYS = frozenset(
     {
         *("out", "samples", "target", "partitions"),
         *("log", "sampler", "generators", "judges", "judge", "apis", "runner", "executors"),
-        *("metrics", "format", "semantic", "mcp"),
+        *("metrics", "format", "semantic", "mcp", "virtual_apis"),
     }
 )
 """The top-level keys and sections a config file may have; anything else is an error."""
@@ -216,6 +220,8 @@ class PipelineConfig:
     judge_prompt: the judge prompt: ``full``, ``compact``, the path of a template file
       (see :mod:`streamer.prompts._custom`; in a config file, relative to that file), or
       empty for the default (compact when every judge is local, else full).
+    virtual_apis: virtual APIs for calls of APIs without a binding (off by default; see
+      :class:`~streamer._virtual_apis.VirtualApisConfig`).
     metrics_port: TCP port of the Prometheus ``/metrics`` endpoint; 0 = off.
     metrics_host: interface the metrics endpoint listens on.
     """
@@ -251,6 +257,7 @@ class PipelineConfig:
     api_sources: tuple[str, ...] = ()
     format_rules: FormatRules = field(default_factory=FormatRules)
     semantic_rules: SemanticRules = field(default_factory=SemanticRules)
+    virtual_apis: VirtualApisConfig = field(default_factory=VirtualApisConfig)
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
 
@@ -410,6 +417,8 @@ def load_config(path: str | Path) -> PipelineConfig:
         )
     executors = _section(data, "executors", p)
     values["host_limits"] = _host_limits(executors.get("hosts", {}), f"{p}: executors.hosts")
+    if "virtual_apis" in data:
+        values["virtual_apis"] = read_virtual_apis(data["virtual_apis"], p)
     mcp = _section(data, "mcp", p)
     values["mcp_servers"] = _mcp_servers(mcp.get("servers", []), p)
     for key in ("mcp_timeout_s", "mcp_startup_timeout_s"):

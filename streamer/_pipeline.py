@@ -36,6 +36,7 @@ from executors import (
     RestExecutor,
     ResultCache,
     SpecError,
+    VirtualFallback,
     default_redactor,
 )
 from executors._network import url_host
@@ -67,6 +68,7 @@ from ._versions import (
     judge_models,
     semantic_stage,
 )
+from ._virtual_apis import open_virtual_apis
 from .llm import ChatModel, LlmClient, LlmEndpoint, LocalModel, SimulatorConfig, run_simulator
 from .llm._local import LocalModelError
 from .stages import (
@@ -315,9 +317,15 @@ async def open_execution(
     mcp = _mcp_executor(config, library, policy)
     dispatcher = Dispatcher(python=python, rest=rest, mcp=mcp, cache=cache)
     await stack.enter_async_context(dispatcher)
-    return execution_stage(
-        config, library, dispatcher, _resolver(library), version_name=version_name
+    virtual = await open_virtual_apis(
+        config.virtual_apis,
+        out=config.out,
+        generators=generator_models(config),
+        stack=stack,
+        open_model=_open_model,
     )
+    executor = dispatcher if virtual is None else VirtualFallback(dispatcher, virtual)
+    return execution_stage(config, library, executor, _resolver(library), version_name=version_name)
 
 
 def _mcp_executor(
@@ -370,13 +378,16 @@ def make_sampler(config: PipelineConfig, library: ApiLibrary) -> Sampler:
     """The run's sampler over the library's executable APIs (same config, same tasks).
 
     A run on the local model gets :data:`LOCAL_RUN`'s styles, APIs and token cap."""
-    executable = [s for s in library if s.binding is not None]
+    virtual = config.virtual_apis.enabled  # then every API is executable, virtually
+    executable = [s for s in library if s.binding is not None or virtual]
     if not executable:
         raise ConfigError(
             f"the API library has no executable API: none of its {len(library)} APIs has a "
             "binding (catalogue-only specs, such as ToolBench dumps, name no host to call). "
             "Add executable sources (--apis builtin, python:MODULE, an OpenAPI file with "
-            "servers, an MCP listing), or bind these with `apigen apis curate ... --base-url`"
+            "servers, an MCP listing), bind these with `apigen apis curate ... --base-url`, "
+            "or answer them with virtual APIs (--virtual-apis: a simulator model makes the "
+            "responses up from the documentation; marked simulated)"
         )
     sampler_config = SamplerConfig(
         seed=config.seed, settings=GenerationSettings(pairs=config.pairs)

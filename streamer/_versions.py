@@ -36,6 +36,7 @@ from executors import ApiLibrary, Executor
 
 from ._config import ConfigError, ModelConfig, PipelineConfig
 from ._local_run import all_local
+from ._virtual_apis import virtual_identity
 from .llm import ChatModel
 from .llm._local import DEFAULT_LOCAL_MODELS
 from .prompts import (
@@ -152,11 +153,12 @@ def generator_config(config: PipelineConfig) -> dict[str, Any]:
 
 def execution_config(config: PipelineConfig, library: ApiLibrary) -> dict[str, Any]:
     """The execution stage's versioned settings."""
+    virtual = virtual_identity(config.virtual_apis, generator_models(config))
     return {
         "exec_timeout_s": config.exec_timeout_s,
         "apis": list(config.api_sources),
         "library": library_digest(library),
-    }
+    } | ({"virtual_apis": virtual} if virtual else {})
 
 
 def semantic_config(config: PipelineConfig) -> dict[str, Any]:

@@ -5,17 +5,29 @@ virtual APIs, hit the answer store when repeated, and replay to the same verdict
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import subprocess
+import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow.parquet as pq
 import pytest
+from prometheus_client import REGISTRY
 
 from executors import ApiSpec, VirtualCache, VirtualExecutor
+from streamer._config import ConfigError, ModelConfig, PipelineConfig, load_config
 from streamer._dataset import DatasetStore
+from streamer._diff import read_outcomes
 from streamer._export import export_dataset
+from streamer._pipeline import open_transport, run_pipeline
+from streamer._replay import build_replay_stages, replay
+from streamer._virtual_apis import VirtualApisConfig
 from streamer.llm import LlmClient, LlmEndpoint, SimulatorConfig, run_simulator
+from tests.shared_data import shared
 from topics import (
     Call,
     CallResult,
@@ -154,3 +166,146 @@ async def test_the_simulated_endpoint_answers_virtual_api_prompts(tmp_path: Path
     assert again.cached and again.result == first.result
     assert client.stats.calls == 1
     assert stats["outcomes"].get("ok") == 1
+
+
+# -- runs over the ToolBench catalogue: no API there has a binding ---------------------------
+
+
+def _value(name: str, **labels: str) -> float:
+    found = REGISTRY.get_sample_value(name, labels)
+    return 0.0 if found is None else found
+
+
+def _virtual_counts() -> dict[str, float]:
+    return {
+        "hits": _value("apigen_virtual_api_cache_requests_total", result="hit"),
+        "misses": _value("apigen_virtual_api_cache_requests_total", result="miss"),
+        "requests": _value("apigen_virtual_api_simulator_requests_total"),
+    }
+
+
+def _toolbench_run(tmp_path: Path, name: str, **overrides: Any) -> PipelineConfig:
+    return PipelineConfig(
+        out=tmp_path / name,
+        samples=16,
+        partitions=2,
+        seed=11,
+        feedback=False,
+        api_sources=(str(shared("toolbench/tools.jsonl")),),
+        generators=(ModelConfig(kind="simulated"),),
+        judges=(ModelConfig(kind="simulated", seed=1),),
+        virtual_apis=VirtualApisConfig(enabled=True, cache=tmp_path / "virtual-apis.db"),
+    ).with_overrides(**overrides)
+
+
+def _executions(out: Path) -> list[tuple[str, list[bool]]]:
+    store = DatasetStore(out / "dataset.db", near_threshold=0)
+    try:
+        return [(r.id, r.simulated) for r in store.records()]
+    finally:
+        store.close()
+
+
+async def test_toolbench_runs_execute_through_virtual_apis_repeat_from_the_store_and_replay(
+    tmp_path: Path,
+) -> None:
+    before = _virtual_counts()
+    first = await run_pipeline(_toolbench_run(tmp_path, "first"))
+    after_first = _virtual_counts()
+    records = _executions(tmp_path / "first")
+    assert first.records > 0 and len(records) == first.records
+    assert all(all(flags) for _, flags in records)  # every call answered virtually
+    card = (tmp_path / "first" / "README.md").read_text()
+    calls = sum(len(flags) for _, flags in records)
+    assert calls > 0
+    assert "calls were answered by virtual APIs" in card and f"| **all** | 0 | {calls} |" in card
+    assert not {r for (stage, r) in first.progress.rejected if stage == "execution"} & {
+        "no_binding",
+        "simulator_error",
+        "virtual_bad_response",
+    }
+    simulated = after_first["requests"] - before["requests"]
+    assert simulated > 0 and after_first["misses"] > before["misses"]
+    answers = len(VirtualCache(tmp_path / "virtual-apis.db"))
+    assert answers > 0
+
+    # The same run again (same seed, a new directory): every call is answered from the store.
+    second = await run_pipeline(_toolbench_run(tmp_path, "second"))
+    after_second = _virtual_counts()
+    assert after_second["requests"] == after_first["requests"]  # the simulator is not asked
+    assert after_second["hits"] - after_first["hits"] >= calls
+    assert len(VirtualCache(tmp_path / "virtual-apis.db")) == answers
+    assert sorted(_executions(tmp_path / "second")) == sorted(records)
+    assert second.records == first.records
+
+    # A replay of the execution stage over the first run's log reproduces every verdict.
+    config = _toolbench_run(tmp_path, "first")
+    transport = open_transport(config)
+    try:
+        async with AsyncExitStack() as stack:
+            stages = await build_replay_stages(
+                config, stack, "execution", "virtual-replay", use_cache=False
+            )
+            result = await replay(transport, stages)
+        live = await read_outcomes(transport, None, "execution")
+        replayed = await read_outcomes(transport, result.version, "execution")
+    finally:
+        await transport.aclose()
+    assert live and {k: o.reason for k, o in live.items()} == {
+        k: o.reason for k, o in replayed.items()
+    }
+    assert _virtual_counts()["requests"] == after_first["requests"]
+
+
+async def test_virtual_apis_are_off_unless_turned_on(tmp_path: Path) -> None:
+    config = _toolbench_run(tmp_path, "off", virtual_apis=VirtualApisConfig())
+    with pytest.raises(ConfigError, match=r"no executable API.*--virtual-apis"):
+        await run_pipeline(config)
+
+
+def test_the_virtual_apis_table_is_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "apigen.toml"
+    path.write_text(
+        '[virtual_apis]\nenabled = true\ncache = "answers.db"\nmax_attempts = 2\n'
+        '[virtual_apis.simulator]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'model = "m"\nrequests_per_minute = 60\n'
+    )
+    virtual = load_config(path).virtual_apis
+    assert virtual.enabled and virtual.cache == tmp_path / "answers.db"
+    assert virtual.max_attempts == 2 and virtual.simulator is not None
+    assert virtual.simulator.requests_per_minute == 60
+    assert load_config(tmp_path / "apigen.toml").virtual_apis != VirtualApisConfig()
+    for body, problem in [
+        ("[virtual_apis]\nenabled = 1\n", "virtual_apis.enabled: expected bool"),
+        ("[virtual_apis]\nmax_attempts = 0\n", "max_attempts and max_tokens must be at least 1"),
+        ("[virtual_apis]\nsimulate = true\n", "unknown field(s) ['simulate']"),
+        ("[virtual_apis.simulator]\nkind = 'gpt'\n", "virtual_apis.simulator.kind"),
+        ("virtual_apis = 3\n", "expected a table"),
+    ]:
+        path.write_text(body)
+        with pytest.raises(ConfigError, match=re.escape(problem)):
+            load_config(path)
+    assert PipelineConfig().virtual_apis.enabled is False
+
+
+def test_apigen_run_with_virtual_apis_on_a_catalogue_nothing_can_call(tmp_path: Path) -> None:
+    """The real CLI: what ends in 'no executable API' without the flag runs with it."""
+    catalogue = tmp_path / "tools.jsonl"
+    tool = {"category_name": "Data", "tool_name": "Quotes", "api_list": [
+        {"api_name": "random quote", "api_description": "A random quote.", "method": "GET",
+         "required_parameters": [{"name": "topic", "type": "STRING", "description": "Topic"}],
+         "optional_parameters": [],
+         "template_response": {"quote": "str", "author": "str", "year": "int"}}]}  # fmt: skip
+    catalogue.write_text(json.dumps(tool) + "\n", encoding="utf-8")
+    apigen = Path(sys.executable).with_name("apigen")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [str(apigen), "run", "--simulate", "--samples", "6", "--apis", str(catalogue),
+         "--virtual-apis", "--no-feedback", "--out", str(out)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = _executions(out)
+    assert records and all(all(flags) for _, flags in records)
+    assert "| Data | 0 |" in (out / "README.md").read_text()
+    assert len(VirtualCache(out / "virtual-apis.db")) > 0
