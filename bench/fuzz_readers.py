@@ -747,7 +747,7 @@ FINDINGS = (
     ("fixed c1b3c24", "every catalogue", "a line holding a 5,000-digit integer: ValueError "
      "escaped read_json_lines"),
     ("fixed c1b3c24", "python callables", "builtins without a signature: ValueError"),
-    ("fixed XLAMFIX", "xlam", "type strings: a long run of spaces backtracked quadratically "
+    ("fixed f06de58", "xlam", "type strings: a long run of spaces backtracked quadratically "
      "(20 KB took 4 s), `List[` nested 5,000 deep raised RecursionError"),
     ("fixed a95787f (owner)", "openapi", "a schema whose `required` holds an object: "
      "TypeError in _openapi_schema.py"),
