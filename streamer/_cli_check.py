@@ -3,7 +3,8 @@
 ``check`` writes one JSON line per record (per tool-calling turn of a conversation) to
 stdout (``id``, ``verdict``, ``stage``, ``reason``, ``message``, ``where``, ``stages``,
 ``not_run`` where execution was asked for but the calls could not run, ``observed`` where
-executed results were compared with the outputs the record shows), then a
+executed results were compared with the outputs the record shows, ``executed``: ``real`` or,
+with ``--virtual-apis``, ``virtual`` where a virtual API answered a call), then a
 summary by stage and reason: a rich table on stderr, or with ``--summary-json`` a final
 ``{"summary": {...}}`` line on stdout. A record that cannot be read (bad encoding, not
 JSON, malformed tools or schema, beyond a limit) is that record's ``fail`` and the check
@@ -27,9 +28,10 @@ from rich.table import Table
 
 from executors import ApiLibrary, SpecError
 
-from ._config import ModelConfig
+from ._config import ConfigError, ModelConfig
 from ._dataset import DatasetStore
 from ._export import FORMATS, export_dataset
+from ._virtual_apis import VirtualApisConfig
 from .check import (
     CHECK_STAGES,
     FORMAT_NAMES,
@@ -71,15 +73,19 @@ def _stages(text: str, judged: bool) -> tuple[str, ...]:
 
 
 def _judge(
-    endpoint: str | None, model: str | None, key_env: str | None, simulated: bool
+    endpoint: str | None,
+    model: str | None,
+    key_env: str | None,
+    simulated: bool,
+    role: str = "judge",
 ) -> ModelConfig | None:
     if simulated and endpoint:
-        raise typer.BadParameter("choose --judge-endpoint or --judge-simulated, not both")
+        raise typer.BadParameter(f"choose --{role}-endpoint or --{role}-simulated, not both")
     if simulated:
         return ModelConfig(kind="simulated", seed=1)
     if endpoint:
         if not model:
-            raise typer.BadParameter("--judge-endpoint needs --judge-model")
+            raise typer.BadParameter(f"--{role}-endpoint needs --{role}-model")
         return ModelConfig(
             kind="openai", base_url=endpoint, model=model, name=model, api_key_env=key_env or ""
         )
@@ -98,7 +104,15 @@ def _summary_table(summary: CheckSummary) -> Table:
         table.add_row("[dim]calls not run", "execution", cause, f"{count:,}")
     for agreement, count in sorted(summary.observed.items()):
         table.add_row("[dim]recorded outputs", "execution", agreement, f"{count:,}")
+    for executed, count in sorted(summary.executed.items()):
+        table.add_row("[dim]calls run", "execution", executed, f"{count:,}")
     return table
+
+
+def _virtual_apis(on: bool, simulator: ModelConfig | None, cache: Path | None) -> VirtualApisConfig:
+    if not on and (simulator is not None or cache is not None):
+        raise typer.BadParameter("the --virtual-* options need --virtual-apis")
+    return VirtualApisConfig(enabled=on, simulator=simulator, cache=cache)
 
 
 def register(app: typer.Typer) -> None:
@@ -160,18 +174,43 @@ def register(app: typer.Typer) -> None:
         concurrency: Annotated[int, typer.Option(min=1, help="Records checked at once.")] = 32,
         workers: Annotated[int, typer.Option(min=1, help="Python executor processes.")] = 2,
         timeout: Annotated[float, typer.Option(help="Seconds one call may run.")] = 10.0,
+        virtual_apis: Annotated[
+            bool,
+            typer.Option(
+                help="Run calls of tools that bind to no library function on virtual APIs: "
+                "a simulator model answers from the tool's documentation (marked virtual)."
+            ),
+        ] = False,
+        virtual_endpoint: Annotated[
+            str | None, typer.Option(help="OpenAI-compatible base URL of the simulator.")
+        ] = None,
+        virtual_model: Annotated[str | None, typer.Option(help="Simulator model name.")] = None,
+        virtual_api_key_env: Annotated[
+            str | None, typer.Option(help="Environment variable holding its API key.")
+        ] = None,
+        virtual_simulated: Annotated[
+            bool, typer.Option(help="Use the SIMULATED endpoint as the simulator.")
+        ] = False,
+        virtual_cache: Annotated[
+            Path | None, typer.Option(help="SQLite answer store (default: in memory).")
+        ] = None,
     ) -> None:
         """Verify an existing dataset (xLAM rows, OpenAI chat, ShareGPT/glaive or Hermes
         conversations, BFCL files) through the format, execution and optionally semantic
         stages.
 
         A judge option (--judge-endpoint/--judge-simulated) implies the semantic stage.
+        The simulator of --virtual-apis defaults to the judge, else the local model.
         """
         if fmt is not None and fmt not in FORMAT_NAMES:
             raise typer.BadParameter(
                 f"{fmt!r}: choose from {', '.join(FORMAT_NAMES)}", param_hint="--format"
             )
         judge = _judge(judge_endpoint, judge_model, judge_api_key_env, judge_simulated)
+        simulator = _judge(
+            virtual_endpoint, virtual_model, virtual_api_key_env, virtual_simulated, "virtual"
+        )
+        virtual = _virtual_apis(virtual_apis, simulator, virtual_cache)
         limits = ReadLimits(
             max_record_bytes=max_record_bytes,
             max_depth=max_depth,
@@ -187,6 +226,7 @@ def register(app: typer.Typer) -> None:
             concurrency=concurrency,
             python_workers=workers,
             exec_timeout_s=timeout,
+            virtual_apis=virtual,
         )
         try:
             library = ApiLibrary.from_sources(apis) if apis else None
@@ -207,7 +247,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             summary = anyio.run(main)
-        except DatasetFormatError as exc:
+        except (DatasetFormatError, ConfigError) as exc:  # ConfigError: a model not installed
             console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
         if summary_json:

@@ -136,13 +136,14 @@ def virtual_identity(
 async def open_virtual_apis(
     virtual: VirtualApisConfig,
     *,
-    out: Path,
+    out: Path | None,
     generators: tuple[ModelConfig, ...],
     stack: AsyncExitStack,
     open_model: OpenModel,
 ) -> VirtualExecutor | None:
     """The run's virtual-API executor with its simulator and store entered on ``stack``
-    (None when virtual APIs are off)."""
+    (None when virtual APIs are off). The store is ``virtual.cache``, else
+    ``out/virtual-apis.db``, else (no ``out``: ``apigen check``) in memory."""
     if not virtual.enabled:
         return None
     model = await stack.enter_async_context(
@@ -150,7 +151,7 @@ async def open_virtual_apis(
     )
     executor = VirtualExecutor(
         model,
-        cache=VirtualCache(virtual.cache or out / "virtual-apis.db"),
+        cache=VirtualCache(virtual.cache or (out / "virtual-apis.db" if out else None)),
         max_attempts=virtual.max_attempts,
         temperature=virtual.temperature,
         max_tokens=virtual.max_tokens,

@@ -16,6 +16,12 @@ and is left out of its ``stages``. Either way the summary counts why (``not_run`
 Without execution, the semantic stage sees no results (its result rules have nothing to
 check; its other rules still apply).
 
+With virtual APIs (``CheckSettings.virtual_apis``, ``apigen check --virtual-apis``) a call
+whose tool binds to nothing runs on a virtual API made from the record's own tool (a
+simulator model answers from its documentation, see :mod:`executors._virtual`) instead of
+not running; the record's ``executed`` is then ``virtual`` (any call virtual) rather than
+``real``, and the summary counts real, virtual and not executable records.
+
 Verdicts: ``pass`` (every stage that ran passed), ``fail`` (a stage rejected, or the record
 could not be read), ``skip`` (it could not be checked as asked; never counted as a pass).
 
@@ -39,13 +45,23 @@ from typing import Any, Literal
 import anyio
 import orjson
 
-from executors import ApiLibrary, Dispatcher, PythonBinding, PythonExecutor, RestExecutor
+from executors import (
+    ApiLibrary,
+    ApiSpec,
+    Dispatcher,
+    Executor,
+    PythonBinding,
+    PythonExecutor,
+    RestExecutor,
+    VirtualFallback,
+)
 from executors.builtin import BFCL_WEB_ONLY
-from topics import EventMeta, ExecPass, FormatPass, Generation, Reject, Sample, derive_id
+from topics import EventMeta, ExecPass, FormatPass, Generation, Reject, Sample, Tool, derive_id
 
 from .._config import ModelConfig
 from .._pipeline import _open_model
 from .._stage import Output
+from .._virtual_apis import VirtualApisConfig, open_virtual_apis
 from ..stages import (
     ExecutionChecker,
     FormatChecker,
@@ -98,6 +114,8 @@ class CheckSettings:
     concurrency: records checked at once.
     python_workers: worker processes of the Python executor (shared by every record).
     exec_timeout_s: seconds one call may run.
+    virtual_apis: run calls of tools that bind to nothing on virtual APIs (off by default;
+      the simulator defaults to the judge, else the local model; the answer store to memory).
 
     Example::
 
@@ -115,6 +133,7 @@ class CheckSettings:
     concurrency: int = 32
     python_workers: int = 2
     exec_timeout_s: float = 10.0
+    virtual_apis: VirtualApisConfig = field(default_factory=VirtualApisConfig)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.stages) - set(CHECK_STAGES))
@@ -132,6 +151,8 @@ class CheckResult:
     cause from :data:`~streamer.check.NOT_EXECUTABLE_CAUSES`; ``message`` says more).
     observed: when the calls ran and the record shows their outputs, whether the results
     ``agrees`` or ``differs`` (:mod:`streamer.check._observed`; never changes the verdict).
+    executed: with virtual APIs on, when the calls ran: ``real`` (every one on a library
+    function) or ``virtual`` (some answered by a virtual API).
     """
 
     id: str
@@ -143,6 +164,7 @@ class CheckResult:
     stages: tuple[str, ...] = ()
     not_run: str = ""
     observed: Agreement = ""
+    executed: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line; ``not_run`` and ``observed`` only where they apply."""
@@ -159,6 +181,8 @@ class CheckResult:
             out["not_run"] = self.not_run
         if self.observed:
             out["observed"] = self.observed
+        if self.executed:
+            out["executed"] = self.executed
         return out
 
 
@@ -171,6 +195,7 @@ class CheckSummary:
     reasons: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
     not_run: Counter[str] = field(default_factory=Counter)
     observed: Counter[str] = field(default_factory=Counter)
+    executed: Counter[str] = field(default_factory=Counter)
 
     def add(self, result: CheckResult) -> None:
         self.verdicts[result.verdict] += 1
@@ -180,6 +205,8 @@ class CheckSummary:
             self.not_run[result.not_run] += 1
         if result.observed:
             self.observed[result.observed] += 1
+        if result.executed:
+            self.executed[result.executed] += 1
 
     @property
     def records(self) -> int:
@@ -207,6 +234,12 @@ class CheckSummary:
             out["not_run"] = dict(sorted(self.not_run.items()))
         if self.observed:
             out["observed"] = dict(sorted(self.observed.items()))
+        if self.executed:
+            out["executions"] = {
+                "real": self.executed["real"],
+                "virtual": self.executed["virtual"],
+                "not_executable": sum(self.not_run.values()),
+            }
         return out
 
 
@@ -224,11 +257,14 @@ class Checker:
         library: ApiLibrary | None = None,
         executor: Any = None,
         judge: Any = None,
+        virtual: bool = False,
     ) -> None:
         self.settings = settings
         self.format = FormatChecker(settings.format_rules)
         self.binder = Binder(library or ApiLibrary())
-        self.execution = ExecutionChecker(executor, self.binder.resolve) if executor else None
+        self.virtual = virtual and executor is not None
+        resolve = self._resolve_or_virtual if self.virtual else self.binder.resolve
+        self.execution = ExecutionChecker(executor, resolve) if executor else None
         self.semantic = SemanticChecker(
             [judge] if judge is not None else [], rules=settings.semantic_rules
         )
@@ -241,15 +277,16 @@ class Checker:
             message = _one_line(f"{item.where}: {item.message}")
             return CheckResult(item.id, "fail", None, item.reason, message, item.where)
         ran: list[str] = ["format"]
-        cause, why = "", ""
+        cause, why, executed = "", "", ""
         agreement: Agreement = ""
 
         def result(verdict: Verdict, stage: str | None = None, exc: Any = None) -> CheckResult:
             reason, message = (exc.reason, exc.message) if exc is not None else (None, why)
             message = _one_line(message)
             return CheckResult(
-                item.id, verdict, stage, reason, message, item.where, tuple(ran), cause, agreement
-            )
+                item.id, verdict, stage, reason, message, item.where, tuple(ran), cause, agreement,
+                executed,
+            )  # fmt: skip
 
         passed = await self._format(item)
         if isinstance(passed, FormatError | Reject):
@@ -257,18 +294,24 @@ class Checker:
         event: ExecPass | None = None
         if "execution" in self.settings.stages and passed.calls:
             cause, why = self._not_executable(item, passed)
+            virtual = bool(cause) and self.virtual
+            if virtual:  # what binds to nothing runs on a virtual API instead
+                cause, why = "", ""
             required = item.execution == "required" or self.settings.require_execution
             if cause and required:
                 ran.append("execution")
                 return result("skip", "execution", FormatError("not_executable", why))
             if not cause and self.execution is not None:
                 ran.append("execution")
+                if self.virtual:  # said only then: the output stays as it was without
+                    executed = "virtual" if virtual else "real"
                 out = _first(await self.execution.process(passed))
                 if isinstance(out, Reject):
                     return result("fail", "execution", out)
                 event = out
-                agreement, note = compare_observed([r.result for r in out.results], item.observed)
-                why = note
+                if not virtual:  # made-up results say nothing of the recorded ones
+                    observed = compare_observed([r.result for r in out.results], item.observed)
+                    agreement, why = observed
         if "semantic" in self.settings.stages:
             ran.append("semantic")
             if event is None:
@@ -285,6 +328,19 @@ class Checker:
             if isinstance(out, Reject):
                 return result("fail", "semantic", out)
         return result("pass")
+
+    def _resolve_or_virtual(self, tool: Tool) -> ApiSpec:
+        """The library function ``tool`` binds to, else a virtual API made from it."""
+        spec = self.binder.resolve(tool)
+        if spec is not None:
+            return spec
+        return ApiSpec(
+            name=tool.name,
+            description=tool.description,
+            parameters=tool.parameters,
+            category=tool.category or "general",
+            source="dataset",
+        )
 
     def _not_executable(self, item: CheckCase, passed: FormatPass) -> tuple[str, str]:
         """(cause, why) the calls cannot run; ``("", "")`` when they can."""
@@ -331,7 +387,8 @@ async def open_checker(
 ) -> AsyncIterator[Checker]:
     """A :class:`Checker` with its executors (one shared pool of Python workers) and judge."""
     async with AsyncExitStack() as stack:
-        executor = None
+        executor: Executor | None = None
+        virtual = None
         if "execution" in settings.stages:
             library = library if library is not None else ApiLibrary.builtin()
             modules = {s.binding.module for s in library if isinstance(s.binding, PythonBinding)}
@@ -343,10 +400,21 @@ async def open_checker(
             executor = await stack.enter_async_context(
                 Dispatcher(python=python, rest=RestExecutor())
             )
+            virtual = await open_virtual_apis(
+                settings.virtual_apis,
+                out=None,
+                generators=(settings.judge,) if settings.judge is not None else (),
+                stack=stack,
+                open_model=_open_model,
+            )
+            if virtual is not None:
+                executor = VirtualFallback(executor, virtual)
         judge = None
         if "semantic" in settings.stages and settings.judge is not None:
             judge = await stack.enter_async_context(_open_model(settings.judge, "judge", 0))
-        yield Checker(settings, library=library, executor=executor, judge=judge)
+        yield Checker(
+            settings, library=library, executor=executor, judge=judge, virtual=virtual is not None
+        )
 
 
 async def run_check(

@@ -309,3 +309,89 @@ def test_apigen_run_with_virtual_apis_on_a_catalogue_nothing_can_call(tmp_path: 
     assert records and all(all(flags) for _, flags in records)
     assert "| Data | 0 |" in (out / "README.md").read_text()
     assert len(VirtualCache(out / "virtual-apis.db")) > 0
+
+
+# -- apigen check on a dataset of ToolBench-style calls --------------------------------------
+
+
+def _openai_record(rid: str, query: str, tool: dict[str, Any], arguments: Any) -> dict[str, Any]:
+    name = tool["function"]["name"]
+    call = {"id": "c0", "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)}}  # fmt: skip
+    return {
+        "id": rid,
+        "messages": [
+            {"role": "user", "content": query},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+        ],
+        "tools": [tool],
+    }
+
+
+def _toolbench_dataset(path: Path) -> int:
+    """A real-call record, ToolBench-style records, and one whose call makes no sense."""
+    import random
+
+    from executors._virtual_prompt import response_template
+    from executors.converters.toolbench import convert_toolbench_file
+    from streamer.llm._simdata import sample_arguments
+
+    gcd = {"type": "function", "function": {
+        "name": "math_gcd", "description": "Greatest common divisor.",
+        "parameters": {"type": "object", "properties": {"a": {"type": "integer"},
+                       "b": {"type": "integer"}}, "required": ["a", "b"]}}}  # fmt: skip
+    records = [_openai_record("real-gcd", "GCD of 36 and 48?", gcd, {"a": 36, "b": 48})]
+    report = convert_toolbench_file(shared("toolbench/tools.jsonl"))
+    specs = [s for s in report.specs if response_template(s) is not None and s.required][:12]
+    rng = random.Random(3)
+    for i, spec in enumerate(specs):
+        arguments = sample_arguments(spec.parameters, rng)
+        records.append(_openai_record(f"tb-{i}", f"Use {spec.name}.", spec.to_openai_tool(),
+                                      arguments))  # fmt: skip
+    blank = ApiSpec.create(
+        name="search_for_quotes",
+        description="Search quotes.",
+        parameters={"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]},
+    )
+    records.append(_openai_record("tb-blank", "Search quotes.", blank.to_openai_tool(),
+                                  {"q": " "}))  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return len(specs)
+
+
+def _check(*args: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    apigen = Path(sys.executable).with_name("apigen")
+    done = subprocess.run(
+        [str(apigen), "check", *map(str, args), "--summary-json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    return lines[:-1], lines[-1]["summary"]
+
+
+def test_apigen_check_reports_real_virtual_and_not_executable_counts(tmp_path: Path) -> None:
+    dataset = tmp_path / "toolbench.jsonl"
+    n = _toolbench_dataset(dataset)
+    _, without = _check(dataset)
+    assert "executions" not in without and without["not_run"] == {"no_function": n + 1}
+    cache = tmp_path / "answers.db"
+    results, summary = _check(
+        dataset, "--virtual-apis", "--virtual-simulated", "--virtual-cache", cache
+    )
+    assert summary["executions"] == {"real": 1, "virtual": n + 1, "not_executable": 0}
+    by_id = {r["id"]: r for r in results}
+    assert by_id["real-gcd"]["executed"] == "real" and by_id["real-gcd"]["verdict"] == "pass"
+    assert by_id["tb-blank"]["executed"] == "virtual"
+    assert (by_id["tb-blank"]["verdict"], by_id["tb-blank"]["reason"]) == (
+        "fail", "virtual_api_error"
+    )  # fmt: skip
+    virtual_passes = [r for r in results if r["id"].startswith("tb-") and r["verdict"] == "pass"]
+    assert len(virtual_passes) >= n - 2, results
+    # Checked again on the same store: the same verdicts, every answer from the store.
+    answers = len(VirtualCache(cache))
+    again, _ = _check(dataset, "--virtual-apis", "--virtual-simulated", "--virtual-cache", cache)
+    assert [(r["id"], r["verdict"], r["reason"]) for r in again] == [
+        (r["id"], r["verdict"], r["reason"]) for r in results
+    ]
+    assert len(VirtualCache(cache)) == answers
