@@ -110,10 +110,12 @@ def _simulator_model(
 ) -> ModelConfig:
     from ._config import ModelConfig
 
-    chosen = virtual.simulator or (generators[0] if generators else ModelConfig(kind="local"))
+    if virtual.simulator is not None:
+        return replace(virtual.simulator, name=virtual.simulator.name or "virtual-apis")
+    chosen = generators[0] if generators else ModelConfig(kind="local")
     # Its own endpoint name, so its calls, tokens and cost are counted apart from the
-    # generator's even when it is the same model.
-    return replace(chosen, name=chosen.name or "virtual-apis", weight=1.0)
+    # generator's although it is the same model.
+    return replace(chosen, name="virtual-apis", weight=1.0)
 
 
 def virtual_identity(

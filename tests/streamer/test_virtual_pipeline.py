@@ -155,7 +155,10 @@ async def test_the_simulated_endpoint_answers_virtual_api_prompts(tmp_path: Path
     """The LLM client against the real simulated endpoint (aiohttp, a real socket) is a
     simulator as the executor takes it: answers in the template, counted, then stored."""
     async with run_simulator(SimulatorConfig(seed=3)) as sim:
-        endpoint = LlmEndpoint(name="virtual-apis", base_url=sim.base_url, model="sim")
+        endpoint = LlmEndpoint(
+            name="virtual-apis-probe", base_url=sim.base_url, model="sim",
+            price_input_per_mtok=2.0, price_output_per_mtok=8.0,
+        )  # fmt: skip
         async with LlmClient(endpoint) as client:
             virtual = VirtualExecutor(client, cache=VirtualCache(tmp_path / "v.db"))
             first = await virtual.execute(_toolbench_like_spec(), {"orderid": 3})
@@ -166,6 +169,10 @@ async def test_the_simulated_endpoint_answers_virtual_api_prompts(tmp_path: Path
     assert again.cached and again.result == first.result
     assert client.stats.calls == 1
     assert stats["outcomes"].get("ok") == 1
+    # Cost is accounted like the generator's: by the client, and in the executor's stats.
+    assert virtual.stats.cost_usd == pytest.approx(client.stats.cost_usd) and client.stats.cost_usd
+    labels = {"endpoint": "virtual-apis-probe", "model": "sim"}
+    assert _value("apigen_llm_cost_usd_total", **labels) == pytest.approx(client.stats.cost_usd)
 
 
 # -- runs over the ToolBench catalogue: no API there has a binding ---------------------------
@@ -225,6 +232,9 @@ async def test_toolbench_runs_execute_through_virtual_apis_repeat_from_the_store
         "virtual_bad_response",
     }
     simulated = after_first["requests"] - before["requests"]
+    assert _value("apigen_llm_calls_total", endpoint="virtual-apis", model="simulated-apigen") >= (
+        simulated
+    )
     assert simulated > 0 and after_first["misses"] > before["misses"]
     answers = len(VirtualCache(tmp_path / "virtual-apis.db"))
     assert answers > 0
