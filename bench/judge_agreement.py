@@ -12,9 +12,10 @@ format,semantic`` and every reject is scored against the labels, three ways:
   them (a record fails when either rejects).
 
 Judges: the SIMULATED endpoint (``apigen simulate-llm``, a rule-based test double: its
-numbers say what the harness measures, not what a model judges), the local model when
-``llama_cpp`` and its GGUF are installed (opened as ``apigen run`` opens it; slow on two
-cores, so only ``--local-limit`` records, a stratified sample, are judged), and any
+numbers say what the harness measures, not what a model judges), local models when
+``llama_cpp`` and their GGUFs are installed (``--local-model NAME``, repeatable; default
+the default local judge; judged with the compact prompt ``apigen run`` gives local judges;
+slow on two cores, so only ``--local-limit`` records, a stratified sample), and any
 endpoint given with ``--judge-endpoint/--judge-model``.
 
 For each: precision and recall of the rejects (a reject "predicts" incorrect), agreement
@@ -25,6 +26,8 @@ are counted apart and left out of precision and recall. Writes
 
     .venv/bin/python bench/judge_agreement.py build      # (re)make the labelled set
     .venv/bin/python bench/judge_agreement.py run        # all judges (a few minutes)
+    .venv/bin/python bench/judge_agreement.py run --local-model smollm2-135m \\
+        --local-model qwen2.5-coder-0.5b --local-limit 8
     .venv/bin/python bench/judge_agreement.py run --quick   # simulated judge only
 """
 
@@ -41,7 +44,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +62,10 @@ from streamer.check import (
     read_items,
     run_check,
 )
-from streamer.stages import SemanticRules, rule_check
+from streamer.llm import LocalModel
+from streamer.llm._local import DEFAULT_LOCAL_MODELS, LocalModelError, local_model
+from streamer.prompts import COMPACT_JUDGING
+from streamer.stages import SemanticChecker, SemanticRules, rule_check
 from topics import Call, CallResult, EventMeta, ExecPass, QueryStyle, Sample, Tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,11 +122,21 @@ def cli_check(path: Path, judge: tuple[str, str] | None) -> dict[str, dict[str, 
 
 
 def engine_check(
-    path: Path, judge: ModelConfig, rules: SemanticRules, concurrency: int = 32
+    path: Path,
+    judge: ModelConfig,
+    rules: SemanticRules,
+    concurrency: int = 32,
+    local: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The same check engine in-process (for rules switched off, and the local model)."""
+    """The same check engine in-process (rules switched off; the local models). A local
+    model (registry name) judges with the compact prompt, as ``apigen run`` makes local
+    judges do; ``apigen check`` has no prompt setting, so the checker's semantic stage is
+    rebuilt with it."""
     settings = CheckSettings(
-        stages=("format", "semantic"), judge=judge, semantic_rules=rules, concurrency=concurrency
+        stages=("format", "semantic"),
+        judge=None if local else judge,
+        semantic_rules=rules,
+        concurrency=concurrency,
     )
     out: dict[str, dict[str, Any]] = {}
 
@@ -128,7 +144,12 @@ def engine_check(
         out[result.id] = result.to_json()
 
     async def main() -> None:
-        async with open_checker(settings) as checker:
+        async with AsyncExitStack() as stack:
+            checker = await stack.enter_async_context(open_checker(settings))
+            if local:
+                model = LocalModel(model=local, role="judge", seed=1)
+                model = await stack.enter_async_context(model)
+                checker.semantic = SemanticChecker([model], rules=rules, prompt=COMPACT_JUDGING)
             await run_check(checker, read_items([path]), keep)
 
     anyio.run(main)
@@ -240,12 +261,12 @@ def run_judge(
     cli: tuple[str, str] | None,
     config: ModelConfig,
     rules: dict[str, dict[str, Any]],
-    concurrency: int = 32,
+    local: str | None = None,
 ) -> dict[str, Any]:
     """The judge alone (rules off, every record judged) and combined with the rules: by
     ``apigen check --judge-endpoint`` when ``cli`` is given, else from the two runs."""
     start = time.monotonic()
-    alone = engine_check(path, config, NO_RULES, concurrency)
+    alone = engine_check(path, config, NO_RULES, 4 if local else 32, local)
     combined = cli_check(path, cli) if cli else combine(rules, alone)
     return {
         "judge": name,
@@ -257,16 +278,17 @@ def run_judge(
     }
 
 
-def local_available() -> bool:
+def local_missing(name: str) -> str:
+    """Why the local model ``name`` cannot run here ("" when it can)."""
     try:
         import llama_cpp  # noqa: F401
 
-        from streamer.llm import default_model_path
-
-        default_model_path()
-    except (ImportError, FileNotFoundError):
-        return False
-    return True
+        local_model(name).locate()
+    except ImportError:
+        return "llama_cpp is not installed"
+    except (LocalModelError, FileNotFoundError) as exc:
+        return str(exc)
+    return ""
 
 
 def rule_cost(repeats: int = 2000) -> dict[str, float]:
@@ -343,17 +365,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             cli = (args.judge_endpoint, args.judge_model)
             entry = run_judge(args.judge_model, rows, everything, cli, cfg, rules)
             report["judges"].append(entry)
-        if not args.quick and local_available():
+        for name in [] if args.quick else args.local_model or [DEFAULT_LOCAL_MODELS["judge"]]:
+            why = local_missing(name)
+            if why:
+                report.setdefault("local_missing", {})[name] = why
+                continue
             sample = stratified(rows, args.local_limit)
             subset = Path(tmp) / "local.jsonl"
             _write(subset, sample)
-            local = ModelConfig(kind="local", seed=1)
-            entry = run_judge("local", sample, subset, None, local, rules, concurrency=4)
+            config = ModelConfig(kind="local", model=name, seed=1)
+            entry = run_judge(f"local:{name}", sample, subset, None, config, rules, name)
+            entry["title"] = local_model(name).title
             entry["rules_on_same_records"] = score(sample, rules).to_json()
             entry["limit"] = args.local_limit
             report["judges"].append(entry)
-        elif not args.quick:
-            report["local"] = "not installed (llama_cpp or the SmolLM2 GGUF missing)"
     return report
 
 
@@ -416,8 +441,21 @@ def _reading(report: dict[str, Any]) -> list[str]:
                 " query implies without stating them (a default constant, 52 cards in a deck)."
             )
         else:
+            small = (
+                f" (one record moves these ratios by about {100 // j['records']} points)"
+                if j["records"] < 50
+                else ""
+            )
+            answered = j["records"] - alone["judge_errors"]
+            if alone["rejects"] in (0, answered):
+                small += (
+                    " — it rejects every record, so its precision is just the share of incorrect"
+                    " ones"
+                    if alone["rejects"]
+                    else " — it passes every record"
+                )
             out.append(
-                f"- `{j['judge']}` alone: {alone['rejects']} rejects of {j['records']} records,"
+                f"- `{j['judge']}` alone{small}: {alone['rejects']} rejects of {j['records']},"
                 f" precision {_pct(alone['precision'])}, recall {_pct(alone['recall'])},"
                 f" {alone['judge_errors']} failed judge calls; combined with the rules"
                 f" (by {j['combined_by']}): recall {_pct(j['combined']['recall'])}."
@@ -448,36 +486,37 @@ def markdown(report: dict[str, Any]) -> str:
         _line("rules alone", report["rules"]),
     ]
     for j in report["judges"]:
-        if j["judge"] == "local":
+        if j["judge"].startswith("local:"):
             continue
         out += [_line(f"{j['judge']} alone", j["judge_alone"])]
         out += [_line(f"rules + {j['judge']}", j["combined"])]
     entries = [("rules", report["rules"])]
     entries += [(f"{j['judge']} alone", j["judge_alone"]) for j in report["judges"]]
     entries += [(f"rules + {j['judge']}", j["combined"]) for j in report["judges"]]
-    local = next((j for j in report["judges"] if j["judge"] == "local"), None)
-    if local:
+    for local in (j for j in report["judges"] if j["judge"].startswith("local:")):
         out += [
             "",
-            f"## The local model (SmolLM2-135M), on {local['records']} records",
+            f"## Local model `{local['judge'][6:]}` ({local['title']}), on {local['records']}"
+            " records",
             "",
-            f"A stratified sample (`--local-limit {local['limit']}`, round-robin over the rules):"
-            f" the local model takes seconds per judged batch on two cores ({local['seconds']} s"
-            " here). Rules + local is combined from the two runs.",
+            f"A stratified sample (`--local-limit {local['limit']}`, round-robin over the rules),"
+            " judged with the compact prompt `apigen run` gives local judges, four records per"
+            f" call: {local['seconds']} s on two cores. Rules + model is combined from the two"
+            " runs.",
             "",
             header,
             _line("rules alone (same records)", local["rules_on_same_records"]),
-            _line("local alone", local["judge_alone"]),
-            _line("rules + local", local["combined"]),
+            _line(f"{local['judge']} alone", local["judge_alone"]),
+            _line(f"rules + {local['judge']}", local["combined"]),
         ]
-    elif "local" in report:
-        out += ["", f"The local model was not run: {report['local']}."]
+    for name, why in report.get("local_missing", {}).items():
+        out += ["", f"Local model `{name}` not run: {why}."]
     out += [
         "",
         "## Share rejected per construction rule",
         "",
         "For `gold` a reject is a false reject; for the corruptions it is a catch."
-        " The local model's column counts its sample only.",
+        " A local model's columns count its sample only.",
         "",
         *_per_how(entries),
         "",
@@ -502,7 +541,12 @@ def main() -> None:
     sub.add_parser("build", help="(re)make bench/data/judge_labels.jsonl from ../shared/data")
     go = sub.add_parser("run", help="score the rules and the judges on the labelled set")
     go.add_argument("--quick", action="store_true", help="the simulated judge only")
-    go.add_argument("--local-limit", type=int, default=10, help="records for the local model")
+    go.add_argument("--local-limit", type=int, default=10, help="records per local model")
+    go.add_argument(
+        "--local-model",
+        action="append",
+        help="local model to judge with (repeatable; default: the default local judge)",
+    )
     go.add_argument("--judge-endpoint", help="also score this OpenAI-compatible judge")
     go.add_argument("--judge-model", help="its model name")
     go.add_argument("--judge-api-key-env", help="environment variable with its API key")
