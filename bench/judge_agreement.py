@@ -28,7 +28,7 @@ are counted apart and left out of precision and recall. Writes
     .venv/bin/python bench/judge_agreement.py run        # all judges (a few minutes)
     .venv/bin/python bench/judge_agreement.py run --local-model smollm2-135m \\
         --local-model qwen2.5-coder-0.5b --local-limit 8
-    .venv/bin/python bench/judge_agreement.py run --quick   # simulated judge only
+    .venv/bin/python bench/judge_agreement.py run --quick   # simulated judge, ~10 s, prints
 """
 
 from __future__ import annotations
@@ -540,7 +540,9 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="(re)make bench/data/judge_labels.jsonl from ../shared/data")
     go = sub.add_parser("run", help="score the rules and the judges on the labelled set")
-    go.add_argument("--quick", action="store_true", help="the simulated judge only")
+    go.add_argument(
+        "--quick", action="store_true", help="the simulated judge only; print, write nothing"
+    )
     go.add_argument("--local-limit", type=int, default=10, help="records per local model")
     go.add_argument(
         "--local-model",
@@ -562,9 +564,10 @@ def main() -> None:
     if args.judge_endpoint and not args.judge_model:
         raise SystemExit("--judge-endpoint needs --judge-model")
     report = run(args)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    RESULTS.with_suffix(".md").write_text(markdown(report))
+    if not args.quick:  # a quick run leaves the committed full results alone
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+        RESULTS.with_suffix(".md").write_text(markdown(report))
     print(markdown(report))
 
 
