@@ -28,7 +28,7 @@ from rich.table import Table
 
 from executors import ApiLibrary, SpecError
 
-from ._config import ConfigError, ModelConfig
+from ._config import ConfigError, ModelConfig, check_allow_hosts
 from ._dataset import DatasetStore
 from ._export import FORMATS, export_dataset
 from ._virtual_apis import VirtualApisConfig
@@ -174,6 +174,14 @@ def register(app: typer.Typer) -> None:
         concurrency: Annotated[int, typer.Option(min=1, help="Records checked at once.")] = 32,
         workers: Annotated[int, typer.Option(min=1, help="Python executor processes.")] = 2,
         timeout: Annotated[float, typer.Option(help="Seconds one call may run.")] = 10.0,
+        allow_host: Annotated[
+            list[str],
+            typer.Option(
+                "--allow-host",
+                help="HOST or HOST:PORT REST calls may reach at a loopback/private address "
+                "(repeatable).",
+            ),
+        ] = [],  # noqa: B006
         virtual_apis: Annotated[
             bool,
             typer.Option(
@@ -226,6 +234,7 @@ def register(app: typer.Typer) -> None:
             concurrency=concurrency,
             python_workers=workers,
             exec_timeout_s=timeout,
+            allow_hosts=_allowed_hosts(allow_host),
             virtual_apis=virtual,
         )
         try:
@@ -338,3 +347,10 @@ def _record_format(fmt: str | None) -> RecordFormat | None:
         if name == fmt:
             return name
     return None
+
+
+def _allowed_hosts(given: list[str]) -> tuple[str, ...]:
+    try:
+        return check_allow_hosts(given, "--allow-host")
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--allow-host") from None

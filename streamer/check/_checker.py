@@ -50,6 +50,7 @@ from executors import (
     ApiSpec,
     Dispatcher,
     Executor,
+    NetworkPolicy,
     PythonBinding,
     PythonExecutor,
     RestExecutor,
@@ -114,6 +115,8 @@ class CheckSettings:
     concurrency: records checked at once.
     python_workers: worker processes of the Python executor (shared by every record).
     exec_timeout_s: seconds one call may run.
+    allow_hosts: ``HOST[:PORT]`` entries REST calls may reach at loopback or private
+      addresses (hosts named by the dataset's specs are refused there otherwise).
     virtual_apis: run calls of tools that bind to nothing on virtual APIs (off by default;
       the simulator defaults to the judge, else the local model; the answer store to memory).
 
@@ -133,6 +136,7 @@ class CheckSettings:
     concurrency: int = 32
     python_workers: int = 2
     exec_timeout_s: float = 10.0
+    allow_hosts: tuple[str, ...] = ()
     virtual_apis: VirtualApisConfig = field(default_factory=VirtualApisConfig)
 
     def __post_init__(self) -> None:
@@ -398,7 +402,10 @@ async def open_checker(
                 allowed_modules=modules,
             )
             executor = await stack.enter_async_context(
-                Dispatcher(python=python, rest=RestExecutor())
+                Dispatcher(
+                    python=python,
+                    rest=RestExecutor(policy=NetworkPolicy.from_hosts(settings.allow_hosts)),
+                )
             )
             virtual = await open_virtual_apis(
                 settings.virtual_apis,
