@@ -19,9 +19,9 @@ from typing import Any
 import anyio
 
 from streamer.check import CheckCase, CheckSettings, open_checker, read_items, run_check
+from streamer.grounding._grounding import Mentions, groundable
 from streamer.llm._simdata import sample_value
 from streamer.prompts import openai_tool
-from streamer.stages import Mentions, groundable
 from topics import Tool
 
 __all__ = ["BFCL", "HOW", "SEED", "build"]

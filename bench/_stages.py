@@ -45,9 +45,9 @@ from executors import (
     RestExecutor,
 )
 from executors.converters.openapi import specs_from_openapi
-from streamer._runner import StageRunner
-from streamer._stage import Stage
 from streamer.llm._simdata import generate_pairs
+from streamer.runtime._runner import StageRunner
+from streamer.runtime._stage import Stage
 from streamer.stages import (
     ExecutionChecker,
     FormatChecker,
@@ -132,8 +132,8 @@ async def measure_stage(
 
 async def _replay(transport: Transport, events: int) -> dict[str, Any]:
     """The format stage replayed over ``events`` retained generations by the replay API
-    (:func:`streamer._replay.run_bounded`: a fresh group, bounded by the end offsets)."""
-    from streamer._replay import run_bounded
+    (:func:`streamer.replay._replay.run_bounded`: a fresh group, bounded by the end offsets)."""
+    from streamer.replay._replay import run_bounded
 
     cpu0, t0 = tree_cpu_s(os.getpid()), time.perf_counter()
     done = await run_bounded(
@@ -152,7 +152,7 @@ async def _replay(transport: Transport, events: int) -> dict[str, Any]:
         "wall_s": round(wall, 3),
         "events_per_s": round(done.consumed / wall, 1),
         "cpu_ms_per_event": round(cpu / max(1, done.consumed) * 1e3, 4),
-        "api": "streamer._replay.run_bounded (what apigen replay runs per stage)",
+        "api": "streamer.replay._replay.run_bounded (what apigen replay runs per stage)",
     }
 
 

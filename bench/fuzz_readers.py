@@ -62,7 +62,7 @@ from executors.converters import (
     specs_from_toolbench_tool,
 )
 from executors.converters._common import read_json_lines
-from streamer._stage import UnencodableOutput, encode_bounded
+from streamer.runtime._stage import UnencodableOutput, encode_bounded
 from streamer.stages import FormatChecker
 from topics import EventMeta, Generation, GenerationSettings, QueryStyle, Sample, Tool
 

@@ -96,7 +96,7 @@ def _stages(plan: Plan, work: Path) -> dict[str, Any]:
 
 
 def _kafka_bootstrap(stack: list[Any], work: Path) -> str:
-    from streamer._broker import LocalKafkaBroker
+    from streamer.broker._kafka import LocalKafkaBroker
 
     broker = LocalKafkaBroker(work / "kafka")
     stack.append(broker)

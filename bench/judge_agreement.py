@@ -54,7 +54,6 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._judge_labels import BFCL, HOW, build
-from streamer._config import ModelConfig
 from streamer.check import (
     CheckResult,
     CheckSettings,
@@ -64,6 +63,7 @@ from streamer.check import (
 )
 from streamer.llm import LocalModel
 from streamer.llm._local import DEFAULT_LOCAL_MODELS, LocalModelError, local_model
+from streamer.pipeline._model_config import ModelConfig
 from streamer.prompts import COMPACT_JUDGING
 from streamer.stages import SemanticChecker, SemanticRules, rule_check
 from topics import Call, CallResult, EventMeta, ExecPass, QueryStyle, Sample, Tool

@@ -40,7 +40,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streamer._dataset import DatasetStore
+from streamer.dataset._store import DatasetStore
 from streamer.llm._local import DEFAULT_LOCAL_MODELS, LOCAL_MODELS, LocalModel
 from streamer.prompts import COMPACT_JUDGING, JudgeItem, JudgePrompt
 from topics import Call, CallResult

@@ -337,13 +337,12 @@ def _carriable(
 
 
 def _python_module(source: str) -> tuple[tuple[ApiSpec, ...], tuple[SpecError, ...]]:
-    from .curation._reasons import CurationError
-    from .curation._sources import load_curation_source
+    from ._python_module import module_specs
 
     try:
-        loaded = load_curation_source(source)
-    except CurationError as exc:
-        raise SpecError(exc.where, exc.field, exc.problem) from None
+        loaded = module_specs(source.removeprefix("python:"))
+    except SpecError:
+        raise
     except Exception as exc:  # importing runs the module: anything can come out
         problem = f"cannot import: {type(exc).__name__}: {exc}"
         raise SpecError(source, "<module>", problem) from None

@@ -1,4 +1,4 @@
-"""Session-wide fixtures: the anyio backend and the real Kafka broker (streamer._broker)."""
+"""Session-wide fixtures: the anyio backend and the real Kafka broker (streamer.broker._kafka)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer._broker import LocalKafkaBroker, jars_present
+from streamer.broker._kafka import LocalKafkaBroker, jars_present
 
 
 @pytest.fixture(scope="session")

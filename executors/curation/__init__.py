@@ -3,7 +3,7 @@
 Quality rules with reason codes, safe renaming, duplicate detection, accessibility testing
 through the executors, category consolidation onto a reviewable taxonomy, and a report
 (Markdown + JSON) accounting for every input API. LLM docstring regeneration plugs in as
-a :class:`DocWriter` (``streamer._curate`` provides one over ``streamer.llm``).
+a :class:`DocWriter` (``streamer.curation._curate`` provides one over ``streamer.llm``).
 """
 
 from ._access import AccessResult, AccessSettings, check_access, example_arguments, probe_host

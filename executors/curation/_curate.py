@@ -94,7 +94,7 @@ class WrittenDocs:
 
 
 class DocWriter(Protocol):
-    """Writes API documentation (an LLM, see ``streamer._curate``). May raise anything on
+    """Writes API documentation (an LLM, see ``streamer.curation._curate``). May raise anything on
     failure; the API is then rejected as ``regeneration_failed`` with the message."""
 
     @property

@@ -18,7 +18,6 @@ too, and the report rejects them as ``unparseable_doc``.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,13 +27,13 @@ import httpx
 from .._errors import SpecError
 from .._library import detect_source_kind, load_source
 from .._network import NetworkPolicy, fetch_url, url_host
-from .._spec import ApiSpec, PythonBinding
+from .._python_module import module_specs
+from .._spec import ApiSpec
 from ..converters import (
     ConversionReport,
     Rename,
     convert_openapi,
     convert_toolbench_file,
-    spec_from_callable,
 )
 from ._reasons import CurationError
 
@@ -90,28 +89,13 @@ def _from_report(label: str, report: ConversionReport) -> LoadedSource:
 
 
 def _python_module(name: str) -> LoadedSource:
-    label = f"python:{name}"
     try:
-        module = importlib.import_module(name)
-    except ImportError as exc:
-        raise CurationError(label, "<module>", f"cannot import: {exc}") from None
-    exported = getattr(module, "__all__", None)
-    if not isinstance(exported, list | tuple):
-        raise CurationError(label, "__all__", "the module must list its API functions")
-    category = getattr(module, "API_CATEGORY", name.rsplit(".", 1)[-1])
-    specs: list[ApiSpec] = []
-    errors: list[SpecError] = []
-    for attr in exported:
-        fn = getattr(module, str(attr), None)
-        if not callable(fn):
-            errors.append(SpecError(label, str(attr), "is not a function"))
-            continue
-        try:
-            specs.append(spec_from_callable(fn, category=str(category), source=label))
-        except SpecError as exc:
-            errors.append(exc)
-    modules = frozenset(s.binding.module for s in specs if isinstance(s.binding, PythonBinding))
-    return LoadedSource(label, tuple(specs), tuple(errors), python_modules=modules)
+        loaded = module_specs(name)
+    except SpecError as exc:
+        raise CurationError(exc.document, exc.field, exc.problem) from None
+    return LoadedSource(
+        loaded.label, loaded.specs, loaded.errors, python_modules=loaded.python_modules
+    )
 
 
 def _openapi_url(url: str) -> LoadedSource:

@@ -14,7 +14,7 @@ a schema guard), one module per format (``_xlam``, ``_openai``, ``_sharegpt``,
 (tool -> library function by signature) and ``_checker`` (the stages, verdicts, summary).
 
 May import: :mod:`topics`, :mod:`executors` (library, converters, executors),
-:mod:`streamer.stages` (the stages it runs), and ``streamer._config``/``_pipeline``/
+:mod:`streamer.stages` (the stages it runs), and ``streamer.pipeline._config``/``_pipeline``/
 ``_stage`` for the judge and stage outputs. Never the runner, services or the CLI (the
 CLI imports this package, not the other way round).
 """

@@ -59,10 +59,11 @@ from executors import (
 from executors.builtin import BFCL_WEB_ONLY
 from topics import EventMeta, ExecPass, FormatPass, Generation, Reject, Sample, Tool, derive_id
 
-from .._config import ModelConfig
-from .._pipeline import _open_model
-from .._stage import Output
-from .._virtual_apis import VirtualApisConfig, open_virtual_apis
+from ..pipeline._build import open_model as _open_model
+from ..pipeline._model_config import ModelConfig
+from ..pipeline._virtual_apis import open_virtual_apis
+from ..pipeline._virtual_config import VirtualApisConfig
+from ..runtime._stage import Output
 from ..stages import (
     ExecutionChecker,
     FormatChecker,

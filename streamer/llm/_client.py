@@ -31,8 +31,8 @@ from aiolimiter import AsyncLimiter
 from executors import default_redactor
 from topics import Usage
 
-from .._metrics import pipeline_metrics
 from ..prompts import ChatMessage
+from ..runtime._metrics import pipeline_metrics
 from ._errors import LlmError, LlmReason
 from ._http import AiohttpPoster, HttpxPoster, Poster, PostFailed, PostTimeout
 from ._model import Completion, OutputMode, parse_json_content

@@ -293,14 +293,14 @@ def _query(calls: Sequence[Mapping[str, Any]], rng: random.Random) -> str:
 def _grounding() -> Any:
     # Imported on use: streamer.stages imports this package, so a module-level import of
     # it here would be circular.
-    from ..stages import _grounding
+    from ..grounding import _grounding
 
     return _grounding
 
 
 def grounded(query: str, calls: Sequence[Mapping[str, Any]]) -> str | None:
     """None when ``query`` states every call: each groundable argument value (the semantic
-    rules' definition and matching, :mod:`streamer.stages._grounding`, with the argument's
+    rules' definition and matching, :mod:`streamer.grounding._grounding`, with the argument's
     name as the only hint: the judge sees no schemas), or the name of a call without
     arguments; else what is missing."""
     g = _grounding()

@@ -13,7 +13,7 @@ Everything is labelled: model names start with ``simulated-``, every response ca
 :data:`~streamer.llm._simdata.SIMULATED_JUDGE` ("[simulated judge: a rule-based test
 double, ...]"), so a verdict that reaches a dataset or a report is never mistaken for a
 judgement. The verdicts ground argument values the way the semantic rules do
-(:mod:`streamer.stages._grounding`: "$200,000" states 200000).
+(:mod:`streamer.grounding._grounding`: "$200,000" states 200000).
 
 Reproducibility: each request draws from its own RNG seeded by (seed, a hash of the
 messages, how many times those messages were seen before), so the same requests give the

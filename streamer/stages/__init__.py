@@ -3,7 +3,6 @@
 from ._execution import ExecutionChecker, Resolver
 from ._format import FormatChecker, FormatError, FormatRules, check_calls, parse_pairs
 from ._generator import Generator, WeightedModel
-from ._grounding import Mentions, groundable
 from ._sampler import (
     ApiSampler,
     Sampler,
@@ -25,7 +24,6 @@ __all__ = [
     "FormatRules",
     "FunnelSink",
     "Generator",
-    "Mentions",
     "Resolver",
     "Sampler",
     "SamplerConfig",
@@ -37,7 +35,6 @@ __all__ = [
     "Verdict",
     "WeightedModel",
     "check_calls",
-    "groundable",
     "parse_pairs",
     "rule_check",
     "tool_from_spec",

@@ -18,7 +18,7 @@ import anyio
 from executors import ApiSpec, Executor, Outcome
 from topics import CallResult, ExecPass, FormatPass, Tool, Topic
 
-from .._stage import Output, make_reject, stage_version
+from ..runtime._stage import Output, make_reject, stage_version
 
 __all__ = ["ExecutionChecker", "Resolver"]
 

@@ -48,7 +48,7 @@ from jsonschema.exceptions import ValidationError
 from executors import InvalidSchema, check_value, compile_schema, format_path
 from topics import Call, FormatPass, Generation, QueryStyle, Sample, Tool, Topic
 
-from .._stage import Output, make_reject, stage_version
+from ..runtime._stage import Output, make_reject, stage_version
 
 __all__ = ["FormatChecker", "FormatError", "FormatRules", "check_calls", "parse_pairs"]
 

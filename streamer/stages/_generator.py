@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 from topics import Generation, Sample, Topic
 
-from .._stage import Output, make_reject, stage_version
 from ..llm import ChatModel, LlmError
 from ..prompts import FULL_GENERATION, GenerationPrompt
+from ..runtime._stage import Output, make_reject, stage_version
 
 __all__ = ["Generator", "WeightedModel"]
 
@@ -43,7 +43,7 @@ class Generator:
         config: object = None,
     ) -> None:
         """``config``: further settings that decide the answers (the models' kinds,
-        endpoints, seeds; see :mod:`streamer._versions`), hashed into the version; never
+        endpoints, seeds; see :mod:`streamer.pipeline._versions`), hashed into the version; never
         secrets."""
         if not models:
             raise ValueError("the generator needs at least one model")

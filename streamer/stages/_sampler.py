@@ -34,7 +34,7 @@ from topics import (
     derive_id,
 )
 
-from .._stage import Output, stage_version
+from ..runtime._stage import Output, stage_version
 
 __all__ = [
     "MAX_EXAMPLE_BYTES",

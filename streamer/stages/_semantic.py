@@ -31,10 +31,10 @@ import anyio
 
 from topics import CallResult, ExecPass, Judgement, QueryStyle, SemanticPass, Topic
 
-from .._stage import Output, make_reject, stage_version
+from ..grounding._grounding import Mentions, groundable
 from ..llm import ChatModel, LlmError
 from ..prompts import FULL_JUDGING, JudgeItem, JudgePrompt
-from ._grounding import Mentions, groundable
+from ..runtime._stage import Output, make_reject, stage_version
 
 __all__ = ["SemanticChecker", "SemanticRules", "Verdict", "rule_check"]
 
@@ -49,7 +49,7 @@ class SemanticRules:
     check_results: reject error-like and empty results.
     max_ungrounded: largest accepted fraction of groundable argument values (strings of two
       or more characters outside enums, and numbers) that the query does not state (see
-      :mod:`streamer.stages._grounding` for the forms that count); 1.0 disables the rule.
+      :mod:`streamer.grounding._grounding` for the forms that count); 1.0 disables the rule.
     check_request_count: reject when the query's numbered requests outnumber the calls.
     """
 
@@ -220,7 +220,7 @@ class SemanticChecker:
     temperature: sampling temperature of judge calls.
     prompt: the judge prompt (the compact one suits small local models).
     config: further settings that decide verdicts (e.g. the judges' models and endpoints,
-      see :mod:`streamer._versions`), hashed into the version; never secrets.
+      see :mod:`streamer.pipeline._versions`), hashed into the version; never secrets.
 
     Every setting but ``batch_linger_s`` (timing only) is part of the version.
     """

@@ -1,6 +1,6 @@
 """Dataset sink: ``semantic-pass`` -> the dataset store; ``rejects`` -> the funnel.
 
-Two stages share one :class:`~streamer._dataset.DatasetStore`: :class:`DatasetSink` keeps
+Two stages share one :class:`~streamer.dataset._store.DatasetStore`: :class:`DatasetSink` keeps
 verified pairs, :class:`FunnelSink` counts rejects. Both write idempotently (keyed by event
 id), so a re-delivered event changes nothing.
 
@@ -20,9 +20,9 @@ import anyio.to_thread
 
 from topics import Reject, SemanticPass, Topic
 
-from .._dataset import DatasetStore
-from .._metrics import pipeline_metrics
-from .._stage import Output
+from ..dataset._store import DatasetStore
+from ..runtime._metrics import pipeline_metrics
+from ..runtime._stage import Output
 
 __all__ = ["DatasetSink", "FunnelSink", "GroupCommit"]
 

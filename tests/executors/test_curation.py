@@ -210,7 +210,7 @@ async def test_rest_service_and_python_library(
 async def test_curated_library_and_report_files(
     rest_service: RunningService, tmp_path: Path
 ) -> None:
-    from streamer._curate import write_outputs
+    from streamer.curation._curate import write_outputs
 
     result = await curate([FIXTURE_MODULE], CurationSettings(access=AccessSettings(timeout_s=1.0)))
     json_path, md_path = write_outputs(result, tmp_path / "curated.jsonl")

@@ -16,9 +16,10 @@ import pytest
 
 from executors import McpServerConfig
 from executors.mcp_server import build_server
-from streamer._config import ConfigError, ModelConfig, PipelineConfig, load_config
-from streamer._dataset import DatasetRecord, DatasetStore
-from streamer._pipeline import run_pipeline
+from streamer.dataset._store import DatasetRecord, DatasetStore
+from streamer.pipeline._config import PipelineConfig, load_config
+from streamer.pipeline._model_config import ConfigError, ModelConfig
+from streamer.pipeline._run import run_pipeline
 
 from .test_mcp_executor import http_demo
 

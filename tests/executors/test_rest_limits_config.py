@@ -18,8 +18,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from executors import ApiLibrary, NetworkPolicy, RateLimits, RestExecutor
-from streamer._config import ConfigError, PipelineConfig, load_config
-from streamer._pipeline import open_execution
+from streamer.pipeline._build import open_execution
+from streamer.pipeline._config import PipelineConfig, load_config
+from streamer.pipeline._model_config import ConfigError
 
 from .rest_server import RunningService
 from .test_rest_executor import FakeSleep, Location, rest_spec

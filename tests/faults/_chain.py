@@ -7,9 +7,10 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamer._config import ModelConfig, PipelineConfig
-from streamer._pipeline import STAGE_NAMES, build_stage, load_library, make_sampler
-from streamer._stage import Stage, make_reject
+from streamer.pipeline._build import STAGE_NAMES, build_stage, load_library, make_sampler
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._model_config import ModelConfig
+from streamer.runtime._stage import Stage, make_reject
 from topics import Event, Reject
 
 SIMULATED = (ModelConfig(kind="simulated"),)

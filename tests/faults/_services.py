@@ -9,9 +9,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from streamer._config import PipelineConfig
-from streamer._dataset import DatasetStore
-from streamer._pipeline import load_library, make_sampler, open_transport
+from streamer.dataset._store import DatasetStore
+from streamer.pipeline._build import load_library, make_sampler, open_transport
+from streamer.pipeline._config import PipelineConfig
 from topics import PIPELINE, Message, encode
 
 STAGES = ("generator", "format", "execution", "semantic", "sink", "funnel")

@@ -12,9 +12,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from streamer._pipeline import load_library, make_sampler
-from streamer._runner import RunnerSettings, StageRunner
 from streamer.llm import LlmClient, LlmEndpoint, SimulatorConfig, run_simulator
+from streamer.pipeline._build import load_library, make_sampler
+from streamer.runtime._runner import RunnerSettings, StageRunner
 from streamer.stages import FormatChecker, Generator
 from topics import FormatPass, Generation, MemoryTransport, Message, Reject, decode, encode
 

@@ -15,8 +15,8 @@ import anyio
 import orjson
 import pytest
 
-from streamer._dataset import DatasetStore
-from streamer._runner import RunnerSettings, StageRunner
+from streamer.dataset._store import DatasetStore
+from streamer.runtime._runner import RunnerSettings, StageRunner
 from topics import (
     PIPELINE,
     EmbeddedTransport,

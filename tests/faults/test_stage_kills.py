@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from streamer._broker import LocalKafkaBroker
-from streamer._pipeline import run_pipeline
+from streamer.broker._kafka import LocalKafkaBroker
+from streamer.pipeline._run import run_pipeline
 
 from ._chain import pipeline_config
 from ._services import STAGES, Services, feed_samples, records, terminal, wait_for

@@ -32,10 +32,11 @@ from executors import (
     RestParameter,
     ResultCache,
 )
-from streamer._config import ModelConfig, PipelineConfig
-from streamer._metrics import serve_metrics
-from streamer._pipeline import run_pipeline
 from streamer.llm import LlmClient, LlmEndpoint, LlmError
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._model_config import ModelConfig
+from streamer.pipeline._run import run_pipeline
+from streamer.runtime._metrics import serve_metrics
 from tests.executors.rest_server import run_service
 
 from ._exprs import Expr, alert_lhs, alerts, dashboard_exprs, recordings

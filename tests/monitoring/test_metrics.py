@@ -7,8 +7,8 @@ import subprocess
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from streamer._metrics import MAX_LABEL_VALUES, PipelineMetrics, partitions_lag
-from streamer._stage import Output, make_reject
+from streamer.runtime._metrics import MAX_LABEL_VALUES, PipelineMetrics, partitions_lag
+from streamer.runtime._stage import Output, make_reject
 from tests.streamer.factories import sample
 from topics import Generation, Topic, TopicPartition
 

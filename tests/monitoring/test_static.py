@@ -14,8 +14,8 @@ import yaml
 
 from dashboards.build import DASHBOARDS
 from dashboards.build import main as build_dashboards
-from streamer._config import load_config
-from streamer._pipeline import STAGE_NAMES
+from streamer.pipeline._build import STAGE_NAMES
+from streamer.pipeline._config import load_config
 
 from ._exprs import alert_lhs, alerts, load_dashboards, recordings
 from .conftest import DASHBOARDS as DASHBOARD_DIR

@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from executors import ApiLibrary, ApiSpec, SpecError
-from streamer._config import ConfigError, load_config
+from streamer.pipeline._config import load_config
+from streamer.pipeline._model_config import ConfigError
 
 CONFIGS = {
     "log = 5": "log",

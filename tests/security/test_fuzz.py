@@ -25,7 +25,8 @@ from executors.converters import (
     specs_from_openapi,
     specs_from_toolbench_tool,
 )
-from streamer._config import TOP_LEVEL_KEYS, ConfigError, load_config
+from streamer.pipeline._config import TOP_LEVEL_KEYS, load_config
+from streamer.pipeline._model_config import ConfigError
 from streamer.stages import (
     FormatChecker,
     FormatError,

@@ -52,7 +52,7 @@ from executors.converters import (
     specs_from_openapi,
     specs_from_toolbench_tool,
 )
-from streamer._stage import UnencodableOutput, encode_bounded
+from streamer.runtime._stage import UnencodableOutput, encode_bounded
 from streamer.stages import FormatChecker
 from topics import (
     EventMeta,

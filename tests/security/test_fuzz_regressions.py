@@ -32,10 +32,10 @@ from executors.converters import (
     spec_from_callable,
     specs_from_openapi,
 )
-from streamer._runner import RunnerSettings, StageRunner
-from streamer._stage import Output
 from streamer.llm._simdata import generate_pairs
 from streamer.prompts import extract_block
+from streamer.runtime._runner import RunnerSettings, StageRunner
+from streamer.runtime._stage import Output
 from streamer.stages import ExecutionChecker, SeedPool
 from topics import (
     Call,

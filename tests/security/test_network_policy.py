@@ -34,9 +34,10 @@ from executors import (
 )
 from executors._network import address_class
 from executors.curation import AccessSettings, check_access, probe_host
-from streamer._config import ConfigError, ModelConfig, PipelineConfig, load_config
-from streamer._pipeline import run_pipeline
-from streamer.cli import app
+from streamer.cli._app import app
+from streamer.pipeline._config import PipelineConfig, load_config
+from streamer.pipeline._model_config import ConfigError, ModelConfig
+from streamer.pipeline._run import run_pipeline
 
 from .net_servers import counting_listener, recording_server, weather_spec
 

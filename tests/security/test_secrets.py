@@ -28,11 +28,12 @@ from aiohttp.typedefs import Middleware
 
 from executors import ApiLibrary, ApiSpec, NetworkPolicy, RestExecutor
 from executors.curation import AccessSettings, LoadedSource, curate_sources
-from streamer._config import ModelConfig, PipelineConfig
-from streamer._curate import write_outputs
-from streamer._metrics import serve_metrics
-from streamer._pipeline import run_pipeline
+from streamer.curation._curate import write_outputs
 from streamer.llm import LlmClient, LlmEndpoint, LlmError, SimulatorConfig, create_app
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._model_config import ModelConfig
+from streamer.pipeline._run import run_pipeline
+from streamer.runtime._metrics import serve_metrics
 
 from .net_servers import recording_server, weather_spec
 

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from executors.builtin import failing_arguments
-from streamer._config import ModelConfig, PipelineConfig
-from streamer._dataset import DatasetStore
-from streamer._pipeline import RunSummary, run_pipeline
+from streamer.dataset._store import DatasetStore
 from streamer.llm import SimulatorConfig, run_simulator
 from streamer.llm._simdata import EXPECTED_REJECTS
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._model_config import ModelConfig
+from streamer.pipeline._run import RunSummary, run_pipeline
 
 SAMPLES = 2000
 CORRUPTION = {

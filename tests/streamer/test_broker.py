@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from streamer import _broker, _cli_kafka
-from streamer.cli import app
+from streamer.broker import _kafka as _broker
+from streamer.cli import _kafka as _cli_kafka
+from streamer.cli._app import app
 
 
 def test_cluster_ids_look_like_kafka_uuids() -> None:
@@ -23,6 +24,12 @@ def test_cluster_ids_look_like_kafka_uuids() -> None:
 def test_heap_sizes_parse() -> None:
     assert _broker._megabytes("512m") == 512
     assert _broker._megabytes("1g") == 1024
+
+
+def test_the_broker_home_is_the_projects_dot_kafka(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where scripts/install fetches the jars and the tests look for them (gitignored)."""
+    monkeypatch.delenv("APIGEN_KAFKA_HOME", raising=False)
+    assert _broker.default_home() == Path(__file__).resolve().parents[2] / ".kafka"
 
 
 def test_fetch_is_skipped_when_the_jars_are_present(

@@ -23,7 +23,7 @@ from streamer.check import (
     read_items,
     run_check,
 )
-from streamer.cli import app
+from streamer.cli._app import app
 from tests.shared_data import SHARED_DATA, needs_shared
 
 BFCL = SHARED_DATA / "bfcl"

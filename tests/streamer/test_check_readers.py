@@ -13,7 +13,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from streamer.check import CheckCase, InvalidRecord, ReadSettings, detect_format, read_dataset
-from streamer.cli import app
+from streamer.cli._app import app
 from tests.shared_data import shared
 from tests.streamer.test_check import OPENAI_RECORDS
 

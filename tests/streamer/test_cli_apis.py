@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from executors import ApiLibrary
-from streamer.cli import app
+from streamer.cli._app import app
 
 from ..shared_data import shared
 

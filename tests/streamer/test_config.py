@@ -6,8 +6,8 @@ from pathlib import Path
 
 import anyio
 
-from streamer._config import load_config
-from streamer._pipeline import open_transport
+from streamer.pipeline._build import open_transport
+from streamer.pipeline._config import load_config
 from topics import KafkaTransport
 
 

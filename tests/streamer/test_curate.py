@@ -19,10 +19,10 @@ from executors.curation import (
     WrittenDocs,
     curate_sources,
 )
-from streamer._config import ModelConfig
-from streamer._curate import DOCSTRING, LlmDocWriter, curate_apis
-from streamer.cli import app
+from streamer.cli._app import app
+from streamer.curation._curate import DOCSTRING, LlmDocWriter, curate_apis
 from streamer.llm import LlmClient, LlmEndpoint, LocalModel, default_model_path, run_simulator
+from streamer.pipeline._model_config import ModelConfig
 
 FIXTURE_MODULE = "python:tests.executors.curation_fixture_module"
 NO_CALLS = CurationSettings(test_access=False)

@@ -6,8 +6,8 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 
-from streamer._dataset import DatasetStore, normalize_query
-from streamer._export import export_dataset, funnel_table
+from streamer.dataset._export import export_dataset, funnel_table
+from streamer.dataset._store import DatasetStore, normalize_query
 from topics import EventMeta, Reject
 
 from .factories import verified

@@ -9,9 +9,9 @@ import pytest
 
 from executors import ApiSpec
 from executors import Outcome as ExecOutcome
-from streamer._diff import Outcome, compare, diff_versions, resolve_version
-from streamer._replay import ReplayError, replay, run_bounded
-from streamer._runner import RunnerSettings
+from streamer.replay._diff import Outcome, compare, diff_versions, resolve_version
+from streamer.replay._replay import ReplayError, replay, run_bounded
+from streamer.runtime._runner import RunnerSettings
 from streamer.stages import ExecutionChecker, FormatChecker, FormatRules
 from topics import MemoryTransport, Message, Tool, Topic, encode
 

@@ -11,9 +11,9 @@ import typer
 from typer.testing import CliRunner
 
 from executors import ApiLibrary
-from streamer import _cli_check
-from streamer._dataset import DatasetStore
-from streamer.cli import app as apigen
+from streamer.cli import _check as _cli_check
+from streamer.cli._app import app as apigen
+from streamer.dataset._store import DatasetStore
 from streamer.stages import tool_from_spec
 from topics import Call, CallResult, EventMeta, Judgement, QueryStyle, Sample, SemanticPass
 

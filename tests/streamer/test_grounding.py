@@ -12,8 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from streamer.grounding._grounding import Mentions, groundable
 from streamer.llm._simdata import judge_samples
-from streamer.stages import Mentions, SemanticRules, groundable, rule_check
+from streamer.stages import SemanticRules, rule_check
 from tests.shared_data import shared
 from topics import Call, CallResult, ExecPass, QueryStyle, Tool
 

@@ -22,13 +22,14 @@ import pytest
 from typer.testing import CliRunner
 
 from executors import ApiLibrary, ApiSpec
-from streamer._config import ModelConfig, PipelineConfig
-from streamer._local_run import LOCAL_RUN, all_local
-from streamer._pipeline import make_sampler
-from streamer._versions import generator_models, judge_models
-from streamer.cli import app
+from streamer.cli._app import app
 from streamer.llm import LlmClient, LlmEndpoint, SimulatorConfig, run_simulator
 from streamer.llm._local import DEFAULT_LOCAL_MODELS, LOCAL_MODELS, local_model
+from streamer.pipeline._build import make_sampler
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._local_run import LOCAL_RUN, all_local
+from streamer.pipeline._model_config import ModelConfig
+from streamer.pipeline._versions import generator_models, judge_models
 from streamer.prompts import (
     COMPACT_GENERATION,
     COMPACT_JUDGING,

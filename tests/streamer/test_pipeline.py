@@ -17,9 +17,11 @@ import anyio
 import orjson
 import pytest
 
-from streamer._config import ModelConfig, PipelineConfig
-from streamer._dataset import DatasetStore
-from streamer._pipeline import load_library, make_sampler, open_transport, run_pipeline
+from streamer.dataset._store import DatasetStore
+from streamer.pipeline._build import load_library, make_sampler, open_transport
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._model_config import ModelConfig
+from streamer.pipeline._run import run_pipeline
 from topics import PIPELINE, TopicPartition
 
 from ..faults._services import feed_samples, records, terminal

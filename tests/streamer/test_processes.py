@@ -12,9 +12,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from streamer._config import ModelConfig, PipelineConfig
-from streamer._pipeline import run_pipeline
-from streamer._processes import StageProcessError
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._model_config import ModelConfig
+from streamer.pipeline._processes import StageProcessError
+from streamer.pipeline._run import run_pipeline
 
 from ..faults._services import records
 

@@ -22,8 +22,9 @@ import anyio
 import orjson
 import pytest
 
-from streamer._diff import diff_versions, read_outcomes
-from streamer._replay import (
+from streamer.prompts import ChatMessage
+from streamer.replay._diff import diff_versions, read_outcomes
+from streamer.replay._replay import (
     Bound,
     ReplayError,
     Window,
@@ -32,8 +33,7 @@ from streamer._replay import (
     replay_group,
     run_bounded,
 )
-from streamer._runner import RunnerSettings
-from streamer.prompts import ChatMessage
+from streamer.runtime._runner import RunnerSettings
 from streamer.stages import FormatChecker, FormatRules, SemanticChecker, SemanticRules
 from topics import (
     Call,

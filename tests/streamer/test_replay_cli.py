@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import streamer._replay
-from streamer.cli import app
+import streamer.replay._replay
+from streamer.cli._app import app
 
 runner = CliRunner()
 
@@ -59,7 +59,7 @@ def test_semantic_replay_without_judges_or_local_model_is_a_clear_error(
     def missing() -> Path:
         raise FileNotFoundError("SmolLM2 GGUF not found: install it with scripts/install --local")
 
-    monkeypatch.setattr(streamer._replay, "default_model_path", missing)
+    monkeypatch.setattr(streamer.replay._replay, "default_model_path", missing)
     result = runner.invoke(
         app,
         ["replay", "--log", str(run_dir / "log.db"), "--stage", "format", "--version", "x3",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer._dataset import DatasetStore
+from streamer.dataset._store import DatasetStore
 
 
 @pytest.mark.slow

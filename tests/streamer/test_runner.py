@@ -6,9 +6,9 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from streamer._offsets import OffsetTracker
-from streamer._runner import RunnerSettings, StageRunner
-from streamer._stage import Output
+from streamer.runtime._offsets import OffsetTracker
+from streamer.runtime._runner import RunnerSettings, StageRunner
+from streamer.runtime._stage import Output
 from topics import (
     FormatPass,
     Generation,

@@ -13,16 +13,12 @@ import anyio
 import orjson
 import pytest
 
-from streamer._config import ModelConfig, PipelineConfig
-from streamer._pipeline import (
-    build_stage,
-    load_library,
-    make_sampler,
-    open_transport,
-    run_pipeline,
-)
-from streamer._runner import StageRunner
-from streamer._sampler_service import serve_sampler
+from streamer.pipeline._build import build_stage, load_library, make_sampler, open_transport
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._model_config import ModelConfig
+from streamer.pipeline._run import run_pipeline
+from streamer.pipeline._sampler_service import serve_sampler
+from streamer.runtime._runner import StageRunner
 from topics import Sample, Topic, TopicPartition, decode
 
 pytestmark = pytest.mark.anyio

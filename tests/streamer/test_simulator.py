@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from streamer.cli import app as cli_app
+from streamer.cli._app import app as cli_app
 from streamer.llm import (
     CORRUPTIONS,
     SIMULATED_EXEC_FAILURE,

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from streamer._dataset import DatasetStore
+from streamer.dataset._store import DatasetStore
 from streamer.stages import DatasetSink, FunnelSink
 from streamer.stages._sink import GroupCommit
 from topics import EventMeta, Reject, SemanticPass

@@ -18,12 +18,11 @@ import pytest
 from aiohttp import web
 
 from executors import ApiLibrary, PythonBinding
-from streamer._config import ConfigError, ModelConfig, PipelineConfig, load_config
-from streamer._diff import diff_versions
-from streamer._pipeline import build_stage, load_library, make_sampler, run_pipeline
-from streamer._replay import REPLAYABLE, build_replay_stages, replay, run_bounded
-from streamer._runner import RunnerSettings
-from streamer._versions import (
+from streamer.pipeline._build import build_stage, load_library, make_sampler
+from streamer.pipeline._config import PipelineConfig, load_config
+from streamer.pipeline._model_config import ConfigError, ModelConfig
+from streamer.pipeline._run import run_pipeline
+from streamer.pipeline._versions import (
     VERSION_NAMES,
     execution_config,
     generator_config,
@@ -31,6 +30,9 @@ from streamer._versions import (
     semantic_config,
 )
 from streamer.prompts import JUDGE, extract_block
+from streamer.replay._diff import diff_versions
+from streamer.replay._replay import REPLAYABLE, build_replay_stages, replay, run_bounded
+from streamer.runtime._runner import RunnerSettings
 from streamer.stages import FormatRules, SemanticRules
 from topics import (
     EmbeddedTransport,

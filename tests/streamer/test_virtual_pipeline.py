@@ -19,14 +19,16 @@ import pytest
 from prometheus_client import REGISTRY
 
 from executors import ApiSpec, VirtualCache, VirtualExecutor
-from streamer._config import ConfigError, ModelConfig, PipelineConfig, load_config
-from streamer._dataset import DatasetStore
-from streamer._diff import read_outcomes
-from streamer._export import export_dataset
-from streamer._pipeline import open_transport, run_pipeline
-from streamer._replay import build_replay_stages, replay
-from streamer._virtual_apis import VirtualApisConfig
+from streamer.dataset._export import export_dataset
+from streamer.dataset._store import DatasetStore
 from streamer.llm import LlmClient, LlmEndpoint, SimulatorConfig, run_simulator
+from streamer.pipeline._build import open_transport
+from streamer.pipeline._config import PipelineConfig, load_config
+from streamer.pipeline._model_config import ConfigError, ModelConfig
+from streamer.pipeline._run import run_pipeline
+from streamer.pipeline._virtual_config import VirtualApisConfig
+from streamer.replay._diff import read_outcomes
+from streamer.replay._replay import build_replay_stages, replay
 from tests.shared_data import shared
 from topics import (
     Call,

@@ -1,4 +1,4 @@
-"""KafkaTransport against the real single-node broker (tests/conftest.py, streamer._broker).
+"""KafkaTransport against the real single-node broker (tests/conftest.py, streamer.broker._kafka).
 
 The generic Transport contract lives in test_contract.py; these tests cover what only a real
 Kafka shows: group rebalances between members, commits inside ``on_revoke``, and a broker
@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import pytest
 
-from streamer._broker import LocalKafkaBroker
+from streamer.broker._kafka import LocalKafkaBroker
 from topics import (
     Consumer,
     KafkaTransport,

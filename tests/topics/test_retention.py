@@ -15,8 +15,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from streamer._config import load_config
-from streamer._pipeline import open_transport
+from streamer.pipeline._build import open_transport
+from streamer.pipeline._config import load_config
 from topics import EmbeddedTransport, KafkaTransport, Message, Record, TopicPartition
 
 pytestmark = pytest.mark.anyio

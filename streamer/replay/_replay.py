@@ -9,14 +9,14 @@ the replay has its own consumer groups (:func:`replay_group`) and only produces 
 topics. Generation tokens are never spent: the generator is never replayed.
 
 The ``version`` is the changed stage's full version (its explicit name plus the hash of its
-configuration and prompts, :func:`streamer._stage.stage_version`), so one name used with two
+configuration and prompts, :func:`streamer.runtime._stage.stage_version`), so one name used with two
 configurations gives two separate lineages instead of mixing them.
 
 Idempotent and resumable. The consumer groups are derived from stage and version, so a
 second run of the same replay resumes where the first committed: after a completed run it
 finds nothing left and produces nothing; after a kill it redoes at most the uncommitted tail,
 whose outputs carry the same ids (stage versions and inputs are equal), and every reader
-(:mod:`streamer._diff`, the dataset store) deduplicates by id.
+(:mod:`streamer.replay._diff`, the dataset store) deduplicates by id.
 
 Bounds. A replay processes the input records present when its stage starts (the end offsets
 then), narrowed by a :class:`Window`: ``start`` (earliest, an offset, or a timestamp) and
@@ -57,15 +57,15 @@ from topics import (
     Transport,
 )
 
-from ._config import PipelineConfig
-from ._dataset import DatasetStore
-from ._export import export_dataset
-from ._pipeline import load_library, open_execution, open_semantic
-from ._runner import RunnerSettings, StageRunner
-from ._stage import Stage
-from ._versions import VERSION_NAMES, format_stage, judge_models
-from .llm._local import default_model_path
-from .stages import DatasetSink, FunnelSink
+from ..dataset._export import export_dataset
+from ..dataset._store import DatasetStore
+from ..llm._local import default_model_path
+from ..pipeline._build import load_library, open_execution, open_semantic
+from ..pipeline._config import PipelineConfig
+from ..pipeline._versions import VERSION_NAMES, format_stage, judge_models
+from ..runtime._runner import RunnerSettings, StageRunner
+from ..runtime._stage import Stage
+from ..stages import DatasetSink, FunnelSink
 
 __all__ = [
     "REPLAYABLE",
@@ -517,7 +517,7 @@ async def build_replay_stages(
     built: list[Stage] = []
     for name in chosen:
         # A later stage keeps the live name, so with an unchanged config it is the live
-        # version exactly (the same function builds both, see streamer._versions).
+        # version exactly (the same function builds both, see streamer.pipeline._versions).
         explicit = version_name if name == stage else VERSION_NAMES[name]
         if name == "format":
             built.append(format_stage(config, version_name=explicit))

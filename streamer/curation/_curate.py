@@ -27,10 +27,10 @@ from executors.curation import (
     curate,
 )
 
-from ._config import ModelConfig
-from ._pipeline import _open_model
-from .llm import ChatModel
-from .prompts import PromptTemplate, json_block
+from ..llm import ChatModel
+from ..pipeline._build import open_model as _open_model
+from ..pipeline._model_config import ModelConfig
+from ..prompts import PromptTemplate, json_block
 
 __all__ = ["DOCSTRING", "LlmDocWriter", "curate_apis", "docstring_schema", "write_outputs"]
 

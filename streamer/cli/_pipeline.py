@@ -20,19 +20,14 @@ from rich.table import Table
 
 from topics import PIPELINE
 
-from ._config import ConfigError, ModelConfig, PipelineConfig, check_allow_hosts, load_config
-from ._metrics import serve_metrics
-from ._pipeline import (
-    STAGE_NAMES,
-    Progress,
-    RunSummary,
-    build_stage,
-    open_transport,
-    run_pipeline,
-)
-from ._processes import StageProcessError
-from ._runner import StageRunner
-from ._sampler_service import serve_sampler
+from ..pipeline._build import STAGE_NAMES, build_stage, open_transport
+from ..pipeline._config import PipelineConfig, check_allow_hosts, load_config
+from ..pipeline._model_config import ConfigError, ModelConfig
+from ..pipeline._processes import StageProcessError
+from ..pipeline._run import Progress, RunSummary, run_pipeline
+from ..pipeline._sampler_service import serve_sampler
+from ..runtime._metrics import serve_metrics
+from ..runtime._runner import StageRunner
 
 __all__ = ["register"]
 

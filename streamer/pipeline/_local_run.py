@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from executors import ApiSpec
 from topics import QueryStyle
 
-from ._config import ModelConfig
+from ._model_config import ModelConfig
 
 __all__ = ["LOCAL_RUN", "LocalRunDefaults", "all_local"]
 

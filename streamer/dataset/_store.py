@@ -2,7 +2,7 @@
 
 The store is a SQLite file (``dataset.db`` in the output directory). A record is keyed by its
 event id, so a record re-delivered after a crash is never written twice; exported files
-(:mod:`streamer._export`) are rendered from the store and can be re-rendered at any time.
+(:mod:`streamer.dataset._export`) are rendered from the store and can be re-rendered at any time.
 
 Duplicates: a query whose normalized text equals a kept one is an exact duplicate; one whose
 MinHash (word 3-shingles, Jaccard >= ``near_threshold``) matches a kept one is a near

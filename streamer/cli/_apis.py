@@ -213,8 +213,8 @@ def curate_command(
         load_examples,
     )
 
-    from ._config import ModelConfig
-    from ._curate import curate_apis, write_outputs
+    from ..curation._curate import curate_apis, write_outputs
+    from ..pipeline._model_config import ModelConfig
 
     llm: ModelConfig | None = None
     if simulate:

@@ -74,7 +74,7 @@ _READY_LINE = b"Kafka Server started"
 _COMPLETE_MARKER = ".complete"
 
 _POM = """<?xml version="1.0" encoding="UTF-8"?>
-<!-- Throwaway POM: resolves the Kafka broker's runtime classpath. Written by streamer._broker. -->
+<!-- Throwaway POM: the Kafka broker's runtime classpath. Written by streamer.broker. -->
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.apigen</groupId>
@@ -117,7 +117,7 @@ def default_home() -> Path:
     env = os.environ.get("APIGEN_KAFKA_HOME")
     if env:
         return Path(env).resolve()
-    return Path(__file__).resolve().parents[1] / ".kafka"
+    return Path(__file__).resolve().parents[2] / ".kafka"
 
 
 def lib_dir(home: Path | None = None) -> Path:

@@ -1,7 +1,7 @@
 """Compare two versions of the checkers: which pairs flip from pass to fail and back.
 
 A *version reference* names a lineage of outcomes: ``live`` (the pipeline's own topics) or a
-replay version (:mod:`streamer._replay`), given in full (``strict-v2-1a2b3c4d``) or by its
+replay version (:mod:`streamer.replay._replay`), given in full (``strict-v2-1a2b3c4d``) or by its
 explicit name (``strict-v2``) when only one configuration was replayed under it.
 
 Per checker stage, the outcome of a pair is ``pass`` (its event on the stage's pass topic)
@@ -144,7 +144,7 @@ class DiffReport:
 
 async def resolve_version(transport: Transport, ref: str) -> str | None:
     """None for ``live``; else the full replay version ``ref`` names (raises
-    :class:`~streamer._replay.ReplayError` ``unknown_version``/``ambiguous_version``)."""
+    :class:`~streamer.replay._replay.ReplayError` ``unknown_version``/``ambiguous_version``)."""
     if ref == "live":
         return None
     suffixes = {

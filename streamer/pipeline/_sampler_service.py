@@ -36,11 +36,12 @@ from topics import (
     encode,
 )
 
-from ._config import ConfigError, PipelineConfig
-from ._pipeline import load_library, make_sampler, open_transport
-from ._runner import StageRunner
-from ._stage import Output
-from .stages import Sampler, SeedFeedback
+from ..runtime._runner import StageRunner
+from ..runtime._stage import Output
+from ..stages import Sampler, SeedFeedback
+from ._build import load_library, make_sampler, open_transport
+from ._config import PipelineConfig
+from ._model_config import ConfigError
 
 __all__ = ["SamplerServiceStats", "serve_sampler"]
 

@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._config import ConfigError, PipelineConfig, load_config
-from ._diff import DiffReport, diff_versions, resolve_version
-from ._pipeline import open_transport
-from ._replay import (
+from ..pipeline._build import open_transport
+from ..pipeline._config import PipelineConfig, load_config
+from ..pipeline._model_config import ConfigError
+from ..replay._diff import DiffReport, diff_versions, resolve_version
+from ..replay._replay import (
     REPLAYABLE,
     Bound,
     ReplayError,
@@ -28,7 +29,7 @@ from ._replay import (
     materialize,
     replay,
 )
-from ._runner import RunnerSettings
+from ..runtime._runner import RunnerSettings
 
 __all__ = ["export_version", "register"]
 

@@ -92,7 +92,7 @@ def simulate_llm(
     from aiohttp import web
     from rich.console import Console
 
-    from .llm import SimulatorConfig, create_app
+    from ..llm import SimulatorConfig, create_app
 
     settings: dict[str, Any] = _load_config_file(config) if config else {}
     overrides: dict[str, Any] = {

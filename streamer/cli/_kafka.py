@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from ._broker import (
+from ..broker._kafka import (
     KAFKA_VERSION,
     BrokerError,
     LocalKafkaBroker,

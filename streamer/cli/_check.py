@@ -28,11 +28,7 @@ from rich.table import Table
 
 from executors import ApiLibrary, SpecError
 
-from ._config import ConfigError, ModelConfig, check_allow_hosts
-from ._dataset import DatasetStore
-from ._export import FORMATS, export_dataset
-from ._virtual_apis import VirtualApisConfig
-from .check import (
+from ..check import (
     CHECK_STAGES,
     FORMAT_NAMES,
     CheckResult,
@@ -46,7 +42,12 @@ from .check import (
     read_items,
     run_check,
 )
-from .stages import FormatRules
+from ..dataset._export import FORMATS, export_dataset
+from ..dataset._store import DatasetStore
+from ..pipeline._config import check_allow_hosts
+from ..pipeline._model_config import ConfigError, ModelConfig
+from ..pipeline._virtual_config import VirtualApisConfig
+from ..stages import FormatRules
 
 __all__ = ["register"]
 
@@ -306,7 +307,7 @@ def register(app: typer.Typer) -> None:
             if out is None or run_dir is not None:
                 console.print("[red]error:[/red] --version takes --out and no RUN_DIR")
                 raise typer.Exit(2)
-            from ._cli_replay import export_version
+            from ._replay import export_version
 
             for kind, path in export_version(version, out, config_file, kafka, log).items():
                 typer.echo(f"{kind}\t{path}")

@@ -23,8 +23,9 @@ from multiprocessing.process import BaseProcess
 import anyio
 import anyio.to_thread
 
-from ._config import ConfigError, PipelineConfig
-from ._runner import RunnerSettings, StageRunner
+from ..runtime._runner import RunnerSettings, StageRunner
+from ._config import PipelineConfig
+from ._model_config import ConfigError
 
 __all__ = ["SPLITS", "StageProcess", "StageProcessError", "offloaded", "watch"]
 
@@ -108,7 +109,7 @@ def _main(config: PipelineConfig, stages: tuple[str, ...]) -> None:
 
 
 async def _serve(config: PipelineConfig, stages: tuple[str, ...]) -> None:
-    from ._pipeline import build_stages, open_transport  # _pipeline imports this module
+    from ._build import build_stages, open_transport
 
     transport = open_transport(config)
     async with AsyncExitStack() as stack:

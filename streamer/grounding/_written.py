@@ -1,6 +1,6 @@
 """How texts write values: numbers, number words, dates and clock times, read into values.
 
-The readers behind :mod:`streamer.stages._grounding` (which decides what a value's written
+The readers behind :mod:`streamer.grounding._grounding` (which decides what a value's written
 forms are and documents them): each takes a text already passed through
 :func:`normalize_text` and returns what it states. Scanners start at a digit, where the
 regex engine can skip ahead; what may stand before the digits (sign, currency) is matched

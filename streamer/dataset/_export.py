@@ -1,4 +1,4 @@
-"""Render a :class:`~streamer._dataset.DatasetStore` into dataset files and a card.
+"""Render a :class:`~streamer.dataset._store.DatasetStore` into dataset files and a card.
 
 Formats (``FORMATS``):
 
@@ -31,7 +31,7 @@ import orjson
 
 from executors import ApiSpec
 
-from ._dataset import DatasetRecord, DatasetStore, FunnelRow
+from ._store import DatasetRecord, DatasetStore, FunnelRow
 
 __all__ = ["FORMATS", "export_dataset", "funnel_table", "xlam_row"]
 

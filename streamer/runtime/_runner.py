@@ -5,8 +5,8 @@ same stage in the same group share the input partitions; that is how a stage sca
 
 Ordering guarantees (Quix Streams' checkpoint order): an input offset is committed only after
 every output of that event was acknowledged by the log, and only as part of the contiguous
-run of finished offsets of its partition (:class:`~streamer._offsets.OffsetTracker`). A crash
-therefore re-delivers unfinished events; their outputs carry the same ids, so downstream
+run of finished offsets of its partition (:class:`~streamer.runtime._offsets.OffsetTracker`).
+A crash therefore re-delivers unfinished events; their outputs carry the same ids, so downstream
 writers deduplicate (at-least-once delivery, idempotent effects).
 
 Every input is in its own error boundary: bytes that do not decode, a stage that raises, and
