@@ -78,6 +78,10 @@ class EventMeta:
 
     ``versions`` maps each stage the event (or its ancestors) passed to that stage's version,
     in pipeline order, e.g. ``(("sampler", "v1-3fa2"), ("generator", "v1-91bc"))``.
+
+    ``run_id`` names the run whose sampler issued the root task; every derived event keeps
+    it, so a stage can tell one run's work from another's left on the same topics. Events
+    written before the field existed read as ``""`` (no run).
     """
 
     id: str
@@ -88,6 +92,7 @@ class EventMeta:
     versions: tuple[tuple[str, str], ...] = ()
     schema_version: int = SCHEMA_VERSION
     created_at: float = 0.0
+    run_id: str = ""
 
     def child(self, stage: str, stage_version: str, *discriminator: str) -> EventMeta:
         """Meta for an event that ``stage`` derives from this one.
@@ -102,6 +107,7 @@ class EventMeta:
             stage_version=stage_version,
             versions=(*self.versions, (stage, stage_version)),
             created_at=time.time(),
+            run_id=self.run_id,
         )
 
     def version_of(self, stage: str) -> str | None:
