@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamer.grounding",),
     ("streamer.llm",),
     ("streamer.dataset",),
+    ("streamer.decontamination",),
     ("streamer.stages",),
     ("streamer.pipeline",),
     ("streamer.replay", "streamer.check", "streamer.curation"),
