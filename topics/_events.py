@@ -177,7 +177,12 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """A sampling task on the ``samples`` topic."""
+    """A sampling task on the ``samples`` topic.
+
+    ``template_id`` names the generator template drawn for the task and
+    ``template_version`` that template's version (``<version>-<content hash>``); tasks
+    written before templates were sampled read as ``"default"`` and ``""``.
+    """
 
     meta: EventMeta
     style: QueryStyle
@@ -185,6 +190,7 @@ class Sample:
     examples: tuple[Example, ...] = ()
     template_id: str = "default"
     settings: GenerationSettings = field(default_factory=GenerationSettings)
+    template_version: str = ""
 
 
 @dataclass(frozen=True, slots=True)

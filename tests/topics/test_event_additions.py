@@ -1,5 +1,5 @@
-"""EventMeta.run_id: carried from a task to everything derived from it; old events read as
-no run."""
+"""EventMeta.run_id (carried from a task to everything derived from it) and
+Sample.template_version: events written before either existed decode with defaults."""
 
 from __future__ import annotations
 
@@ -31,3 +31,9 @@ def test_an_event_written_before_run_ids_reads_as_no_run() -> None:
     old = decode(orjson.dumps(data), Sample)
     assert old.meta.run_id == ""
     assert old == _sample("")
+
+
+def test_a_task_written_before_template_versions_reads_as_unversioned() -> None:
+    data = orjson.loads(encode(_sample("")))
+    del data["template_version"]
+    assert decode(orjson.dumps(data), Sample).template_version == ""
