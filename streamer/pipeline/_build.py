@@ -37,7 +37,7 @@ from topics import (
 )
 
 from ..dataset._store import DatasetStore
-from ..llm import ChatModel, LlmClient, LlmEndpoint, LocalModel, SimulatorConfig, run_simulator
+from ..llm import ChatModel, LlmClient, LlmEndpoint, LocalModel
 from ..llm._local import LocalModelError
 from ..runtime._runner import RunnerSettings
 from ..runtime._stage import Stage
@@ -121,6 +121,8 @@ async def open_model(cfg: ModelConfig, role: str, index: int) -> AsyncIterator[C
             yield model
         return
     if cfg.kind == "simulated" and not cfg.base_url:
+        from ..llm import SimulatorConfig, run_simulator
+
         sim_cfg = SimulatorConfig.from_dict(
             {"seed": cfg.seed, "latency": f"fixed:{cfg.latency_ms}", "corruption": cfg.corrupt}
             | ({"model": cfg.model} if cfg.model else {})
