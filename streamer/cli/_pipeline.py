@@ -168,6 +168,14 @@ _VIRTUAL_APIS = typer.Option(
 )
 
 
+_DECONTAMINATE = typer.Option(
+    "--decontaminate",
+    help="A benchmark reference set to keep out of the dataset (a BFCL folder, an xLAM/"
+    "OpenAI/ShareGPT dataset, a query list; repeatable): a pair repeating one of its items "
+    "is rejected as contaminated.",
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``run`` and ``serve``."""
 
@@ -206,7 +214,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         gguf: Annotated[Path | None, typer.Option(help="Local GGUF model file.")] = None,
         apis: Annotated[
-            list[str], typer.Option("--apis", help="API source file (repeatable).")
+            list[str],
+            typer.Option("--apis", help="API source file or python:MODULE (repeatable)."),
         ] = [],  # noqa: B006
         metrics_port: Annotated[int | None, _METRICS_PORT] = None,
         metrics_host: Annotated[str | None, _METRICS_HOST] = None,
@@ -218,6 +227,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         virtual_apis: Annotated[bool, _VIRTUAL_APIS] = False,
+        decontaminate: Annotated[list[Path], _DECONTAMINATE] = [],  # noqa: B006
     ) -> None:
         """Run every stage until the goal is reached (in one process unless --processes);
         write the dataset."""
@@ -230,6 +240,11 @@ def register(app: typer.Typer) -> None:
             metrics_port=metrics_port, metrics_host=metrics_host, allow_hosts=tuple(allow_host),
             virtual_apis=virtual_apis,
         ).with_overrides(processes=processes)  # fmt: skip
+        if decontaminate:
+            references = config.decontaminate.references + tuple(decontaminate)
+            config = config.with_overrides(
+                decontaminate=replace(config.decontaminate, references=references)
+            )
         if config.samples is None and config.target is None:
             config = config.with_overrides(target=20)
         with Live(console=console, refresh_per_second=2, transient=False) as live:

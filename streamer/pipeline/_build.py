@@ -47,7 +47,6 @@ from ..stages import (
     FunnelSink,
     Sampler,
     SamplerConfig,
-    SemanticChecker,
     tool_from_spec,
 )
 from ._config import PipelineConfig
@@ -281,7 +280,7 @@ async def open_semantic(
     stack: AsyncExitStack,
     *,
     version_name: str = VERSION_NAMES["semantic"],
-) -> SemanticChecker:
+) -> Stage:
     """The semantic checker with its judges opened on ``stack`` (live and replays)."""
     judges = [
         await stack.enter_async_context(open_model(m, "judge", i))

@@ -77,6 +77,10 @@ Example ``apigen.toml``::
     [virtual_apis]          # calls of APIs without a binding (streamer.pipeline._virtual_apis)
     enabled = false         # or apigen run --virtual-apis; [virtual_apis.simulator] = a model
 
+    [decontaminate]         # benchmark items kept out of the dataset (contaminated rejects)
+    references = []         # files or folders (BFCL, xLAM/OpenAI/ShareGPT, query lists), or
+                            # --decontaminate PATH; near_threshold = 0.8, ngram = 10
+
     [metrics]
     port = 9464             # serve Prometheus /metrics on this port; 0 = off
     host = "0.0.0.0"        # interface for /metrics (default 127.0.0.1)
@@ -115,6 +119,7 @@ from executors._rate_limits import DEFAULT_HOST
 
 from ..prompts import PromptFileError, judge_prompt_from_file, named_judge_prompt
 from ..stages import FormatRules, SemanticRules
+from ._decontamination import DecontaminationConfig, read_decontamination
 from ._model_config import ConfigError, ModelConfig, as_type, read_model
 from ._virtual_config import VirtualApisConfig, read_virtual_apis
 
@@ -131,7 +136,7 @@ TOP_LEVEL_KEYS = frozenset(
     {
         *("out", "samples", "target", "partitions"),
         *("log", "sampler", "generators", "judges", "judge", "apis", "runner", "executors"),
-        *("metrics", "format", "semantic", "mcp", "virtual_apis"),
+        *("metrics", "format", "semantic", "mcp", "virtual_apis", "decontaminate"),
     }
 )
 """The top-level keys and sections a config file may have; anything else is an error."""
@@ -183,6 +188,8 @@ class PipelineConfig:
       empty for the default (compact when every judge is local, else full).
     virtual_apis: virtual APIs for calls of APIs without a binding (off by default; see
       :class:`~streamer.pipeline._virtual_apis.VirtualApisConfig`).
+    decontaminate: the benchmark reference sets kept out of the dataset (none by default;
+      see :class:`~streamer.pipeline._decontamination.DecontaminationConfig`).
     metrics_port: TCP port of the Prometheus ``/metrics`` endpoint; 0 = off.
     metrics_host: interface the metrics endpoint listens on.
     """
@@ -219,6 +226,7 @@ class PipelineConfig:
     format_rules: FormatRules = field(default_factory=FormatRules)
     semantic_rules: SemanticRules = field(default_factory=SemanticRules)
     virtual_apis: VirtualApisConfig = field(default_factory=VirtualApisConfig)
+    decontaminate: DecontaminationConfig = field(default_factory=DecontaminationConfig)
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
 
@@ -352,6 +360,8 @@ def load_config(path: str | Path) -> PipelineConfig:
     values["host_limits"] = _host_limits(executors.get("hosts", {}), f"{p}: executors.hosts")
     if "virtual_apis" in data:
         values["virtual_apis"] = read_virtual_apis(data["virtual_apis"], p)
+    if "decontaminate" in data:
+        values["decontaminate"] = read_decontamination(data["decontaminate"], p)
     mcp = _section(data, "mcp", p)
     values["mcp_servers"] = _mcp_servers(mcp.get("servers", []), p)
     for key in ("mcp_timeout_s", "mcp_startup_timeout_s"):

@@ -48,8 +48,10 @@ from ..prompts import (
     named_judge_prompt,
 )
 from ..stages import ExecutionChecker, FormatChecker, Generator, SemanticChecker
+from ..stages._decontaminate import Decontaminating
 from ..stages._execution import Resolver
 from ._config import PipelineConfig
+from ._decontamination import contamination_index
 from ._local_run import all_local
 from ._model_config import ConfigError, ModelConfig
 from ._virtual_config import VirtualApisConfig, simulator_model
@@ -73,7 +75,7 @@ __all__ = [
 
 VERSION_NAMES = {
     "generator": "generator-v1",
-    "format": "format-v1",
+    "format": "format-v2",
     "execution": "execution-v1",
     "semantic": "semantic-v1",
 }
@@ -180,7 +182,14 @@ def execution_config(config: PipelineConfig, library: ApiLibrary) -> dict[str, A
 def semantic_config(config: PipelineConfig) -> dict[str, Any]:
     """The semantic stage's versioned settings beyond what the checker hashes itself
     (rules, judge names, quorum, batch size, tokens, temperature, prompt)."""
-    return {"judges": [model_identity(m) for m in judge_models(config)]}
+    settings: dict[str, Any] = {"judges": [model_identity(m) for m in judge_models(config)]}
+    if (index := contamination_index(config.decontaminate)) is not None:
+        settings["decontaminate"] = {
+            "index": index.digest,
+            "near_threshold": index.near_threshold,
+            "ngram": index.ngram,
+        }
+    return settings
 
 
 def generator_stage(
@@ -227,9 +236,10 @@ def semantic_stage(
     judges: Sequence[ChatModel],
     *,
     version_name: str = VERSION_NAMES["semantic"],
-) -> SemanticChecker:
-    """The semantic checker over ``judges`` (opened from :func:`judge_models`)."""
-    return SemanticChecker(
+) -> SemanticChecker | Decontaminating:
+    """The semantic checker over ``judges`` (opened from :func:`judge_models`), behind the
+    run's decontamination when it has reference sets."""
+    checker = SemanticChecker(
         judges,
         rules=config.semantic_rules,
         quorum=config.judge_quorum or None,
@@ -240,3 +250,5 @@ def semantic_stage(
         version_name=version_name,
         config=semantic_config(config),
     )
+    index = contamination_index(config.decontaminate)
+    return checker if index is None else Decontaminating(checker, index)
