@@ -59,6 +59,7 @@ from executors import (
 from executors.builtin import BFCL_WEB_ONLY
 from topics import EventMeta, ExecPass, FormatPass, Generation, Reject, Sample, Tool, derive_id
 
+from ..decontamination import ContaminationIndex
 from ..pipeline._build import open_model as _open_model
 from ..pipeline._model_config import ModelConfig
 from ..pipeline._virtual_apis import open_virtual_apis
@@ -72,6 +73,7 @@ from ..stages import (
     SemanticChecker,
     SemanticRules,
 )
+from ..stages._decontaminate import CONTAMINATED
 from ._binding import Binder
 from ._case import CheckCase, InvalidRecord, Item, ReadSettings
 from ._observed import Agreement, compare_observed
@@ -120,6 +122,8 @@ class CheckSettings:
       addresses (hosts named by the dataset's specs are refused there otherwise).
     virtual_apis: run calls of tools that bind to nothing on virtual APIs (off by default;
       the simulator defaults to the judge, else the local model; the answer store to memory).
+    decontaminate: benchmark items a record must not repeat (None: not checked); a record
+      that does fails the semantic stage as ``contaminated`` before anything runs it.
 
     Example::
 
@@ -139,6 +143,7 @@ class CheckSettings:
     exec_timeout_s: float = 10.0
     allow_hosts: tuple[str, ...] = ()
     virtual_apis: VirtualApisConfig = field(default_factory=VirtualApisConfig)
+    decontaminate: ContaminationIndex | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.stages) - set(CHECK_STAGES))
@@ -296,6 +301,11 @@ class Checker:
         passed = await self._format(item)
         if isinstance(passed, FormatError | Reject):
             return result("fail", "format", passed)
+        index = self.settings.decontaminate
+        calls = [(c.name, c.arguments) for c in passed.calls]
+        if index is not None and (match := index.match(passed.query, calls)) is not None:
+            ran.append("semantic")  # where the pipeline decides it, before any execution
+            return result("fail", "semantic", FormatError(CONTAMINATED, match.message()))
         event: ExecPass | None = None
         if "execution" in self.settings.stages and passed.calls:
             cause, why = self._not_executable(item, passed)

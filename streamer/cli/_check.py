@@ -44,6 +44,7 @@ from ..check import (
 )
 from ..dataset._export import FORMATS, export_dataset
 from ..dataset._store import DatasetStore
+from ..decontamination import ContaminationIndex, ReferenceError, read_reference_set
 from ..pipeline._config import check_allow_hosts
 from ..pipeline._model_config import ConfigError, ModelConfig
 from ..pipeline._virtual_config import VirtualApisConfig
@@ -53,6 +54,18 @@ __all__ = ["register"]
 
 console = Console(stderr=True)
 _LIMITS = ReadLimits()
+
+
+def _contamination_index(paths: list[Path]) -> ContaminationIndex | None:
+    """The index over ``--decontaminate`` sets (None without any); exit 2 naming a set
+    that cannot be read."""
+    if not paths:
+        return None
+    try:
+        return ContaminationIndex([read_reference_set(p) for p in paths])
+    except ReferenceError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
 
 
 def _stages(text: str, judged: bool) -> tuple[str, ...]:
@@ -203,6 +216,15 @@ def register(app: typer.Typer) -> None:
         virtual_cache: Annotated[
             Path | None, typer.Option(help="SQLite answer store (default: in memory).")
         ] = None,
+        decontaminate: Annotated[
+            list[Path],
+            typer.Option(
+                "--decontaminate",
+                help="A benchmark reference set (BFCL folder, xLAM/OpenAI/ShareGPT dataset, "
+                "query list; repeatable): a record repeating one of its items fails as "
+                "contaminated.",
+            ),
+        ] = [],  # noqa: B006
     ) -> None:
         """Verify an existing dataset (xLAM rows, OpenAI chat, ShareGPT/glaive or Hermes
         conversations, BFCL files) through the format, execution and optionally semantic
@@ -237,6 +259,7 @@ def register(app: typer.Typer) -> None:
             exec_timeout_s=timeout,
             allow_hosts=_allowed_hosts(allow_host),
             virtual_apis=virtual,
+            decontaminate=_contamination_index(decontaminate),
         )
         try:
             library = ApiLibrary.from_sources(apis) if apis else None

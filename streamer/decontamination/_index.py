@@ -36,7 +36,7 @@ __all__ = ["DEFAULT_NEAR_THRESHOLD", "DEFAULT_NGRAM", "ContaminationIndex", "Mat
 DEFAULT_NEAR_THRESHOLD = 0.8
 """Jaccard similarity of word 3-shingle sets at or above which a query is a near copy."""
 
-DEFAULT_NGRAM = 10
+DEFAULT_NGRAM = 13
 """Length, in words, of a benchmark query's run that a query must not contain."""
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -79,7 +79,7 @@ Example ``apigen.toml``::
 
     [decontaminate]         # benchmark items kept out of the dataset (contaminated rejects)
     references = []         # files or folders (BFCL, xLAM/OpenAI/ShareGPT, query lists), or
-                            # --decontaminate PATH; near_threshold = 0.8, ngram = 10
+                            # --decontaminate PATH; near_threshold = 0.8, ngram = 13
 
     [metrics]
     port = 9464             # serve Prometheus /metrics on this port; 0 = off

@@ -5,7 +5,7 @@ Example::
     [decontaminate]
     references = ["../shared/data/bfcl", "held-out.jsonl"]  # or: --decontaminate PATH
     # near_threshold = 0.8   # Jaccard of word 3-shingles for a near copy, within (0, 1]
-    # ngram = 10             # words of a benchmark query a query must not contain; 0 = off
+    # ngram = 13             # words of a benchmark query a query must not contain; 0 = off
 
 Paths are relative to the config file. With references, the semantic stage rejects a pair
 that repeats a benchmark item as ``contaminated`` (:mod:`streamer.stages._decontaminate`),
