@@ -25,7 +25,7 @@ import orjson
 
 from topics import QueryStyle
 
-from ._simdata import generate_pairs, grounded
+from ._simdata import SIMULATED_JUDGE, generate_pairs, grounded
 
 __all__ = ["answer_distilabel"]
 
@@ -66,7 +66,12 @@ def answer_distilabel(
     well_formed = isinstance(calls, list) and all(isinstance(x, dict) for x in calls)
     missing = grounded(query, calls) if well_formed else "the calls"
     verdict = {
-        "thought": "" if missing is None else f"(simulated judge) {missing!r} is not asked for",
+        "thought": SIMULATED_JUDGE
+        + (
+            " every call is grounded in the query"
+            if missing is None
+            else f" {missing!r} is not asked for"
+        ),
         "passes": "yes" if missing is None else "no",
     }
     return "judge", orjson.dumps(verdict).decode()

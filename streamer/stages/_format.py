@@ -252,7 +252,7 @@ class FormatChecker:
     input_topic = Topic.GENERATIONS
     input_type = Generation
 
-    def __init__(self, rules: FormatRules | None = None, *, version_name: str = "format-v1"):
+    def __init__(self, rules: FormatRules | None = None, *, version_name: str = "format-v2"):
         self.rules = rules or FormatRules()
         self.version = stage_version(version_name, self.rules)
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from streamer.llm import SimulatorConfig, run_simulator
+from streamer.llm._simdata import SIMULATED_JUDGE
 from streamer.llm._simforeign import answer_distilabel
 
 TOOL = {
@@ -75,6 +76,7 @@ def test_semantic_prompt_passes_iff_every_call_is_grounded(
     assert answer is not None
     kind, content = answer
     assert kind == "judge" and json.loads(content)["passes"] == passes
+    assert json.loads(content)["thought"].startswith(SIMULATED_JUDGE)
 
 
 def test_other_prompts_are_not_recognized() -> None:
