@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import statistics
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class E2eCase:
     endpoint_limit: requests the endpoint answers at once (its concurrency cap).
     client_limit: requests the generator client keeps in flight at most.
     kafka: bootstrap servers, or None for the embedded log.
+    processes: ``[runner] processes`` of the run (1 to 3; see streamer.pipeline._processes),
+        None to leave the run's default.
+    partitions: partitions of every topic the run creates.
     """
 
     name: str
@@ -39,10 +43,18 @@ class E2eCase:
     endpoint_limit: int = 100
     client_limit: int = 128
     kafka: str | None = None
+    processes: int | None = None
+    partitions: int = 4
 
 
 def _config(case: E2eCase, endpoint: Endpoint, out: Path) -> str:
-    log = f'kafka = "{case.kafka}"' if case.kafka else f'path = "{out / "log.db"}"'
+    # A namespace per Kafka run: runs on one broker must not share topics (partition
+    # counts differ between cases) or consumer groups' committed offsets.
+    log = (
+        f'kafka = "{case.kafka}"\nnamespace = "bench-{uuid.uuid4().hex[:12]}"'
+        if case.kafka
+        else f'path = "{out / "log.db"}"'
+    )
     model = f'''kind = "openai"
 base_url = "{endpoint.base_url}"
 model = "simulated-bench"
@@ -50,7 +62,7 @@ timeout_s = 120.0
 '''
     return f"""out = "{out}"
 samples = {case.samples}
-partitions = 4
+partitions = {case.partitions}
 
 [log]
 {log}
@@ -63,6 +75,7 @@ max_outstanding = {max(512, 4 * case.client_limit)}
 
 [runner]
 concurrency = {case.client_limit + 32}
+{"" if case.processes is None else f"processes = {case.processes}"}
 
 [[generators]]
 {model}name = "simulated-bench"
@@ -154,6 +167,8 @@ def run_e2e(case: E2eCase, work: Path, repo: Path = REPO) -> dict[str, Any]:
         "pss_peak_mb": round(tree.pss_peak_bytes / 2**20, 1),
         "pss_steady_mb": _steady_pss_mb(tree.samples),
         "processes": max((s.processes for s in tree.samples), default=0),
+        "layout_processes": case.processes or 1,
+        "partitions": case.partitions,
         "endpoint_requests": requests,
         "endpoint_mean_in_flight": round(statistics.fmean(busy), 2) if busy else 0.0,
         "endpoint_utilization": round(statistics.fmean(busy) / case.endpoint_limit, 4)

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -41,6 +42,12 @@ class Plan:
     samples: tasks per end-to-end case; long_samples: tasks of the memory run.
     stage_events: events per stage measurement; replay_events: retained events replayed.
     distilabel_sizes: rows per distilabel run at 0 ms; distilabel_batch: its tuned batch.
+    repeats: runs per end-to-end case; the report quotes each figure's median.
+    layouts: ``[runner] processes`` values every end-to-end case is measured with.
+    scale_samples: tasks per scale-out point (processes 1-3 x partitions 1, 2, 4 at
+        0 ms and 200 ms); 0 skips the scale-out.
+    curve_sizes: tasks per point of the CPU-per-pair curve (embedded, 0 ms, the default
+        layout); the largest is also the memory run, replacing ``long_samples``.
     """
 
     samples: int
@@ -52,6 +59,10 @@ class Plan:
     kafka: bool = True
     distilabel: bool = True
     profile: bool = True
+    repeats: int = 1
+    layouts: tuple[int, ...] = (1,)
+    scale_samples: int = 0
+    curve_sizes: tuple[int, ...] = ()
 
 
 FULL = Plan(
@@ -60,6 +71,10 @@ FULL = Plan(
     stage_events=2000,
     replay_events=100_000,
     distilabel_sizes=(200, 1000),
+    repeats=3,
+    layouts=(1, 3),
+    scale_samples=2000,
+    curve_sizes=(1000, 10_000, 100_000),
 )
 QUICK = Plan(
     samples=150,
@@ -117,31 +132,44 @@ def run(plan: Plan, out: Path, work: Path = WORK) -> dict[str, Any]:
     def save() -> None:
         (out / "pipeline.json").write_text(json.dumps(results, indent=2) + "\n")
 
-    cases = [
+    cases = _layouts(plan, [
         E2eCase("embedded-0ms", plan.samples, 0.0),
         E2eCase("embedded-200ms", plan.samples, 200.0),
-    ]
+    ])  # fmt: skip
     brokers: list[Any] = []
+    bootstrap: str | None = None
     e2e: list[dict[str, Any]] = []
     results["e2e"] = e2e
     try:
         if plan.kafka:
             _log("starting the Kafka broker")
             bootstrap = _kafka_bootstrap(brokers, work)
-            cases += [
+            cases += _layouts(plan, [
                 E2eCase("kafka-0ms", plan.samples, 0.0, kafka=bootstrap),
                 E2eCase("kafka-200ms", plan.samples, 200.0, kafka=bootstrap),
-            ]
+            ])  # fmt: skip
         for case in cases:
-            _log(f"end to end: {case.name}, {case.samples} tasks")
-            e2e.append(run_e2e(case, work))
-            _log(f"  {_brief(e2e[-1])}")
+            _log(f"end to end: {case.name}, {case.samples} tasks, {plan.repeats} run(s)")
+            e2e.append(_repeated(case, work, plan.repeats))
+            _log(f"  median: {_brief(e2e[-1])}")
             save()
+        if plan.scale_samples:
+            results["scale_out"] = _scale_out(plan, work, bootstrap, save)
     finally:
         for broker in brokers:
             broker.stop()
-    _log(f"long run for memory: {plan.long_samples} tasks, embedded, 0 ms")
-    results["long_run"] = run_e2e(E2eCase("long-embedded-0ms", plan.long_samples, 0.0), work)
+    curve: list[dict[str, Any]] = []
+    results["curve"] = curve
+    for n in plan.curve_sizes[:-1]:
+        _log(f"CPU-per-pair curve: {n} tasks, embedded, 0 ms")
+        curve.append(_slim(run_e2e(E2eCase(f"curve-embedded-0ms-{n}", n, 0.0), work)))
+        _log(f"  {_brief(curve[-1])}")
+        save()
+    long_samples = plan.curve_sizes[-1] if plan.curve_sizes else plan.long_samples
+    _log(f"long run for memory: {long_samples} tasks, embedded, 0 ms")
+    results["long_run"] = run_e2e(E2eCase("long-embedded-0ms", long_samples, 0.0), work)
+    if plan.curve_sizes:
+        curve.append(_slim(results["long_run"]))
     _log(f"  {_brief(results['long_run'])}")
     save()
     _log("per-stage throughput and replay")
@@ -160,6 +188,71 @@ def run(plan: Plan, out: Path, work: Path = WORK) -> dict[str, Any]:
     write_report(results, out)
     _log(f"wrote {out / 'pipeline.json'} and {out / 'report.md'}")
     return results
+
+
+MEDIAN_KEYS = (
+    "wall_s",
+    "verified_per_s",
+    "cpu_s",
+    "cpu_ms_per_verified",
+    "steady_cpu_ms_per_verified",
+    "pss_peak_mb",
+    "pss_steady_mb",
+    "endpoint_mean_in_flight",
+    "endpoint_utilization",
+    "endpoint_utilization_steady",
+)
+
+
+def _layouts(plan: Plan, cases: list[E2eCase]) -> list[E2eCase]:
+    """Each case once per layout; the default layout (1 process) keeps the case's name."""
+    return [
+        replace(c, name=c.name if p == 1 else f"{c.name}-p{p}", processes=p)
+        for c in cases
+        for p in plan.layouts
+    ]
+
+
+def _slim(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k not in ("series", "in_flight_series", "funnel")}
+
+
+def _repeated(case: E2eCase, work: Path, repeats: int) -> dict[str, Any]:
+    """``case`` run ``repeats`` times: the run of median verified/s (its series for the
+    plots), with every figure of :data:`MEDIAN_KEYS` replaced by its median over the runs
+    and the runs' own figures under ``runs``."""
+    runs = [run_e2e(case, work) for _ in range(repeats)]
+    ordered = sorted(runs, key=lambda r: r["verified_per_s"])
+    result = dict(ordered[len(ordered) // 2])
+    for key in MEDIAN_KEYS:
+        values = [r[key] for r in runs if r.get(key) is not None]
+        if values:
+            result[key] = round(statistics.median(values), 4)
+    result["repeats"] = repeats
+    result["runs"] = [{k: r.get(k) for k in MEDIAN_KEYS} for r in runs]
+    return result
+
+
+def _scale_out(
+    plan: Plan, work: Path, bootstrap: str | None, save: Callable[[], None]
+) -> list[dict[str, Any]]:
+    """Verified/s against processes (1-3) and partitions (1, 2, 4), 0 and 200 ms, on the
+    embedded log and (with ``bootstrap``) on Kafka; one run per point."""
+    points: list[dict[str, Any]] = []
+    transports: list[tuple[str, str | None]] = [("embedded", None)]
+    if bootstrap:
+        transports.append(("kafka", bootstrap))
+    for transport, kafka in transports:
+        for latency in (0.0, 200.0):
+            for processes in (1, 2, 3):
+                for partitions in (1, 2, 4):
+                    name = f"scale-{transport}-{latency:g}ms-p{processes}-k{partitions}"
+                    case = E2eCase(name, plan.scale_samples, latency, kafka=kafka,
+                                   processes=processes, partitions=partitions)  # fmt: skip
+                    _log(f"scale-out: {name}")
+                    points.append(_slim(run_e2e(case, work)))
+                    save()
+    return points
 
 
 def _brief(r: dict[str, Any]) -> str:
@@ -198,6 +291,10 @@ def _distilabel(
     return runs_done
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
@@ -205,8 +302,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=WORK, help="scratch directory")
     for flag in ("kafka", "distilabel", "profile"):
         parser.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--repeats", type=int, default=None, help="runs per end-to-end case")
+    parser.add_argument("--samples", type=int, default=None, help="tasks per end-to-end case")
+    parser.add_argument("--scale-samples", type=int, default=None, help="tasks per scale point")
+    parser.add_argument("--curve", type=_sizes, default=None, help="curve sizes, e.g. 1000,10000")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    sizes = {"repeats": args.repeats, "samples": args.samples,
+             "scale_samples": args.scale_samples, "curve_sizes": args.curve}  # fmt: skip
+    plan = replace(plan, **{k: v for k, v in sizes.items() if v is not None})
     overrides = {k: getattr(args, k) for k in ("kafka", "distilabel", "profile")}
     plan = replace(plan, **{k: v for k, v in overrides.items() if v is not None})
     run(plan, args.out, args.work)
