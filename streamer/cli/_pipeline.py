@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,13 +18,21 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from topics import PIPELINE
+from topics import PIPELINE, QueryStyle
 
 from ..pipeline._build import STAGE_NAMES, build_stage, open_transport
 from ..pipeline._config import PipelineConfig, check_allow_hosts, load_config
 from ..pipeline._model_config import ConfigError, ModelConfig
 from ..pipeline._processes import StageProcessError
 from ..pipeline._run import Progress, RunSummary, run_pipeline
+from ..pipeline._sampler_config import (
+    MAX_EXAMPLES_PER_TASK,
+    SamplerSettings,
+    parse_range,
+    parse_style_range,
+    parse_style_template,
+    parse_style_weight,
+)
 from ..pipeline._sampler_service import serve_sampler
 from ..runtime._metrics import serve_metrics
 from ..runtime._runner import StageRunner
@@ -70,6 +78,7 @@ def _config(
     metrics_host: str | None = None,
     allow_hosts: tuple[str, ...] = (),
     virtual_apis: bool = False,
+    shape: _TaskShape | None = None,
 ) -> PipelineConfig:
     try:
         config = load_config(config_file) if config_file else PipelineConfig()
@@ -113,7 +122,43 @@ def _config(
         metrics_host=metrics_host,
         allow_hosts=_allowed(config.allow_hosts, allow_hosts),
         virtual_apis=replace(config.virtual_apis, enabled=True) if virtual_apis else None,
+        sampler=shape.apply(config.sampler) if shape else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _TaskShape:
+    """``apigen run``'s sampler options as given (see :mod:`streamer.pipeline._sampler_config`)."""
+
+    styles: tuple[str, ...] = ()
+    apis_per_task: tuple[str, ...] = ()
+    examples_per_task: str | None = None
+    templates: tuple[str, ...] = ()
+
+    def apply(self, settings: SamplerSettings) -> SamplerSettings:
+        """``settings`` with these options over them: ``--style`` replaces the mix, the
+        others replace the styles they name; a bad option is a usage error naming it."""
+        try:
+            mix = dict(parse_style_weight(item) for item in self.styles)
+            ranges = dict(parse_style_range(item) for item in self.apis_per_task)
+            templates: dict[QueryStyle, tuple[str, ...]] = {}
+            for style, template_id in map(parse_style_template, self.templates):
+                templates[style] = (*templates.get(style, ()), template_id)
+            examples = settings.examples_per_task
+            if self.examples_per_task is not None:
+                where = "--examples-per-task"
+                examples = parse_range(self.examples_per_task, where, 0, MAX_EXAMPLES_PER_TASK)
+            if mix and not any(w > 0 for w in mix.values()):
+                raise ConfigError("--style: needs at least one style with a weight > 0")
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return replace(
+            settings,
+            style_mix=mix or settings.style_mix,
+            apis_per_task={**settings.apis_per_task, **ranges},
+            examples_per_task=examples,
+            templates={**settings.templates, **templates},
+        )
 
 
 def _allowed(configured: tuple[str, ...], given: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -176,6 +221,25 @@ _DECONTAMINATE = typer.Option(
 )
 
 
+_STYLE = typer.Option(
+    "--style",
+    help="STYLE=WEIGHT: relative weight of a query style among the verified records "
+    "(repeatable; replaces [sampler] style_mix; styles not given are not asked for).",
+)
+_APIS_PER_TASK = typer.Option(
+    "--apis-per-task",
+    help="STYLE=MIN-MAX: APIs offered per task of that style, inclusive (repeatable).",
+)
+_EXAMPLES_PER_TASK = typer.Option(
+    help="MIN-MAX: verified seed examples shown per task, inclusive (default 0-3)."
+)
+_TEMPLATE = typer.Option(
+    "--template",
+    help="STYLE=ID: a generator template that style draws from (repeatable; ids: "
+    "generator, generator-persona, generator-scenario).",
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``run`` and ``serve``."""
 
@@ -228,9 +292,14 @@ def register(app: typer.Typer) -> None:
         ] = None,
         virtual_apis: Annotated[bool, _VIRTUAL_APIS] = False,
         decontaminate: Annotated[list[Path], _DECONTAMINATE] = [],  # noqa: B006
+        style: Annotated[list[str], _STYLE] = [],  # noqa: B006
+        apis_per_task: Annotated[list[str], _APIS_PER_TASK] = [],  # noqa: B006
+        examples_per_task: Annotated[str | None, _EXAMPLES_PER_TASK] = None,
+        template: Annotated[list[str], _TEMPLATE] = [],  # noqa: B006
     ) -> None:
         """Run every stage until the goal is reached (in one process unless --processes);
         write the dataset."""
+        shape = _TaskShape(tuple(style), tuple(apis_per_task), examples_per_task, tuple(template))
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         config = _config(
             config_file, out=out, samples=samples, target=target, kafka=kafka,
@@ -238,7 +307,7 @@ def register(app: typer.Typer) -> None:
             simulate=simulate, latency_ms=latency_ms, corrupt=corrupt, endpoint=endpoint,
             model=model, api_key_env=api_key_env, gguf=gguf, apis=apis,
             metrics_port=metrics_port, metrics_host=metrics_host, allow_hosts=tuple(allow_host),
-            virtual_apis=virtual_apis,
+            virtual_apis=virtual_apis, shape=shape,
         ).with_overrides(processes=processes)  # fmt: skip
         if decontaminate:
             references = config.decontaminate.references + tuple(decontaminate)

@@ -29,7 +29,6 @@ from executors import (
 from executors._network import url_host
 from executors.builtin import failing_arguments
 from topics import (
-    GenerationSettings,
     Reject,
     SemanticPass,
     Tool,
@@ -46,7 +45,6 @@ from ..stages import (
     ExecutionChecker,
     FunnelSink,
     Sampler,
-    SamplerConfig,
     tool_from_spec,
 )
 from ._config import PipelineConfig
@@ -59,6 +57,7 @@ from ._versions import (
     generator_models,
     generator_stage,
     judge_models,
+    sampler_config,
     semantic_stage,
 )
 from ._virtual_apis import open_virtual_apis
@@ -289,10 +288,11 @@ async def open_semantic(
     return semantic_stage(config, judges, version_name=version_name)
 
 
-def make_sampler(config: PipelineConfig, library: ApiLibrary) -> Sampler:
-    """The run's sampler over the library's executable APIs (same config, same tasks).
+def make_sampler(config: PipelineConfig, library: ApiLibrary, run_id: str = "") -> Sampler:
+    """The run's sampler over the library's executable APIs (same config and run, same
+    tasks; :func:`~._versions.sampler_config` says what it draws).
 
-    A run on the local model gets :data:`LOCAL_RUN`'s styles, APIs and token cap."""
+    A run on the local model offers only :data:`LOCAL_RUN`'s easy APIs."""
     virtual = config.virtual_apis.enabled  # then every API is executable, virtually
     executable = [s for s in library if s.binding is not None or virtual]
     if not executable:
@@ -304,17 +304,9 @@ def make_sampler(config: PipelineConfig, library: ApiLibrary) -> Sampler:
             "or answer them with virtual APIs (--virtual-apis: a simulator model makes the "
             "responses up from the documentation; marked simulated)"
         )
-    sampler_config = SamplerConfig(
-        seed=config.seed, settings=GenerationSettings(pairs=config.pairs)
-    )
     if all_local(config.generators or (ModelConfig(kind="local"),)):
         executable = [s for s in executable if LOCAL_RUN.offers(s)] or executable
-        sampler_config = SamplerConfig(
-            style_mix=LOCAL_RUN.styles,
-            seed=config.seed,
-            settings=GenerationSettings(pairs=config.pairs, max_tokens=LOCAL_RUN.max_tokens),
-        )
-    return Sampler([tool_from_spec(s) for s in executable], sampler_config)
+    return Sampler([tool_from_spec(s) for s in executable], sampler_config(config), run_id=run_id)
 
 
 def _python_modules(library: ApiLibrary) -> set[str]:

@@ -16,6 +16,12 @@ Example ``apigen.toml``::
     [sampler]
     seed = 0
     pairs = 2               # query/answer pairs asked for per LLM call
+    # feedback = true, max_outstanding = 512
+    style_mix = {simple = 3, parallel = 2, irrelevance = 1}  # relative weights per style
+    apis_per_task = {multiple = [2, 5]}   # APIs offered per task, inclusive [min, max]
+    examples_per_task = [0, 3]            # seed examples shown per task, [min, max]
+    # pool_capacity = 200                 # seed examples kept per style
+    # templates = {simple = ["generator", "generator-persona"]}   # drawn from per task
 
     [[generators]]
     kind = "openai"         # openai | local | simulated
@@ -121,6 +127,7 @@ from ..prompts import PromptFileError, judge_prompt_from_file, named_judge_promp
 from ..stages import FormatRules, SemanticRules
 from ._decontamination import DecontaminationConfig, read_decontamination
 from ._model_config import ConfigError, ModelConfig, as_type, read_model
+from ._sampler_config import SAMPLER_KEYS, SamplerSettings, read_sampler_settings
 from ._virtual_config import VirtualApisConfig, read_virtual_apis
 
 __all__ = [
@@ -160,6 +167,9 @@ class PipelineConfig:
       trims itself); 0 = keep them forever. Replays can only read what is retained.
     pairs: query/answer pairs asked for per generation call.
     seed: sampler seed; equal seeds give equal task sequences.
+    sampler: the tasks' shape: style mix (relative weights), APIs and seed examples per
+      task (inclusive ranges), seed pool size and the generator templates per style (see
+      :class:`~streamer.pipeline._sampler_config.SamplerSettings`; defaults from the code).
     feedback: feed verified pairs back into the seed pool (off makes runs reproducible).
     max_outstanding: tasks produced but not finished before the sampler waits.
     concurrency: events each stage processes at once.
@@ -204,6 +214,7 @@ class PipelineConfig:
     retention_hours: float = 0.0
     pairs: int = 1
     seed: int = 0
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
     feedback: bool = True
     max_outstanding: int = 512
     concurrency: int = 64
@@ -346,12 +357,14 @@ def load_config(path: str | Path) -> PipelineConfig:
     for section, keys in _TYPED_SECTIONS.items():
         table = _section(data, section, p)
         nested = _SUBTABLES.get(section)
-        unknown_keys = sorted(set(table) - {k for k, _, _ in keys} - {nested})
+        read_apart = SAMPLER_KEYS if section == "sampler" else {nested}
+        unknown_keys = sorted(set(table) - {k for k, _, _ in keys} - read_apart)
         if unknown_keys:
             raise ConfigError(f"{p}: {section}: unknown field(s) {unknown_keys}")
         for key, kind, name in keys:
             if key in table:
                 values[name] = as_type(table[key], kind, f"{p}: {section}.{key}")
+    values["sampler"] = read_sampler_settings(_section(data, "sampler", p), f"{p}: sampler")
     if "allow_hosts" in values:
         values["allow_hosts"] = check_allow_hosts(
             values["allow_hosts"], f"{p}: executors.allow_hosts"

@@ -8,8 +8,12 @@ by accident.
 
 What is versioned, per stage:
 
+- sampler: :class:`~streamer.stages.SamplerConfig` (:func:`sampler_config`): seed, style
+  mix, APIs and examples per task, seed pool size, the templates each style draws from
+  (their text included), pairs per call and token cap; so also every task id.
 - generator: each model's identity (:func:`model_identity`: kind, name, model, seed...; the
-  endpoint URL when the model is named) and weight, the prompt template.
+  endpoint URL when the model is named) and weight, the prompt template (every full
+  template a task may name).
 - format: :class:`~streamer.stages.FormatRules`.
 - execution: the per-call timeout, the API sources and a digest of every spec's id, version
   and binding (:func:`library_digest`).
@@ -33,6 +37,7 @@ from typing import Any
 import orjson
 
 from executors import ApiLibrary, Executor
+from topics import GenerationSettings, QueryStyle
 
 from ..llm import ChatModel
 from ..llm._local import DEFAULT_LOCAL_MODELS
@@ -40,19 +45,23 @@ from ..prompts import (
     COMPACT_GENERATION,
     COMPACT_JUDGING,
     FULL_GENERATION,
+    FULL_GENERATIONS,
     FULL_JUDGING,
+    GENERATOR_TEMPLATES,
     GenerationPrompt,
     JudgePrompt,
     PromptFileError,
+    PromptTemplate,
     judge_prompt_from_file,
     named_judge_prompt,
 )
-from ..stages import ExecutionChecker, FormatChecker, Generator, SemanticChecker
+from ..stages import ExecutionChecker, FormatChecker, Generator, SamplerConfig, SemanticChecker
 from ..stages._decontaminate import Decontaminating
 from ..stages._execution import Resolver
+from ..stages._sampler import DEFAULT_API_RANGES, DEFAULT_MIX
 from ._config import PipelineConfig
 from ._decontamination import contamination_index
-from ._local_run import all_local
+from ._local_run import LOCAL_RUN, all_local
 from ._model_config import ConfigError, ModelConfig
 from ._virtual_config import VirtualApisConfig, simulator_model
 
@@ -69,6 +78,7 @@ __all__ = [
     "judge_prompt",
     "library_digest",
     "model_identity",
+    "sampler_config",
     "semantic_config",
     "semantic_stage",
 ]
@@ -164,6 +174,35 @@ def library_digest(library: ApiLibrary) -> str:
     return h.hexdigest()
 
 
+def sampler_config(config: PipelineConfig) -> SamplerConfig:
+    """The sampler's settings: ``[sampler]`` over the code's defaults; a run on the local
+    model defaults to :data:`LOCAL_RUN`'s styles and token cap and the compact prompt."""
+    settings = config.sampler
+    local = generation_prompt(config) is COMPACT_GENERATION
+    mix = settings.style_mix or (LOCAL_RUN.styles if local else DEFAULT_MIX)
+    templates: dict[QueryStyle, tuple[PromptTemplate, ...]]
+    if local:
+        templates = {style: (COMPACT_GENERATION.template,) for style in QueryStyle}
+    else:
+        templates = {
+            style: tuple(GENERATOR_TEMPLATES[i] for i in ids)
+            for style, ids in settings.templates.items()
+        }
+    defaults = SamplerConfig()
+    generation = GenerationSettings(pairs=config.pairs)
+    if local:
+        generation = GenerationSettings(pairs=config.pairs, max_tokens=LOCAL_RUN.max_tokens)
+    return SamplerConfig(
+        style_mix=dict(mix),
+        api_ranges={**DEFAULT_API_RANGES, **settings.apis_per_task},
+        example_range=settings.examples_per_task or defaults.example_range,
+        pool_capacity=settings.pool_capacity or defaults.pool_capacity,
+        templates={**defaults.templates, **templates},
+        settings=generation,
+        seed=config.seed,
+    )
+
+
 def generator_config(config: PipelineConfig) -> dict[str, Any]:
     """The generator's versioned settings beyond model names, weights and prompt."""
     return {"models": [model_identity(m) for m in generator_models(config)]}
@@ -199,9 +238,11 @@ def generator_stage(
     version_name: str = VERSION_NAMES["generator"],
 ) -> Generator:
     """The generator over ``models`` (opened from :func:`generator_models`)."""
+    prompt = generation_prompt(config)
     return Generator(
         models,
-        prompt=generation_prompt(config),
+        prompt=prompt,
+        templates=FULL_GENERATIONS if prompt is FULL_GENERATION else None,
         version_name=version_name,
         config=generator_config(config),
     )

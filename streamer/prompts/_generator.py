@@ -19,6 +19,8 @@ from topics import Example, QueryStyle, Tool
 from ._template import ChatMessage, PromptTemplate, json_block
 
 __all__ = [
+    "ANSWER_BLOCKS",
+    "CALL_RULES",
     "GENERATOR",
     "STYLE_GUIDE",
     "generation_schema",
@@ -51,28 +53,13 @@ STYLE_GUIDE: dict[QueryStyle, str] = {
 }
 """What each query style means, as the prompt explains it to the model."""
 
-GENERATOR = PromptTemplate(
-    id="generator",
-    version="1",
-    system=(
-        "You write training data for function calling. Given tools (functions with JSON "
-        "Schema parameters), you write realistic user queries and the exact function calls "
-        "that answer them. You only answer with JSON."
-    ),
-    user="""\
-Write {pairs} query/answer pair(s) for the tools below, in the style "{style}".
-
-Style: {style_guide}
-
-Rules:
-- Each query is natural language a real user would type, and states every argument value \
-the calls use (names, numbers, dates), so the calls follow from the query alone.
+CALL_RULES = """\
 - Each answer is a list of calls {{"name": <tool name>, "arguments": {{<parameter>: \
 <value>}}}}. Use only the tools listed, only their parameters, every required parameter, and \
-values of the declared types (respect enums, minimums and maximums).
-- Vary the queries: different wording, values and lengths from each other and from the \
-examples.
+values of the declared types (respect enums, minimums and maximums)."""
+"""The rule for the answers' calls, as every full generator template states it."""
 
+ANSWER_BLOCKS = """\
 Examples of verified pairs (possibly for other tools):
 <examples>
 {examples}
@@ -87,7 +74,31 @@ Tools:
 <pairs>{pairs}</pairs>
 
 Answer with JSON only, exactly this shape, with {pairs} item(s) in "pairs":
-{{"pairs": [{{"query": "...", "answers": [{{"name": "...", "arguments": {{}}}}]}}]}}""",
+{{"pairs": [{{"query": "...", "answers": [{{"name": "...", "arguments": {{}}}}]}}]}}"""
+"""The end of every full generator template: the machine-readable blocks (``<examples>``,
+``<tools>``, ``<style>``, ``<pairs>``) and the answer's JSON shape."""
+
+GENERATOR = PromptTemplate(
+    id="generator",
+    version="1",
+    system=(
+        "You write training data for function calling. Given tools (functions with JSON "
+        "Schema parameters), you write realistic user queries and the exact function calls "
+        "that answer them. You only answer with JSON."
+    ),
+    user=f"""\
+Write {{pairs}} query/answer pair(s) for the tools below, in the style "{{style}}".
+
+Style: {{style_guide}}
+
+Rules:
+- Each query is natural language a real user would type, and states every argument value \
+the calls use (names, numbers, dates), so the calls follow from the query alone.
+{CALL_RULES}
+- Vary the queries: different wording, values and lengths from each other and from the \
+examples.
+
+{ANSWER_BLOCKS}""",
 )
 """The generator template. Placeholders: pairs, style, style_guide, examples, tools."""
 

@@ -21,6 +21,7 @@ from ._compact import (
     render_compact_judge,
 )
 from ._generator import GENERATOR, generation_schema, render_generation
+from ._generator_templates import GENERATOR_TEMPLATES
 from ._judge import JUDGE, JudgeItem, judge_schema, render_judge
 from ._template import ChatMessage, PromptTemplate
 
@@ -28,6 +29,7 @@ __all__ = [
     "COMPACT_GENERATION",
     "COMPACT_JUDGING",
     "FULL_GENERATION",
+    "FULL_GENERATIONS",
     "FULL_JUDGING",
     "GenerationPrompt",
     "JudgePrompt",
@@ -54,8 +56,24 @@ class JudgePrompt:
     schema: Callable[[int], dict[str, Any]]
 
 
+def _full(template: PromptTemplate) -> GenerationPrompt:
+    def render(
+        tools: Sequence[Tool], examples: Sequence[Example], style: QueryStyle, pairs: int
+    ) -> list[ChatMessage]:
+        return render_generation(tools, examples, style, pairs, template=template)
+
+    return GenerationPrompt(template, render, generation_schema)
+
+
 FULL_GENERATION = GenerationPrompt(GENERATOR, render_generation, generation_schema)
 """The full generator prompt: style guide, rules, seed examples (for capable models)."""
+
+FULL_GENERATIONS: dict[str, GenerationPrompt] = {
+    template_id: FULL_GENERATION if template is GENERATOR else _full(template)
+    for template_id, template in GENERATOR_TEMPLATES.items()
+}
+"""Every full generator template as a variant, by template id (what a task's
+``template_id`` names)."""
 
 COMPACT_GENERATION = GenerationPrompt(
     GENERATOR_COMPACT, render_compact_generation, compact_generation_schema

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from topics import Generation, Sample, Topic
 
@@ -41,10 +41,12 @@ class Generator:
         prompt: GenerationPrompt = FULL_GENERATION,
         version_name: str = "generator-v1",
         config: object = None,
+        templates: Mapping[str, GenerationPrompt] | None = None,
     ) -> None:
         """``config``: further settings that decide the answers (the models' kinds,
         endpoints, seeds; see :mod:`streamer.pipeline._versions`), hashed into the version; never
-        secrets."""
+        secrets. ``templates``: prompts by template id, for tasks whose ``template_id``
+        names one (drawn by the sampler); other tasks get ``prompt``."""
         if not models:
             raise ValueError("the generator needs at least one model")
         for model, weight in models:
@@ -53,14 +55,17 @@ class Generator:
         self.models = list(models)
         self._by_name = {m.name: m for m, _ in models}
         self.prompt = prompt
-        self.version = stage_version(
-            version_name,
-            {
-                "models": [(m.name, w) for m, w in models],
-                "prompt": prompt.template.stage_version,
-                "config": config,
-            },
-        )
+        self.templates = dict(templates or {})
+        versioned: dict[str, object] = {
+            "models": [(m.name, w) for m, w in models],
+            "prompt": prompt.template.stage_version,
+            "config": config,
+        }
+        if self.templates:
+            versioned["templates"] = {
+                i: p.template.stage_version for i, p in self.templates.items()
+            }
+        self.version = stage_version(version_name, versioned)
 
     def choose(self, sample: Sample) -> ChatModel:
         """The pinned model, else a weighted draw seeded by the sample id."""
@@ -75,8 +80,9 @@ class Generator:
     async def process(self, event: Sample) -> list[Output]:
         model = self.choose(event)
         settings = event.settings
-        messages = self.prompt.render(event.tools, event.examples, event.style, settings.pairs)
-        schema = self.prompt.schema(event.tools, event.style, settings.pairs)
+        prompt = self.templates.get(event.template_id, self.prompt)
+        messages = prompt.render(event.tools, event.examples, event.style, settings.pairs)
+        schema = prompt.schema(event.tools, event.style, settings.pairs)
         try:
             completion = await model.complete_json(
                 messages,

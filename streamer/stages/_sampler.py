@@ -5,15 +5,21 @@
 - :class:`SeedPool` holds verified examples per style, bounded; it grows from
   ``semantic-pass`` (the APIGen feedback loop) and evicts the oldest first, so prompts keep
   seeing recent, varied data.
-- :class:`StyleController` keeps a target mix of styles by drawing the style whose verified
-  count lags its target share the most (ties broken by the seeded RNG).
-- :class:`Sampler` combines them. A task's id depends only on the sampler's version (config,
-  seed), the API set and the task's index, so a restarted sampler re-issues the same ids
-  whatever its seed pool holds; with the same seed, APIs and pool it yields the same tasks.
+- :class:`StyleController` keeps a target mix of styles by drawing the style whose count of
+  unique verified records lags its target share the most (ties broken by the seeded RNG).
+  A verified pair whose query repeats an earlier one (the dataset store's exact-duplicate
+  key) does not count, so a style whose queries repeat cannot reach its share with a
+  handful of unique records.
+- :class:`Sampler` combines them, and draws each task's generator template among its
+  style's (a seeded stream of its own). A task's id depends only on the sampler's version
+  (config, seed, templates), the run id, the API set and the task's index, so a restarted
+  sampler of the same run re-issues the same ids whatever its seed pool holds; with the
+  same seed, APIs and pool it yields the same tasks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
@@ -34,10 +40,17 @@ from topics import (
     derive_id,
 )
 
+from ..dataset import normalize_query
+from ..prompts import GENERATOR_TEMPLATES, STYLE_TEMPLATES, PromptTemplate
 from ..runtime._stage import Output, stage_version
 
 __all__ = [
+    "DEFAULT_API_RANGES",
+    "DEFAULT_EXAMPLE_RANGE",
+    "DEFAULT_MIX",
+    "DEFAULT_POOL_CAPACITY",
     "MAX_EXAMPLE_BYTES",
+    "REPEAT_CREDIT",
     "ApiSampler",
     "Sampler",
     "SamplerConfig",
@@ -63,6 +76,15 @@ DEFAULT_API_RANGES: dict[QueryStyle, tuple[int, int]] = {
     QueryStyle.IRRELEVANCE: (1, 3),
 }
 
+DEFAULT_EXAMPLE_RANGE = (0, 3)
+DEFAULT_POOL_CAPACITY = 200
+
+
+def _default_templates() -> dict[QueryStyle, tuple[PromptTemplate, ...]]:
+    return {
+        style: tuple(GENERATOR_TEMPLATES[i] for i in ids) for style, ids in STYLE_TEMPLATES.items()
+    }
+
 
 def tool_from_spec(spec: ApiSpec) -> Tool:
     """The part of a spec offered to the LLM (with its id for the executor). The spec's
@@ -83,13 +105,16 @@ def tool_from_spec(spec: ApiSpec) -> Tool:
 
 @dataclass(frozen=True, slots=True)
 class SamplerConfig:
-    """What the sampler draws.
+    """What the sampler draws (all of it hashed into the sampler's version).
 
-    style_mix: target share of verified samples per style (normalized).
+    style_mix: relative weight per style of the unique verified records to steer towards
+      (normalized to shares; styles at 0 or left out are not asked for).
     api_ranges: inclusive (min, max) number of APIs offered per task, per style.
     example_range: inclusive (min, max) seed examples per task.
     pool_capacity: seed examples kept per style.
-    templates: prompt template id per style (default: the style's own template).
+    templates: per style, the generator templates one is drawn from per task (default:
+      every full template, :data:`~streamer.prompts.STYLE_TEMPLATES`); a style left out
+      gets the first template of the first style that has any.
     settings: generation settings copied into every task.
     seed: RNG seed; equal seeds and inputs give equal task sequences.
     """
@@ -98,9 +123,11 @@ class SamplerConfig:
     api_ranges: Mapping[QueryStyle, tuple[int, int]] = field(
         default_factory=lambda: dict(DEFAULT_API_RANGES)
     )
-    example_range: tuple[int, int] = (0, 3)
-    pool_capacity: int = 200
-    templates: Mapping[QueryStyle, str] = field(default_factory=dict)
+    example_range: tuple[int, int] = DEFAULT_EXAMPLE_RANGE
+    pool_capacity: int = DEFAULT_POOL_CAPACITY
+    templates: Mapping[QueryStyle, tuple[PromptTemplate, ...]] = field(
+        default_factory=_default_templates
+    )
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     seed: int = 0
 
@@ -221,8 +248,17 @@ class SeedPool:
         return f"<SeedPool size={len(self)} added={self.added} per_style={sizes}>"
 
 
+REPEAT_CREDIT = 0.25
+"""How far a verified pair whose query repeats an earlier one moves its style towards its
+share, in records. Not 0: a style that can only repeat itself (the simulated endpoint has
+five irrelevant queries) would otherwise be asked for forever and starve the others; at a
+quarter it gets at most four times its share of the work."""
+
+
 class StyleController:
-    """Chooses the style whose verified count lags its target share the most."""
+    """Chooses the style whose count of unique verified records lags its target share the
+    most; :meth:`record_verified` is told each verified pair and counts it once per
+    distinct query (the dataset store's exact-duplicate key), so repeats do not count."""
 
     def __init__(self, mix: Mapping[QueryStyle, float], rng: random.Random) -> None:
         total = sum(w for w in mix.values() if w > 0)
@@ -231,11 +267,18 @@ class StyleController:
         self.targets = {s: w / total for s, w in mix.items() if w > 0}
         self.verified: Counter[QueryStyle] = Counter()
         self.issued: Counter[QueryStyle] = Counter()
+        self.repeated: Counter[QueryStyle] = Counter()
         self._rng = rng
+        # 8-byte digests, not the queries: a controller that runs on keeps its memory small.
+        self._queries: set[bytes] = set()
 
     def choose(self) -> QueryStyle:
         # Until verified counts exist, issued counts steer the mix.
-        counts = self.verified if sum(self.verified.values()) >= 20 else self.issued
+        counts: Mapping[QueryStyle, float] = self.issued
+        if sum(self.verified.values()) >= 20:
+            counts = {
+                s: self.verified[s] + REPEAT_CREDIT * self.repeated[s] for s in self.targets
+            }
         total = sum(counts.values()) + 1
         deficits = {s: share * total - counts[s] for s, share in self.targets.items()}
         best = max(deficits.values())
@@ -244,8 +287,22 @@ class StyleController:
         self.issued[style] += 1
         return style
 
-    def record_verified(self, style: QueryStyle) -> None:
+    def record_verified(self, style: QueryStyle, query: str | None = None) -> bool:
+        """Count a verified pair of ``style``; False (not counted) when ``query`` repeats
+        one counted before. Without a query every call counts."""
+        if query is not None:
+            key = hashlib.blake2b(normalize_query(query).encode(), digest_size=8).digest()
+            if key in self._queries:
+                self.repeated[style] += 1
+                return False
+            self._queries.add(key)
         self.verified[style] += 1
+        return True
+
+    def __repr__(self) -> str:
+        verified = {str(s): n for s, n in self.verified.items()}
+        repeated = {str(s): n for s, n in self.repeated.items()}
+        return f"<StyleController verified={verified} repeated={repeated}>"
 
 
 class Sampler:
@@ -259,12 +316,21 @@ class Sampler:
         config: SamplerConfig | None = None,
         *,
         pool: SeedPool | None = None,
+        run_id: str = "",
     ) -> None:
+        """``run_id``: the run the tasks belong to (in every task's meta and id; empty:
+        no run, the ids of a sampler from before runs had ids)."""
         self.config = config or SamplerConfig()
+        self.run_id = run_id
         self._rng = random.Random(self.config.seed)
-        # Examples come from their own stream, so the pool's contents never shift the
-        # styles and APIs of later tasks.
+        # Examples and templates come from streams of their own, so the pool's contents
+        # and the number of templates never shift the styles and APIs of later tasks.
         self._example_rng = random.Random(f"{self.config.seed}:examples")
+        self._template_rng = random.Random(f"{self.config.seed}:templates")
+        fallback = next((t for t in self.config.templates.values() if t), None)
+        if fallback is None:
+            raise ValueError("the sampler needs at least one generator template")
+        self._fallback_template = fallback[:1]
         self.apis = ApiSampler(apis, self._rng)
         self._api_set = derive_id(*sorted(t.api_id or t.name for t in apis))
         self.pool = pool or SeedPool(self.config.pool_capacity)
@@ -274,7 +340,8 @@ class Sampler:
 
     def task_id(self, index: int) -> str:
         """The id of the ``index``-th task (from 1) of this sampler."""
-        return derive_id("sample", self.version, self._api_set, str(index))
+        run = (self.run_id,) if self.run_id else ()
+        return derive_id("sample", self.version, self._api_set, *run, str(index))
 
     def next_sample(self) -> Sample:
         cfg = self.config
@@ -283,7 +350,10 @@ class Sampler:
         tools = self.apis.draw(style, self._rng.randint(lo, max(lo, hi)))
         k = self._example_rng.randint(*cfg.example_range)
         examples = self.pool.draw(style, k, self._example_rng)
-        template = cfg.templates.get(style, str(style))
+        templates = cfg.templates.get(style) or self._fallback_template
+        template = templates[0]
+        if len(templates) > 1:
+            template = self._template_rng.choice(templates)
         self.issued += 1
         sid = self.task_id(self.issued)
         meta = EventMeta(
@@ -293,20 +363,24 @@ class Sampler:
             stage=self.name,
             stage_version=self.version,
             versions=((self.name, self.version),),
+            run_id=self.run_id,
         )
         return Sample(
             meta=meta,
             style=style,
             tools=tools,
             examples=examples,
-            template_id=template,
+            template_id=template.id,
             settings=cfg.settings,
+            template_version=template.stage_version,
         )
 
     def learn(self, event: SemanticPass) -> None:
-        """Feed a verified pair back: it becomes a seed example and counts for the mix."""
+        """Feed a verified pair back: it counts for the mix and becomes a seed example,
+        unless its query repeats one seen before."""
         style = event.sample.style
-        self.controller.record_verified(style)
+        if not self.controller.record_verified(style, event.query):
+            return
         self.pool.add(
             style,
             Example(

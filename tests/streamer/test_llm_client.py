@@ -73,6 +73,9 @@ def test_exported_members() -> None:
         "JudgePrompt", "PromptFileError", "compact_generation_schema", "compact_judge_schema",
         "compact_tool", "judge_prompt_from_file", "named_judge_prompt",
         "render_compact_generation", "render_compact_judge",
+        # the full generator's templates, one drawn per task
+        "FULL_GENERATIONS", "GENERATOR_PERSONA", "GENERATOR_SCENARIO", "GENERATOR_TEMPLATES",
+        "STYLE_TEMPLATES", "generator_template",
     }  # fmt: skip
     for name in (*streamer.llm.__all__, *streamer.prompts.__all__):
         assert hasattr(streamer.llm, name) or hasattr(streamer.prompts, name)
