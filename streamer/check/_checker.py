@@ -23,7 +23,14 @@ not running; the record's ``executed`` is then ``virtual`` (any call virtual) ra
 ``real``, and the summary counts real, virtual and not executable records.
 
 Verdicts: ``pass`` (every stage that ran passed), ``fail`` (a stage rejected, or the record
-could not be read), ``skip`` (it could not be checked as asked; never counted as a pass).
+could not be read), ``skip`` (it could not be checked as asked; never counted as a pass),
+``not_judged`` (the judge endpoint was unavailable — 5xx, timeouts, connection errors, 429s
+— beyond the client's retries, so the semantic stage could not decide; stage ``semantic``,
+reason ``judge_<outage>``; never a pass or a fail: the record was not wrong).
+
+Failures of the infrastructure are not verdicts on the data: a judge endpoint that refuses
+the credentials stops the check at once (:class:`~streamer.runtime.StageHalted` with reason
+``judge_auth_error``, raised from :func:`run_check`, naming the endpoint, never the key).
 
 Reason codes are the stages' own (``unknown_function``, ``type_mismatch``,
 ``function_error``, ``ungrounded_arguments``, ``judge_rejected``, ...), the readers'
@@ -64,7 +71,7 @@ from ..pipeline._build import open_model as _open_model
 from ..pipeline._model_config import ModelConfig
 from ..pipeline._virtual_apis import open_virtual_apis
 from ..pipeline._virtual_config import VirtualApisConfig
-from ..runtime._stage import Output
+from ..runtime._stage import Output, StageHalted
 from ..stages import (
     ExecutionChecker,
     FormatChecker,
@@ -74,6 +81,7 @@ from ..stages import (
     SemanticRules,
 )
 from ..stages._decontaminate import CONTAMINATED
+from ..stages._semantic import JudgeUnavailable
 from ._binding import Binder
 from ._case import CheckCase, InvalidRecord, Item, ReadSettings
 from ._observed import Agreement, compare_observed
@@ -90,7 +98,7 @@ __all__ = [
 
 CHECK_STAGES = ("format", "execution", "semantic")
 
-Verdict = Literal["pass", "fail", "skip"]
+Verdict = Literal["pass", "fail", "skip", "not_judged"]
 _VERSION = "check-v1"
 _MESSAGE_CHARS = 600
 
@@ -236,6 +244,7 @@ class CheckSummary:
             "pass": self.verdicts["pass"],
             "fail": self.verdicts["fail"],
             "skip": self.verdicts["skip"],
+            "not_judged": self.verdicts["not_judged"],
             "by_reason": [
                 {"verdict": v, "stage": s, "reason": r, "count": n} for v, s, r, n in self.rows()
             ],
@@ -276,7 +285,9 @@ class Checker:
         resolve = self._resolve_or_virtual if self.virtual else self.binder.resolve
         self.execution = ExecutionChecker(executor, resolve) if executor else None
         self.semantic = SemanticChecker(
-            [judge] if judge is not None else [], rules=settings.semantic_rules
+            [judge] if judge is not None else [],
+            rules=settings.semantic_rules,
+            pause_on_outage=False,  # a check reports what it could not judge, then ends
         )
 
     def __repr__(self) -> str:
@@ -339,7 +350,10 @@ class Checker:
                     calls=passed.calls,
                     results=(),
                 )
-            out = _first(await self.semantic.process(event))
+            try:
+                out = _first(await self.semantic.process(event))
+            except JudgeUnavailable as exc:
+                return result("not_judged", "semantic", exc)
             if isinstance(out, Reject):
                 return result("fail", "semantic", out)
         return result("pass")
@@ -438,7 +452,10 @@ async def open_checker(
 async def run_check(
     checker: Checker, items: Iterable[Item], emit: Callable[[CheckResult], None]
 ) -> CheckSummary:
-    """Check every item, ``settings.concurrency`` at a time, emitting results in input order."""
+    """Check every item, ``settings.concurrency`` at a time, emitting results in input order.
+
+    Raises (in an exception group) :class:`~streamer.runtime.StageHalted` when the judge
+    endpoint refuses the credentials; the results emitted until then stand."""
     summary = CheckSummary()
     done: dict[int, CheckResult] = {}
     next_out = 0
@@ -455,6 +472,8 @@ async def run_check(
     async def one(index: int, item: Item) -> None:
         try:
             done[index] = await checker.check(item)
+        except StageHalted:  # every other record would fail alike: stop the check
+            raise
         except Exception as exc:  # a bug must cost one record, not the whole check
             where = item.where
             message = _one_line(f"{where}: {type(exc).__name__}: {exc}")

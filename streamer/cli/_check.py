@@ -8,16 +8,23 @@ with ``--virtual-apis``, ``virtual`` where a virtual API answered a call), then 
 summary by stage and reason: a rich table on stderr, or with ``--summary-json`` a final
 ``{"summary": {...}}`` line on stdout. A record that cannot be read (bad encoding, not
 JSON, malformed tools or schema, beyond a limit) is that record's ``fail`` and the check
-goes on. Exit status: 0 when no record failed, 1 when some failed
-(or, with ``--strict``, were skipped), 2 on usage errors (unknown options, unreadable
-files, a file whose format cannot be told, BFCL questions without their answers).
+goes on. A judge endpoint that is unavailable (5xx, timeouts, connection errors, 429s beyond
+the client's retries) makes its records ``not_judged`` (counted apart, never failed); one
+that refuses the credentials stops the check at once with a message naming the endpoint.
+
+Exit status (:data:`EXIT_STATUS`): 0 when every record was checked and none failed, 1 when
+some failed (or, with ``--strict``, were skipped or not judged), 2 on usage errors (unknown
+options, unreadable files, a file whose format cannot be told, BFCL questions without their
+answers), 3 when the judge endpoint refused the credentials (401/403, or its key variable
+unset: the check stopped), 4 when none failed but some could not be judged (the endpoint
+was unavailable: run the check again later).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import anyio
 import orjson
@@ -45,12 +52,23 @@ from ..check import (
 from ..dataset._export import FORMATS, export_dataset
 from ..dataset._store import DatasetStore
 from ..decontamination import ContaminationIndex, ReferenceError, read_reference_set
+from ..llm import LlmError
 from ..pipeline._config import check_allow_hosts
 from ..pipeline._model_config import ConfigError, ModelConfig
 from ..pipeline._virtual_config import VirtualApisConfig
+from ..runtime._stage import StageHalted
 from ..stages import FormatRules
 
-__all__ = ["register"]
+__all__ = ["EXIT_STATUS", "register"]
+
+EXIT_STATUS = {
+    0: "every record checked, none failed",
+    1: "some records failed (with --strict: or were skipped or not judged)",
+    2: "usage error: options, files, formats",
+    3: "the judge endpoint refused the credentials: the check stopped",
+    4: "none failed, but the judge endpoint was unavailable for some records (not judged)",
+}
+"""``apigen check``'s exit statuses and what each means."""
 
 console = Console(stderr=True)
 _LIMITS = ReadLimits()
@@ -112,7 +130,7 @@ def _summary_table(summary: CheckSummary) -> Table:
         table.add_column(column, justify="right" if column == "records" else "left")
     table.add_row("[green]pass", "", "", f"{summary.verdicts['pass']:,}")
     for verdict, stage, reason, count in summary.rows():
-        colour = "red" if verdict == "fail" else "yellow"
+        colour = {"fail": "red", "not_judged": "magenta"}.get(verdict, "yellow")
         table.add_row(f"[{colour}]{verdict}", stage or "-", reason or "-", f"{count:,}")
     for cause, count in sorted(summary.not_run.items()):
         table.add_row("[dim]calls not run", "execution", cause, f"{count:,}")
@@ -283,13 +301,33 @@ def register(app: typer.Typer) -> None:
         except (DatasetFormatError, ConfigError) as exc:  # ConfigError: a model not installed
             console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
+        except LlmError as exc:  # opening the judge: its key variable is not set
+            if not exc.fatal:
+                raise
+            _refused(f"judge endpoint {exc.endpoint}: {exc.message}")
+        except BaseExceptionGroup as group:
+            halted, _ = group.split(StageHalted)
+            if halted is None:
+                raise
+            leaf: BaseException = halted
+            while isinstance(leaf, BaseExceptionGroup):  # task groups nest
+                leaf = leaf.exceptions[0]
+            assert isinstance(leaf, StageHalted)
+            _refused(leaf.message)
         if summary_json:
             out.write(orjson.dumps({"summary": summary.to_json()}).decode() + "\n")
         else:
             console.print(_summary_table(summary))
         out.flush()
-        if summary.verdicts["fail"] or (strict and summary.verdicts["skip"]):
+        unsure = summary.verdicts["skip"] + summary.verdicts["not_judged"]
+        if summary.verdicts["fail"] or (strict and unsure):
             raise typer.Exit(1)
+        if summary.verdicts["not_judged"]:
+            console.print(
+                f"[magenta]{summary.verdicts['not_judged']:,} records not judged[/magenta]: "
+                "the judge endpoint was unavailable; check them again later"
+            )
+            raise typer.Exit(4)
 
     @app.command()
     def export(
@@ -364,6 +402,12 @@ def register(app: typer.Typer) -> None:
         for kind, path in written.items():
             typer.echo(f"{kind}\t{path}")
         console.print(f"exported {records} records")
+
+
+def _refused(message: str) -> NoReturn:
+    console.print(f"[red]error:[/red] {escape(message)}")
+    console.print("the check stopped: fix the credentials (the key variable) and run it again")
+    raise typer.Exit(3)
 
 
 def _record_format(fmt: str | None) -> RecordFormat | None:

@@ -4,8 +4,11 @@
 by posting the OpenAI chat-completions JSON itself (serialised and parsed with orjson, sent
 through :mod:`._http`): the ``openai`` SDK's typed request building and response parsing
 cost ~1.5 ms of CPU per request, as much as the rest of the pipeline per verified pair.
-The loop retries 429, 5xx, timeouts and connection errors with exponential backoff and
-full jitter, honours ``Retry-After``, and counts every attempt so metrics see the real load.
+The loop retries 429, 5xx, timeouts, connection errors and bodies that are not a chat
+completion (a proxy's HTML error page, a cut-off body) with exponential backoff and full
+jitter, honours ``Retry-After``, and counts every attempt so metrics see the real load. A
+failure says which endpoint failed (:attr:`LlmError.endpoint`: name and base URL, never the
+key) so a refused credential or an outage can be reported where it belongs.
 
 The API key is registered with the process's :class:`~executors.Redactor` when the client
 is made, and every reply body is redacted of every configured secret before anything reads
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import random
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -165,6 +169,19 @@ def _error_message(status: int, body: bytes) -> str:
     return f"HTTP {status}: {text or '(empty body)'}"[:300]
 
 
+def describe_endpoint(name: str, base_url: str) -> str:
+    """``name (base URL)`` with any ``user:password@``, query and fragment removed."""
+    try:
+        parts = urllib.parse.urlsplit(base_url)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        url = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        url = "(unparsable URL)"
+    return f"{name} ({url})"
+
+
 def _status_reason(status: int) -> LlmReason:
     if status == 429:
         return "rate_limited"
@@ -200,13 +217,16 @@ class LlmClient:
     ) -> None:
         key = ""
         self._redactor = default_redactor()
+        self._where = describe_endpoint(endpoint.name, endpoint.base_url)
         if endpoint.api_key_env:
             key = os.environ.get(endpoint.api_key_env, "")
             self._redactor.add(key)
             if not key:
-                raise LlmError(
+                err = LlmError(
                     "auth_error", f"environment variable {endpoint.api_key_env} is not set"
                 )
+                err.endpoint = self._where
+                raise err
         self.endpoint = endpoint
         self.stats = LlmStats()
         self._metrics = pipeline_metrics().llm(endpoint.name, endpoint.model)
@@ -296,6 +316,7 @@ class LlmClient:
             try:
                 payload = self._request_body(messages, schema, mode, temperature, max_tokens, seed)
                 body = await self._attempt(payload, mode, estimate)
+                return self._completion(body, estimate, mode, started, attempt + 1)
             except _FormatUnsupported as exc:
                 fallback: OutputMode | None = None
                 if self.endpoint.supports_json_schema is not True:
@@ -322,10 +343,9 @@ class LlmClient:
                 self._metrics.retries.inc()
                 self.stats.retry_wait_s += delay
                 await anyio.sleep(delay)
-                continue
-            return self._completion(body, estimate, mode, started, attempt + 1)
 
     def _fail(self, exc: LlmError) -> NoReturn:
+        exc.endpoint = self._where
         self.stats.failures[exc.reason] += 1
         self._metrics.failure(exc.reason)
         raise exc
@@ -427,7 +447,11 @@ class LlmClient:
             text = message.get("content")
             if not isinstance(text, str):
                 refusal = message.get("refusal")
-                raise ValueError(f"no content{f' (refusal: {refusal})' if refusal else ''}")
+                # The model's own answer: asking the same again would get the same.
+                self.stats.attempt_errors["bad_response"] += 1
+                self._metrics.error("bad_response")
+                no_content = f"no content{f' (refusal: {refusal})' if refusal else ''}"
+                raise LlmError("bad_response", no_content, attempts=attempts, retryable=False)
             finish_reason = str(choice.get("finish_reason") or "stop")
             raw_usage = data.get("usage") or {}
             usage = Usage(
@@ -439,12 +463,11 @@ class LlmClient:
             self.stats.attempt_errors["bad_response"] += 1
             self._metrics.error("bad_response")
             snippet = body[:120].decode(errors="replace")
-            err = LlmError(
+            raise LlmError(
                 "bad_response",
                 f"not a chat completion ({type(exc).__name__}: {exc}): {snippet!r}",
                 attempts=attempts,
-            )
-            self._fail(err)
+            ) from None
         if self._tokens is not None and (usage.prompt_tokens or usage.completion_tokens):
             actual = usage.prompt_tokens + usage.completion_tokens
             # Positive credit: we reserved too much; negative: the next caller pays the overrun.

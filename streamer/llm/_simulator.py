@@ -15,9 +15,13 @@ double, ...]"), so a verdict that reaches a dataset or a report is never mistake
 judgement. The verdicts ground argument values the way the semantic rules do
 (:mod:`streamer.grounding._grounding`: "$200,000" states 200000).
 
-Reproducibility: each request draws from its own RNG seeded by (seed, a hash of the
-messages, how many times those messages were seen before), so the same requests give the
-same answers whatever order concurrent clients send them in, and a retry draws afresh.
+Reproducibility: each request draws its *answer* from an RNG seeded by (seed, the request's
+``seed``, a hash of the messages) — without a request ``seed``, also how many times those
+messages were seen before — and its *latency and fault* from an RNG seeded by (seed, the
+request's ``seed``, the messages, the attempt: how many times this same request came before).
+So the same requests give the same answers whatever order concurrent clients send them in,
+and a retry of a faulted request meets a fault of its own, drawn afresh at the configured
+rates, while a retry that succeeds gets the answer the first attempt would have had.
 """
 
 from __future__ import annotations
@@ -240,6 +244,26 @@ class _Handler:
             (c.error_rate_non_json, "non_json"),
         ]
 
+    def _digest(self, messages: list[Any], seed: int | None) -> bytes:
+        h = hashlib.blake2b(f"{seed}".encode(), digest_size=16)
+        for m in messages:
+            content = m.get("content") if isinstance(m, dict) else None
+            h.update(str(content).encode())
+            h.update(b"\x00")
+        return h.digest()
+
+    def _attempt(self, digest: bytes) -> int:
+        """How many times this same request came before (0 on the first attempt)."""
+        if len(self.seen) >= SEEN_CAP:
+            self.seen.clear()
+        attempt = self.seen.get(digest, 0)
+        self.seen[digest] = attempt + 1
+        return attempt
+
+    def _draw(self, *parts: object) -> random.Random:
+        key = ":".join(str(p) for p in (self.config.seed, *parts)).encode()
+        return random.Random(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big"))
+
     def _seeded(self, messages: list[Any], seed: int) -> random.Random:
         """A request's own ``seed``: the answer depends on it and the prompt, not on order."""
         h = hashlib.blake2b(f"{self.config.seed}:{seed}".encode(), digest_size=8)
@@ -248,21 +272,15 @@ class _Handler:
             h.update(str(content).encode())
         return random.Random(int.from_bytes(h.digest(), "big"))
 
-    def _rng(self, messages: list[Any]) -> random.Random:
-        h = hashlib.blake2b(digest_size=16)
-        for m in messages:
-            content = m.get("content") if isinstance(m, dict) else None
-            h.update(str(content).encode())
-            h.update(b"\x00")
-        digest = h.digest()
-        if len(self.seen) >= SEEN_CAP:
-            self.seen.clear()
-        occurrence = self.seen.get(digest, 0)
-        self.seen[digest] = occurrence + 1
-        seed = hashlib.blake2b(
-            f"{self.config.seed}:{occurrence}".encode() + digest, digest_size=8
-        ).digest()
-        return random.Random(int.from_bytes(seed, "big"))
+    def _rngs(self, messages: list[Any], seed: object) -> tuple[random.Random, random.Random]:
+        """(answer RNG, fault RNG) of one request; see the module's reproducibility note."""
+        request_seed = seed if isinstance(seed, int) else None
+        digest = self._digest(messages, request_seed)
+        attempt = self._attempt(digest)
+        faults = self._draw("fault", attempt, digest.hex())
+        if request_seed is not None:
+            return self._seeded(messages, request_seed), faults
+        return self._draw(attempt, digest.hex()), faults
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         self.stats.requests += 1
@@ -289,26 +307,30 @@ class _Handler:
                 ),
                 "bad_request",
             )
-        seed = body.get("seed")
-        rng = self._rng(messages) if not isinstance(seed, int) else self._seeded(messages, seed)
+        rng, faults = self._rngs(messages, body.get("seed"))
         if self.slots is None:
-            return await self._answer(body, messages, rng)
+            return await self._answer(body, messages, rng, faults)
         async with self.slots:
-            return await self._answer(body, messages, rng)
+            return await self._answer(body, messages, rng, faults)
 
     def _count(self, response: web.Response, outcome: str) -> web.Response:
         self.stats.outcomes[outcome] += 1
         return response
 
     async def _answer(
-        self, body: dict[str, Any], messages: list[Any], rng: random.Random
+        self,
+        body: dict[str, Any],
+        messages: list[Any],
+        rng: random.Random,
+        faults: random.Random,
     ) -> web.Response:
+        """``rng`` draws the answer, ``faults`` this attempt's latency and fault."""
         self.stats.in_flight += 1
         try:
-            delay = self.config.latency.sample_s(rng)
+            delay = self.config.latency.sample_s(faults)
             if delay > 0:
                 await asyncio.sleep(delay)
-            u = rng.random()
+            u = faults.random()
             fault = None
             for rate, kind in self.thresholds:
                 if u < rate:

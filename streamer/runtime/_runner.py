@@ -12,7 +12,10 @@ writers deduplicate (at-least-once delivery, idempotent effects).
 Every input is in its own error boundary: bytes that do not decode, a stage that raises, and
 an output the log cannot carry (too deep, too large, not JSON) each become one reject with a
 stable reason (``malformed_event``, ``stage_error``, ``unencodable_output``,
-``output_too_large``) and the runner goes on; the other outputs of that input are kept.
+``output_too_large``) and the runner goes on; the other outputs of that input are kept. The
+exception is :class:`~streamer.runtime._stage.StageHalted` (every input would fail alike, e.g.
+refused credentials): it stops the runner, raised from :meth:`StageRunner.run`, and its input
+stays uncommitted.
 
 Concurrency is structured: one task group holds the poll loop, ``concurrency`` workers, the
 producer and the committer. Buffers are bounded; when ``max_in_flight`` events are buffered
@@ -50,6 +53,7 @@ from ._stage import (
     MAX_EVENT_BYTES,
     Output,
     Stage,
+    StageHalted,
     UnencodableOutput,
     encode_bounded,
     make_reject,
@@ -309,6 +313,9 @@ class StageRunner:
         else:
             try:
                 outputs = await stage.process(event)
+            except StageHalted as exc:  # not about this input: stop, leave it uncommitted
+                log.error("%s stopped on %s: %s", stage.name, event.meta.id, exc)
+                raise
             except Exception as exc:  # a bug in a stage must not stop the service
                 log.exception("%s failed on %s", stage.name, event.meta.id)
                 outputs = [

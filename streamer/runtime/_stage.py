@@ -22,6 +22,7 @@ __all__ = [
     "MAX_RAW_REJECT_BYTES",
     "Output",
     "Stage",
+    "StageHalted",
     "UnencodableOutput",
     "encode_bounded",
     "make_reject",
@@ -48,6 +49,18 @@ class UnencodableOutput(Exception):
     """An output event the log cannot carry; ``reason`` is ``unencodable_output`` (JSON
     cannot express it: nesting too deep, an integer beyond 64 bits, a lone surrogate) or
     ``output_too_large`` (more than the runner's ``max_event_bytes``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+class StageHalted(Exception):
+    """A failure that stops the stage instead of rejecting its input, because every other
+    input would fail alike (an LLM endpoint refusing the credentials). The runner neither
+    rejects nor commits the input: it stops and raises this. ``reason`` is a stable code
+    (e.g. ``llm_auth_error``); ``message`` says what to fix and never holds a secret."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")

@@ -12,8 +12,16 @@ Rule reason codes::
     missing_calls         the query makes more numbered requests than there are calls
 
 Judge reason codes: ``judge_rejected`` (the verdict, or the quorum, says no) and
-``judge_<reason>`` when the judge call itself failed (e.g. ``judge_timeout``) or its answer
-lacked a verdict (``judge_bad_response``).
+``judge_<reason>`` when the judge call failed for this request (``judge_bad_request``) or its
+answer lacked a verdict (``judge_bad_response``).
+
+Failures of the infrastructure are not verdicts on the pair. A judge endpoint outage (429s,
+5xx, timeouts, connection errors beyond the client's retries) pauses that judge's calls until
+it answers again (:class:`~streamer.llm._outage.EndpointGate`; the event stays unfinished and
+uncommitted meanwhile). With ``pause_on_outage=False`` (``apigen check``), a pair the missing
+verdicts leave undecided raises :class:`JudgeUnavailable` (``reason`` ``judge_timeout``,
+``judge_server_error``, ...) instead of being rejected. A refused credential stops the stage:
+:class:`~streamer.runtime.StageHalted` with reason ``judge_auth_error``, naming the endpoint.
 
 Judging is batched: concurrent events are graded together, up to ``batch_size`` per call,
 waiting at most ``batch_linger_s`` seconds to fill a batch. The first waiter of a batch leads
@@ -32,11 +40,24 @@ import anyio
 from topics import CallResult, ExecPass, Judgement, QueryStyle, SemanticPass, Topic
 
 from ..grounding._grounding import Mentions, groundable
-from ..llm import ChatModel, LlmError
+from ..llm import ChatModel, Completion, LlmError
+from ..llm._outage import EndpointGate
 from ..prompts import FULL_JUDGING, JudgeItem, JudgePrompt
-from ..runtime._stage import Output, make_reject, stage_version
+from ..runtime._stage import Output, StageHalted, make_reject, stage_version
 
-__all__ = ["SemanticChecker", "SemanticRules", "Verdict", "rule_check"]
+__all__ = ["JudgeUnavailable", "SemanticChecker", "SemanticRules", "Verdict", "rule_check"]
+
+
+class JudgeUnavailable(Exception):
+    """No verdict: the judge endpoint was unavailable and the verdicts that came cannot
+    decide the pair alone. ``reason`` is ``judge_<outage>`` (``judge_timeout``,
+    ``judge_server_error``, ``judge_connection_error``, ``judge_rate_limited``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
 
 _ERROR_TEXT = re.compile(r"^\s*(error|exception|traceback|failed)\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"(?m)(?:^|\s)\(?(\d{1,2})[.)]\s+\S")
@@ -60,12 +81,14 @@ class SemanticRules:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One judge's answer for one event."""
+    """One judge's answer for one event. ``reason`` is set when there was no real verdict
+    (the call failed, the answer lacked it); ``outage`` when that was the endpoint's outage."""
 
     passed: bool
     reasoning: str
     judge: str
     reason: str = ""
+    outage: bool = False
 
 
 def _result_problem(result: CallResult) -> tuple[str, str] | None:
@@ -117,11 +140,12 @@ def rule_check(event: ExecPass, rules: SemanticRules) -> tuple[str, str] | None:
 
 
 class _Slot:
-    __slots__ = ("item", "verdict", "wake")
+    __slots__ = ("halted", "item", "verdict", "wake")
 
     def __init__(self, item: JudgeItem) -> None:
         self.item = item
         self.verdict: Verdict | None = None
+        self.halted: StageHalted | None = None
         self.wake = anyio.Event()
 
 
@@ -136,8 +160,10 @@ class _JudgeBatcher:
         max_tokens: int,
         prompt: JudgePrompt = FULL_JUDGING,
         temperature: float = 0.0,
+        gate: EndpointGate | None = None,
     ) -> None:
         self.model = model
+        self.gate = gate
         self.prompt = prompt
         self.temperature = temperature
         self.size = size
@@ -158,6 +184,8 @@ class _JudgeBatcher:
             else:
                 await slot.wake.wait()
                 slot.wake = anyio.Event()
+            if slot.halted is not None:
+                raise StageHalted(slot.halted.reason, slot.halted.message)
         return slot.verdict
 
     async def _lead(self) -> None:
@@ -172,6 +200,11 @@ class _JudgeBatcher:
             self._pending[0].wake.set()  # promote the next leader
         try:
             verdicts = await self._call([s.item for s in batch])
+        except StageHalted as exc:
+            for slot in batch:
+                slot.halted = exc
+            verdicts = [Verdict(False, exc.message, self.model.name, exc.reason)] * len(batch)
+            raise
         except BaseException:
             verdicts = [Verdict(False, "judge call cancelled", self.model.name, "judge_cancelled")]
             verdicts *= len(batch)
@@ -184,15 +217,23 @@ class _JudgeBatcher:
     async def _call(self, items: Sequence[JudgeItem]) -> list[Verdict]:
         name = self.model.name
         self.calls += 1
-        try:
-            completion = await self.model.complete_json(
+
+        async def ask() -> Completion:
+            return await self.model.complete_json(
                 self.prompt.render(items),
                 self.prompt.schema(len(items)),
                 temperature=self.temperature,
                 max_tokens=self.max_tokens * len(items),
             )
+
+        try:
+            completion = await (self.gate.call(ask) if self.gate is not None else ask())
         except LlmError as exc:
-            return [Verdict(False, exc.message, name, f"judge_{exc.reason}")] * len(items)
+            reason = f"judge_{exc.reason}"
+            if exc.fatal:
+                where = exc.endpoint or name
+                raise StageHalted(reason, f"judge endpoint {where}: {exc.message}") from exc
+            return [Verdict(False, exc.message, name, reason, exc.outage)] * len(items)
         by_index: dict[int, Verdict] = {}
         parsed = completion.parsed
         raw = parsed.get("verdicts") if isinstance(parsed, dict) else None
@@ -219,10 +260,13 @@ class SemanticChecker:
     max_tokens_per_verdict: completion tokens allowed per graded event.
     temperature: sampling temperature of judge calls.
     prompt: the judge prompt (the compact one suits small local models).
+    pause_on_outage: wait out a judge endpoint's outage (True, the pipeline) or raise
+      :class:`JudgeUnavailable` for a pair it leaves undecided (False, ``apigen check``).
     config: further settings that decide verdicts (e.g. the judges' models and endpoints,
       see :mod:`streamer.pipeline._versions`), hashed into the version; never secrets.
 
-    Every setting but ``batch_linger_s`` (timing only) is part of the version.
+    Every setting but ``batch_linger_s`` and ``pause_on_outage`` (timing only) is part of
+    the version.
     """
 
     name = "semantic"
@@ -242,6 +286,7 @@ class SemanticChecker:
         prompt: JudgePrompt = FULL_JUDGING,
         version_name: str = "semantic-v1",
         config: object = None,
+        pause_on_outage: bool = True,
     ) -> None:
         self.rules = rules or SemanticRules()
         self.quorum = quorum if quorum is not None else len(judges) // 2 + 1
@@ -249,7 +294,13 @@ class SemanticChecker:
             raise ValueError(f"quorum {self.quorum} is not within 1..{len(judges)} judges")
         self._batchers = [
             _JudgeBatcher(
-                j, batch_size, batch_linger_s, max_tokens_per_verdict, prompt, temperature
+                j,
+                batch_size,
+                batch_linger_s,
+                max_tokens_per_verdict,
+                prompt,
+                temperature,
+                EndpointGate(j.name) if pause_on_outage else None,
             )
             for j in judges
         ]
@@ -279,10 +330,22 @@ class SemanticChecker:
             async def ask(i: int) -> None:
                 verdicts[i] = await self._batchers[i].judge(item)
 
-            async with anyio.create_task_group() as tg:
-                for i in range(len(self._batchers)):
-                    tg.start_soon(ask, i)
+            try:
+                async with anyio.create_task_group() as tg:
+                    for i in range(len(self._batchers)):
+                        tg.start_soon(ask, i)
+            except BaseExceptionGroup as group:  # a refused key stops the stage, unwrapped
+                halted, _ = group.split(StageHalted)
+                leaf: BaseException | None = halted
+                while isinstance(leaf, BaseExceptionGroup):
+                    leaf = leaf.exceptions[0]
+                if leaf is None:
+                    raise
+                raise leaf from None
             passed = sum(v.passed for v in verdicts)
+            missing = [v for v in verdicts if v.outage]
+            if passed < self.quorum <= passed + len(missing):  # the absent could decide it
+                raise JudgeUnavailable(missing[0].reason, missing[0].reasoning)
             if passed < self.quorum:
                 failed = next((v for v in verdicts if v.reason), None)
                 if failed is not None and passed == 0 and all(v.reason for v in verdicts):

@@ -185,8 +185,8 @@ async def test_an_llm_endpoint_echoing_the_key_in_a_401_leaks_it_nowhere(
 async def test_apigen_check_with_a_judge_echoing_its_key_prints_none_of_it(
     tmp_path: Path,
 ) -> None:
-    """The judge's failure becomes a reject message on stdout: redacted (a real subprocess,
-    so nothing is shared with this process's redactor)."""
+    """The judge's refusal stops the check with a message on stderr: redacted (a real
+    subprocess, so nothing is shared with this process's redactor)."""
     import os
 
     key = _key("sk-judge")
@@ -217,8 +217,9 @@ async def test_apigen_check_with_a_judge_echoing_its_key_prints_none_of_it(
         )  # fmt: skip
         assert server.requests, "the judge was called"
     out, err = result.stdout.decode(), result.stderr.decode()
-    assert "auth_error" in out or "401" in out, (out, err)
-    assert "[REDACTED]" in out
+    # A refused key stops the check (exit 3) with the endpoint's redacted answer on stderr.
+    assert result.returncode == 3 and "401" in err, (out, err)
+    assert "[REDACTED]" in err
     assert _leaks([key], {"stdout": out, "stderr": err}) == []
 
 

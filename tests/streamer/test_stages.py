@@ -15,6 +15,7 @@ from streamer.stages import (
     SemanticRules,
     rule_check,
 )
+from streamer.stages._semantic import JudgeUnavailable
 from topics import (
     Call,
     CallResult,
@@ -74,7 +75,7 @@ async def test_generator_records_output_and_turns_llm_errors_into_rejects() -> N
     assert "<tools>" in good.calls[0][-1]["content"]
 
     bad = FakeModel("bad", lambda m, s: LlmError("rate_limited", "slow down"))
-    [out] = await Generator([(bad, 1.0)]).process(sample())
+    [out] = await Generator([(bad, 1.0)], pause_on_outage=False).process(sample())
     assert isinstance(out.event, Reject)
     assert (out.event.reason, out.event.model) == ("llm_rate_limited", "bad")
 
@@ -167,16 +168,17 @@ async def test_judge_batches_concurrent_events_and_applies_verdicts() -> None:
 @pytest.mark.anyio
 async def test_judge_failure_and_quorum() -> None:
     failing = FakeModel("down", lambda m, s: LlmError("timeout", "no answer"))
-    [out] = await SemanticChecker([failing], batch_linger_s=0).process(
-        _exec_pass("double 3", Call("f", {"x": 3}))
-    )
-    assert isinstance(out.event, Reject) and out.event.reason == "judge_timeout"
+    alone = SemanticChecker([failing], batch_linger_s=0, pause_on_outage=False)
+    with pytest.raises(JudgeUnavailable) as info:  # an outage is no verdict
+        await alone.process(_exec_pass("double 3", Call("f", {"x": 3})))
+    assert info.value.reason == "judge_timeout"
 
     def yes(m: Any, s: dict[str, Any]) -> Any:
         return {"verdicts": [{"index": 0, "passed": True, "reasoning": "fine"}]}
 
     ok = FakeModel("yes", yes)
-    checker = SemanticChecker([ok, failing, FakeModel("yes2", yes)], batch_linger_s=0)
+    judges = [ok, failing, FakeModel("yes2", yes)]
+    checker = SemanticChecker(judges, batch_linger_s=0, pause_on_outage=False)
     [out] = await checker.process(_exec_pass("double 3", Call("f", {"x": 3})))
     assert isinstance(out.event, SemanticPass)  # 2 of 3 is a majority
     with pytest.raises(ValueError, match="quorum"):
