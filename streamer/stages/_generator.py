@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from topics import Generation, Sample, Topic
 
@@ -50,11 +50,14 @@ class Generator:
         version_name: str = "generator-v1",
         config: object = None,
         pause_on_outage: bool = True,
+        templates: Mapping[str, GenerationPrompt] | None = None,
     ) -> None:
         """``config``: further settings that decide the answers (the models' kinds,
         endpoints, seeds; see :mod:`streamer.pipeline._versions`), hashed into the version; never
         secrets. ``pause_on_outage``: wait out an endpoint outage (True) or reject the task
-        with ``llm_<reason>`` (False); timing only, so not part of the version."""
+        with ``llm_<reason>`` (False); timing only, so not part of the version.
+        ``templates``: prompts by template id, for tasks whose ``template_id`` names one
+        (drawn by the sampler); other tasks get ``prompt``."""
         if not models:
             raise ValueError("the generator needs at least one model")
         for model, weight in models:
@@ -64,14 +67,17 @@ class Generator:
         self._by_name = {m.name: m for m, _ in models}
         self.gates = {m.name: EndpointGate(m.name) for m, _ in models} if pause_on_outage else {}
         self.prompt = prompt
-        self.version = stage_version(
-            version_name,
-            {
-                "models": [(m.name, w) for m, w in models],
-                "prompt": prompt.template.stage_version,
-                "config": config,
-            },
-        )
+        self.templates = dict(templates or {})
+        versioned: dict[str, object] = {
+            "models": [(m.name, w) for m, w in models],
+            "prompt": prompt.template.stage_version,
+            "config": config,
+        }
+        if self.templates:
+            versioned["templates"] = {
+                i: p.template.stage_version for i, p in self.templates.items()
+            }
+        self.version = stage_version(version_name, versioned)
 
     def choose(self, sample: Sample) -> ChatModel:
         """The pinned model, else a weighted draw seeded by the sample id."""
@@ -86,8 +92,9 @@ class Generator:
     async def process(self, event: Sample) -> list[Output]:
         model = self.choose(event)
         settings = event.settings
-        messages = self.prompt.render(event.tools, event.examples, event.style, settings.pairs)
-        schema = self.prompt.schema(event.tools, event.style, settings.pairs)
+        prompt = self.templates.get(event.template_id, self.prompt)
+        messages = prompt.render(event.tools, event.examples, event.style, settings.pairs)
+        schema = prompt.schema(event.tools, event.style, settings.pairs)
 
         async def ask() -> Completion:
             return await model.complete_json(
