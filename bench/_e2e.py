@@ -207,4 +207,9 @@ def profile_e2e(case: E2eCase, work: Path) -> dict[str, Any]:
         raw = profile_run([sys.executable, "-m", "streamer", "run", "--config", str(cfg)], out)
     if raw is None:
         return {"error": "py-spy is not available"}
-    return {"case": case.name, "raw": str(raw), **summarize(raw)}
+    return {
+        "case": case.name,
+        "raw": str(raw),
+        **summarize(raw),
+        "steady": summarize(raw, steady=True),
+    }

@@ -50,20 +50,32 @@ def _package(file: str) -> str:
     return head.removesuffix(".py") if not head.startswith("<") else "importlib"
 
 
-def summarize(raw: Path, top: int = 25) -> dict[str, Any]:
+_ONE_OFF = ("<frozen importlib", "export_dataset", "_load_lsh")
+"""Frames that mark a sample as start-up or the final export, not the steady state."""
+
+
+def summarize(raw: Path, top: int = 25, *, steady: bool = False) -> dict[str, Any]:
     """Shares of all samples: by our innermost module (``ours``: the streamer/topics/
     executors function a sample is under, libraries it calls included), by the package of
     the leaf frame (``leaf``), and self time per function (``functions``). Samples without
-    a Python frame (native code, GIL waits) count as ``(native)``."""
+    a Python frame (native code, GIL waits) count as ``(native)``.
+
+    ``steady``: leave out samples under an import or the final export (:data:`_ONE_OFF`),
+    so the shares are of the steady state; ``one_off`` then says what share was left out.
+    """
     ours: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
     total = 0
+    one_off = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         n = int(count)
+        if steady and any(marker in stack for marker in _ONE_OFF):
+            one_off += n
+            continue
         total += n
         frames = [m for m in map(_FRAME.match, stack.split(";")[1:]) if m is not None]
         if not frames:
@@ -83,6 +95,7 @@ def summarize(raw: Path, top: int = 25) -> dict[str, Any]:
         return {"samples": 0, "ours": [], "leaf": [], "functions": []}
     return {
         "samples": total,
+        **({"one_off_share": round(one_off / (total + one_off), 4)} if steady else {}),
         "ours": shares(ours, "where"),
         "leaf": shares(leaf, "package"),
         "functions": shares(self_time, "function"),

@@ -180,6 +180,24 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         lines += ["", "| function (self time) | share |", "|---|---|"]
         lines += [f"| `{f['function']}` | {f['share']:.1%} |" for f in profile["functions"]]
         lines.append("")
+        steady = profile.get("steady")
+        if steady and steady.get("samples"):
+            lines += [
+                "### What remains in the steady state",
+                "",
+                f"The same samples without those under an import or the final export "
+                f"({steady['one_off_share']:.1%} of the run's samples were start-up and "
+                "export).",
+                "",
+                "| our code | share | | function (self time) | share |",
+                "|---|---|---|---|---|",
+            ]
+            for o, f in zip(steady["ours"], steady["functions"], strict=False):
+                lines.append(
+                    f"| `{o['where']}` | {o['share']:.1%} | | `{f['function']}` | "
+                    f"{f['share']:.1%} |"
+                )
+            lines.append("")
     lines += _goals(results, distil)
     (out / "report.md").write_text("\n".join(lines) + "\n")
     _plots(out, e2e, long_run, stages, distil)
