@@ -63,12 +63,16 @@ Usage::
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from ._documented import code_meanings, is_documented_default, labelled_parts
+from ._measures import read_measures, read_ordinals
+from ._places import CITY_NAMES, near_word, zone_city
 from ._written import (
     CLOCK,
     DATETIME,
@@ -218,6 +222,10 @@ def _find_formula(text: str, formula: str) -> bool:
 
 
 _PLURAL = re.compile(r"[a-z]{3,}s")
+_ANY_WORD = re.compile(r"[^\W_]+")
+_GENERIC = frozenset({"service", "services", "type", "types", "item", "items", "option"})
+_POSITION = re.compile(r"\b(?:index|position|rank|nth|ordinal)")
+_ZERO_BASED = re.compile(r"\b(?:zero|0)[- ]?(?:based|indexed)\b")
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b)\s*")
 _TEXT_WORD = re.compile(r"[^\W_]{3,}")
 
@@ -263,9 +271,11 @@ class Mentions:
     __slots__ = (
         "_dates",
         "_formulas",
+        "_measures",
         "_numbers",
         "_percents",
         "_times",
+        "_word_list",
         "_word_numbers",
         "_words",
         "text",
@@ -280,6 +290,8 @@ class Mentions:
         self._times: set[tuple[int, int]] | None = None
         self._words: frozenset[str] | None = None
         self._formulas: str | None = None
+        self._measures: set[Decimal] | None = None
+        self._word_list: list[str] | None = None
 
     def __repr__(self) -> str:
         kinds = ("numbers", "word_numbers", "dates", "times", "words")
@@ -321,6 +333,18 @@ class Mentions:
             self._formulas = _formula(self.text)
         return self._formulas
 
+    def measures(self) -> set[Decimal]:
+        """Numbers written with a unit, in the base unit ("50 mH" -> 0.05)."""
+        if self._measures is None:
+            self._measures = read_measures(self.text)
+        return self._measures
+
+    def word_list(self) -> list[str]:
+        """Every word (run of letters and digits), in order."""
+        if self._word_list is None:
+            self._word_list = _ANY_WORD.findall(self.text)
+        return self._word_list
+
     def words(self) -> frozenset[str]:
         """The words (runs of letters and digits) of three or more characters."""
         if self._words is None:
@@ -332,20 +356,52 @@ class Mentions:
         ``hint`` is the parameter's name and description (see :func:`percent_hint`)."""
         if isinstance(value, bool) or value is None:
             return False
+        if "efault" in hint and is_documented_default(value, hint):  # [Dd]efault
+            return True  # the tool's documentation states it
         if isinstance(value, int | float):
             if self._numbers is None and _plain_number(self.text, value):
                 return True  # written as the value prints: no need to read every number
             d = to_decimal(value)
-            return d is not None and self._number(d, hint, percent=False)
+            if d is not None and self._number(d, hint, percent=False):
+                return True
+            return self._coded(value, hint)
         if isinstance(value, str):
             return self._string(normalize_text(value), hint, split=True)
         if isinstance(value, list):
+            if self._range(value, hint):
+                return True
             return bool(value) and all(self.grounds(v, hint) for v in value)
         return False
 
+    def _coded(self, value: int | float | str, hint: str) -> bool:
+        """A code whose meaning the parameter's description gives ("1 for Bangkok") and the
+        text states; or a position ("the second item") of a zero-based index."""
+        if isinstance(value, int | str):
+            for meaning in code_meanings(value, normalize_text(hint)):
+                if self._string(meaning, "", split=False):
+                    return True
+                head = meaning.split()[0]
+                if len(head) >= 4 and head not in _GENERIC and _find_bounded(self.text, head):
+                    return True  # "ironing and cleaning services" states "ironing service"
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1000:
+            lowered = hint.casefold()
+            if _POSITION.search(lowered) is not None:
+                zero_based = _ZERO_BASED.search(lowered) is not None
+                return value + zero_based in read_ordinals(self.text)
+        return False
+
+    def _range(self, values: list[Any], hint: str) -> bool:
+        """An arithmetic series whose first and last values and step the text states
+        ("from 22 to 80, by 2"), as a list of three or more numbers."""
+        if not _series(values):
+            return False
+        step = values[1] - values[0]
+        ends = self.grounds(values[0], hint) and self.grounds(values[-1], hint)
+        return ends and (abs(step) == 1 or self.grounds(abs(step), hint))
+
     def _number(self, d: Decimal, hint: str, *, percent: bool) -> bool:
         numbers = self.numbers()
-        if d in numbers:
+        if d in numbers or d in self.measures():
             return True
         if (percent or percent_hint(hint)) and (
             d * 100 in self.percents() or (abs(d) >= 1 and d / 100 in numbers)
@@ -360,8 +416,14 @@ class Mentions:
             return True
         if _OPERATORS.search(value) and _find_formula(self.formulas(), _formula(value)):
             return True
-        aliases = _CODES.get(value)
-        if aliases is not None and any(_find_bounded(self.text, a) for a in aliases):
+        aliases = _CODES.get(value, ()) + CITY_NAMES.get(value, ())
+        if aliases and any(_find_bounded(self.text, a) for a in aliases):
+            return True
+        if (city := zone_city(value)) is not None and self._string(city, "", split=False):
+            return True  # "America/New_York" by "New York time"
+        if ":" in value and (parts := labelled_parts(value, normalize_text(hint))) is not None:
+            return all(self._string(p, hint, split=True) for p in parts)
+        if self._coded(value, hint) or self._near(value):
             return True
         if len(value) > 2 and value[0] == value[-1] and value[0] in "'\"":
             return self._string(value[1:-1], hint, split=split)  # "'radium'" is radium
@@ -379,6 +441,25 @@ class Mentions:
             if len(words) >= 3:
                 present = self.words()
                 return sum(w in present for w in words) >= 0.8 * len(words)
+        return False
+
+    def _near(self, value: str) -> bool:
+        """The value's words as a run of the text's words, allowing one typo in each long
+        word ("Orlanda" states "Orlando") or, for a name of two or more words, in any order
+        ("park ji sung" states "Ji Sung Park")."""
+        wanted = _ANY_WORD.findall(value)
+        typo = 1 <= len(wanted) <= 12 and any(len(w) >= 6 for w in wanted)
+        reorder = 2 <= len(wanted) <= 4 and all(w.isalpha() for w in wanted)
+        if not typo and not reorder:
+            return False
+        words = self.word_list()
+        n = len(wanted)
+        for i in range(len(words) - n + 1):
+            run = words[i : i + n]
+            if all(near_word(a, b) for a, b in zip(run, wanted, strict=True)):
+                return True
+            if reorder and sorted(run) == sorted(wanted):
+                return True
         return False
 
     def _region_unstated(self, place: str, region: str) -> bool:
@@ -421,9 +502,22 @@ class Mentions:
         return False
 
 
+def _series(values: list[Any]) -> bool:
+    """Three or more integers in steps of one size (22, 24, ..., 80)."""
+    if len(values) < 3 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return False
+    step = values[1] - values[0]
+    return step != 0 and all(b - a == step for a, b in itertools.pairwise(values))
+
+
 def _hint(name: str, schema: Mapping[str, Any]) -> str:
+    """The parameter's documentation as one text: name, description, default."""
     description = schema.get("description")
-    return f"{name} {description}" if isinstance(description, str) else name
+    hint = f"{name} {description}" if isinstance(description, str) else name
+    default = schema.get("default")
+    if isinstance(default, str | int | float) and not isinstance(default, bool):
+        hint += f' (default: "{default}")'
+    return hint
 
 
 def groundable(value: Any, schema: Any, name: str = "") -> list[tuple[Any, str]]:
@@ -437,21 +531,26 @@ def groundable(value: Any, schema: Any, name: str = "") -> list[tuple[Any, str]]
 
 _TICKER_NAMES = frozenset({"symbol", "symbols", "ticker", "tickers"})
 _COORDINATE_NAMES = frozenset({"latitude", "longitude", "lat", "lon", "lng", "long"})
+_COMMAND_NAMES = frozenset({"command", "commands", "cmd", "script", "shell"})
 _TICKER = re.compile(r"[A-Z][A-Z0-9.\-]{0,9}")
 
 
 @lru_cache(maxsize=4096)
-def _names(name: str) -> tuple[bool, bool]:
-    """Whether a parameter name says ticker, and whether it says coordinate."""
+def _names(name: str) -> tuple[bool, bool, bool]:
+    """Whether a parameter name says ticker, coordinate, command line."""
     words = set(re.split(r"[^a-z0-9]+", _CAMEL.sub(r"\1 \2", name).lower()))
-    return not words.isdisjoint(_TICKER_NAMES), not words.isdisjoint(_COORDINATE_NAMES)
+    return (
+        not words.isdisjoint(_TICKER_NAMES),
+        not words.isdisjoint(_COORDINATE_NAMES),
+        not words.isdisjoint(_COMMAND_NAMES),
+    )
 
 
 def _indirect(value: Any, name: str) -> bool:
-    """A value the query names only indirectly: a ticker, a coordinate."""
-    ticker, coordinate = _names(name)
+    """A value the query names only indirectly: a ticker, a coordinate, a command line."""
+    ticker, coordinate, command = _names(name)
     if isinstance(value, str):
-        return ticker and _TICKER.fullmatch(value) is not None
+        return command or (ticker and _TICKER.fullmatch(value) is not None)
     return coordinate and isinstance(value, int | float)
 
 
@@ -463,6 +562,8 @@ def _groundable(value: Any, schema: Mapping[str, Any], name: str) -> Iterator[tu
             yield value, _hint(name, schema)
     elif isinstance(value, int | float):
         yield value, _hint(name, schema)
+    elif isinstance(value, list) and _series(value):
+        yield value, _hint(name, schema)  # a range the query gives by its ends and step
     elif isinstance(value, list):
         items = schema.get("items")
         sub: Mapping[str, Any] = items if isinstance(items, Mapping) else {}
