@@ -36,6 +36,7 @@ from ..pipeline._sampler_config import (
 from ..pipeline._sampler_service import serve_sampler
 from ..runtime._metrics import serve_metrics
 from ..runtime._runner import StageRunner
+from ..runtime._stage import StageHalted
 
 __all__ = ["register"]
 
@@ -329,14 +330,15 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2) from None
             except BaseExceptionGroup as group:
                 bad_config, _ = group.split(ConfigError)
-                found = bad_config or group.split(StageProcessError)[0]
+                halted, _ = group.split(StageHalted)  # a refused key: exit 3
+                found = bad_config or halted or group.split(StageProcessError)[0]
                 if found is None:
                     raise
                 leaf: BaseException = found
                 while isinstance(leaf, BaseExceptionGroup):  # task groups nest
                     leaf = leaf.exceptions[0]
                 console.print(f"[red]error:[/red] {escape(str(leaf))}")
-                raise typer.Exit(2 if bad_config else 1) from None
+                raise typer.Exit(2 if bad_config else 3 if halted else 1) from None
         console.print()  # without a terminal, Live leaves the table's last border unended
         say = functools.partial(console.print, soft_wrap=True)  # paths stay whole in logs
         say(f"[bold]{summary.records}[/bold] verified records in {config.out}/")

@@ -309,3 +309,20 @@ async def test_run_check_lets_a_refused_key_stop_it(monkeypatch: pytest.MonkeyPa
             with pytest.raises(BaseExceptionGroup) as info:
                 await run_check(checker, [item], emitted.append)
     assert info.value.split(StageHalted)[0] is not None and emitted == []
+
+
+@pytest.mark.slow
+async def test_apigen_run_stops_on_a_refused_key_with_exit_3(tmp_path: Path) -> None:
+    async with serve_posts({"/v1/chat/completions": _refuse}) as url:
+        result = await anyio.run_process(
+            [
+                sys.executable, "-m", "streamer", "run", "--endpoint", f"{url}/v1",
+                "--model", "m", "--api-key-env", KEY_ENV, "--samples", "2",
+                "--out", str(tmp_path / "out"),
+            ],
+            env={**os.environ, KEY_ENV: KEY},
+            check=False,
+        )  # fmt: skip
+    text = result.stdout.decode() + result.stderr.decode()
+    assert result.returncode == 3, text
+    assert "llm_auth_error" in text and f"{url}/v1" in text and KEY not in text
