@@ -287,14 +287,18 @@ def _card(store: DatasetStore, counts: _Counts, judges: Sequence[str] = ()) -> s
         "",
         "## Filtering funnel (the APIGen paper's table, for this run)",
         "",
-        "| Model | Pairs | Fail format | Fail execution | Fail semantic | Verified | Pass rate |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "LLM failed: the generator's call failed for the task (`llm_*` reasons), so no pair was",
+        "written to check; the other columns are the checkers' verdicts.",
+        "",
+        "| Model | Pairs | LLM failed | Fail format | Fail execution | Fail semantic | Verified "
+        "| Pass rate |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in funnel_table(funnel):
-        fail_format = e["fail_format"] + e["fail_generator"]
         lines.append(
-            f"| {e['model']} | {e['total']} | {fail_format} | {e['fail_execution']} | "
-            f"{e['fail_semantic']} | {e['verified']} | {e['pass_rate']:.2%} |"
+            f"| {e['model']} | {e['total']} | {e['fail_generator']} | {e['fail_format']} | "
+            f"{e['fail_execution']} | {e['fail_semantic']} | {e['verified']} "
+            f"| {e['pass_rate']:.2%} |"
         )
     lines += ["", "## Reject reasons", ""]
     if reasons:

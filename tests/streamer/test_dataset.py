@@ -81,7 +81,7 @@ def test_export_writes_every_format_and_a_card_with_the_funnel(tmp_path: Path) -
     assert table["model-a"]["total"] == 3 and table["model-a"]["verified"] == 1
     assert table["all"]["fail_format"] == 1 and table["all"]["fail_execution"] == 1
     card = paths["card"].read_text()
-    assert "| model-a | 3 | 1 | 1 | 0 | 1 | 33.33% |" in card
+    assert "| model-a | 3 | 0 | 1 | 1 | 0 | 1 | 33.33% |" in card
     assert "`unknown_function`" in card
 
 
