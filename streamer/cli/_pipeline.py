@@ -222,6 +222,17 @@ _DECONTAMINATE = typer.Option(
 )
 
 
+_RESUME = typer.Option(
+    "--resume",
+    help="Continue the run recorded in --out (same run id and task ids; nothing finished "
+    "is redone). Without it a new run starts clean: its own run id, the previous run's "
+    "dataset moved to <out>/runs/<id>/, other runs' events on the log read past.",
+)
+_RUN = typer.Option(
+    "--run",
+    help="Work for this run id only: the sampler's tasks carry it, the stage reads past "
+    "other runs' events (default: every event, no run).",
+)
 _STYLE = typer.Option(
     "--style",
     help="STYLE=WEIGHT: relative weight of a query style among the verified records "
@@ -297,6 +308,7 @@ def register(app: typer.Typer) -> None:
         apis_per_task: Annotated[list[str], _APIS_PER_TASK] = [],  # noqa: B006
         examples_per_task: Annotated[str | None, _EXAMPLES_PER_TASK] = None,
         template: Annotated[list[str], _TEMPLATE] = [],  # noqa: B006
+        resume: Annotated[bool, _RESUME] = False,
     ) -> None:
         """Run every stage until the goal is reached (in one process unless --processes);
         write the dataset."""
@@ -324,7 +336,7 @@ def register(app: typer.Typer) -> None:
 
             try:
                 with serve_metrics(config.metrics_port, host=config.metrics_host):
-                    summary = anyio.run(_run_with_signals, config, show)
+                    summary = anyio.run(_run_with_signals, config, show, resume)
             except ConfigError as exc:
                 console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise typer.Exit(2) from None
@@ -341,6 +353,8 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2 if bad_config else 3 if halted else 1) from None
         console.print()  # without a terminal, Live leaves the table's last border unended
         say = functools.partial(console.print, soft_wrap=True)  # paths stay whole in logs
+        if summary.run is not None:
+            say(summary.run.describe(config.out))
         say(f"[bold]{summary.records}[/bold] verified records in {config.out}/")
         if summary.duplicates:
             kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.duplicates.items()))
@@ -358,6 +372,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="Dataset directory (sink).")] = None,
         simulate: Annotated[bool, typer.Option(help="Use the SIMULATED LLM endpoint.")] = False,
         group: Annotated[str | None, typer.Option(help="Consumer group (default: stage).")] = None,
+        run: Annotated[str | None, _RUN] = None,
         metrics_port: Annotated[int | None, _METRICS_PORT] = None,
         metrics_host: Annotated[str | None, _METRICS_HOST] = None,
         samples: Annotated[
@@ -384,7 +399,7 @@ def register(app: typer.Typer) -> None:
             pairs=None, seed=seed, feedback=feedback, simulate=simulate, latency_ms=0.0,
             corrupt=[], endpoint=None, model=None, api_key_env=None, gguf=None, apis=[],
             metrics_port=metrics_port, metrics_host=metrics_host,
-        )  # fmt: skip
+        ).with_overrides(run_id=run)  # fmt: skip
         try:
             with serve_metrics(config.metrics_port, host=config.metrics_host):
                 if stage == "sampler":
@@ -396,7 +411,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
 
 
-async def _run_with_signals(config: PipelineConfig, show: Callable[[Progress], None]) -> RunSummary:
+async def _run_with_signals(
+    config: PipelineConfig, show: Callable[[Progress], None], resume: bool
+) -> RunSummary:
     stop = anyio.Event()
     result: list[RunSummary] = []
 
@@ -409,7 +426,7 @@ async def _run_with_signals(config: PipelineConfig, show: Callable[[Progress], N
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch)
-        result.append(await run_pipeline(config, on_progress=show, stop=stop))
+        result.append(await run_pipeline(config, on_progress=show, stop=stop, resume=resume))
         tg.cancel_scope.cancel()
     return result[0]
 

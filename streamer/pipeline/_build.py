@@ -50,6 +50,7 @@ from ..stages import (
 from ._config import PipelineConfig
 from ._local_run import LOCAL_RUN, all_local
 from ._model_config import ConfigError, ModelConfig
+from ._runs import RunScoped
 from ._versions import (
     VERSION_NAMES,
     execution_stage,
@@ -205,6 +206,8 @@ async def build(
         stages["sink"] = DatasetSink(store, on_record)
     if "funnel" in only:
         stages["funnel"] = FunnelSink(store, on_reject)
+    if config.run_id:  # one run's stages take only that run's events
+        stages = {name: RunScoped(stage, config.run_id) for name, stage in stages.items()}
     return Built(stages, sampler, store, library)
 
 
@@ -306,7 +309,8 @@ def make_sampler(config: PipelineConfig, library: ApiLibrary, run_id: str = "") 
         )
     if all_local(config.generators or (ModelConfig(kind="local"),)):
         executable = [s for s in executable if LOCAL_RUN.offers(s)] or executable
-    return Sampler([tool_from_spec(s) for s in executable], sampler_config(config), run_id=run_id)
+    tools = [tool_from_spec(s) for s in executable]
+    return Sampler(tools, sampler_config(config), run_id=run_id or config.run_id)
 
 
 def _python_modules(library: ApiLibrary) -> set[str]:

@@ -171,6 +171,9 @@ class PipelineConfig:
       task (inclusive ranges), seed pool size and the generator templates per style (see
       :class:`~streamer.pipeline._sampler_config.SamplerSettings`; defaults from the code).
     feedback: feed verified pairs back into the seed pool (off makes runs reproducible).
+    run_id: the run this process works for: its sampler's tasks carry it and its stages
+      read past events of other runs (:mod:`streamer.pipeline._runs`); empty = no run
+      (every event is taken, as before runs had ids). ``apigen run`` sets it.
     max_outstanding: tasks produced but not finished before the sampler waits.
     concurrency: events each stage processes at once.
     processes: processes ``apigen run`` spreads its stages over (1, 2 or 3; see
@@ -216,6 +219,7 @@ class PipelineConfig:
     seed: int = 0
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     feedback: bool = True
+    run_id: str = ""
     max_outstanding: int = 512
     concurrency: int = 64
     processes: int = 1

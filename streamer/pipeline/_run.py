@@ -4,8 +4,10 @@ a service (``apigen serve``).
 ``run_pipeline`` produces tasks with the sampler while the stage runners work, tracks each
 task until all its pairs reached a terminal outcome (verified or rejected), and finishes when
 the configured number of tasks completed (``samples``) or enough pairs were verified
-(``target``). Terminal outcomes live in the dataset store, so a run restarted on the same
-output directory and log resumes: re-issued tasks have the same ids and are not redone.
+(``target``). Terminal outcomes live in the dataset store, so a run resumed on the same
+output directory and log (``resume=True``) re-issues its tasks with the same ids and does
+not redo them; without it a new run starts clean (:mod:`._runs`: its own run id, the
+previous dataset moved aside, other runs' events on the log read past).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ from ._build import STAGE_NAMES, Built, build, open_transport, runner_settings
 from ._config import PipelineConfig
 from ._model_config import ConfigError
 from ._processes import StageProcess, offloaded, watch
+from ._runs import RunStart, begin_run
 
 __all__ = ["Progress", "RunSummary", "run_pipeline"]
 
@@ -71,6 +74,7 @@ class RunSummary:
     records: int
     files: dict[str, Path]
     duplicates: dict[str, int] = field(default_factory=dict)
+    run: RunStart | None = None
 
 
 class _Completion:
@@ -122,10 +126,18 @@ async def run_pipeline(
     *,
     on_progress: Callable[[Progress], None] | None = None,
     stop: anyio.Event | None = None,
+    resume: bool = False,
 ) -> RunSummary:
-    """Run every stage until the run's goal is reached (or ``stop``), then export."""
+    """Run every stage until the run's goal is reached (or ``stop``), then export.
+
+    Without ``config.run_id`` the run is begun in ``config.out`` (:func:`._runs.begin_run`):
+    a new run, or with ``resume`` the one recorded there."""
     if config.samples is None and config.target is None:
         raise ConfigError("set samples (tasks to produce) or target (verified pairs to reach)")
+    start = None
+    if not config.run_id:
+        start = begin_run(config.out, resume=resume)
+        config = replace(config, run_id=start.run_id)
     progress = Progress()
     await _run_stages(config, progress, on_progress, stop)
     # The stages, and the sink's near-duplicate index with them, are gone by now: the
@@ -139,7 +151,7 @@ async def run_pipeline(
         store.close()
     if on_progress is not None:
         on_progress(progress)
-    return RunSummary(progress, records, files, duplicates)
+    return RunSummary(progress, records, files, duplicates, start)
 
 
 async def _run_stages(

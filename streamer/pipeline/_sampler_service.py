@@ -11,6 +11,12 @@ Restarts: a task's id depends only on the sampler's config, the API set and its 
 topic, skips every index whose id is already there and rebuilds its seed pool from all of
 ``semantic-pass``; a restarted service therefore issues the same ids and no duplicates.
 
+Runs: with ``config.run_id`` (``apigen serve sampler --run ID``) the tasks carry that run
+id, only that run's tasks on ``samples`` count as produced, and only its outcomes pace,
+count and feed the pool (:class:`~._runs.RunScoped`); another run's leftovers are read
+past. ``verified`` counts unique records (the dataset store's exact-duplicate key), so a
+``target`` is reached by records the sink keeps, not by repeats.
+
 Usage::
 
     stats = await serve_sampler(config.with_overrides(samples=10_000, kafka="broker:9092"))
@@ -18,11 +24,13 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
 
 import anyio
+import orjson
 
 from topics import (
     PIPELINE,
@@ -36,12 +44,14 @@ from topics import (
     encode,
 )
 
+from ..dataset import normalize_query
 from ..runtime._runner import StageRunner
-from ..runtime._stage import Output
+from ..runtime._stage import Output, Stage
 from ..stages import Sampler, SeedFeedback
 from ._build import load_library, make_sampler, open_transport
 from ._config import PipelineConfig
 from ._model_config import ConfigError
+from ._runs import RunScoped
 
 __all__ = ["SamplerServiceStats", "serve_sampler"]
 
@@ -54,9 +64,9 @@ BATCH = 256
 @dataclass(slots=True)
 class SamplerServiceStats:
     """What one run of the service did (``skipped``: indexes found already produced;
-    ``verified``: events on ``semantic-pass``, earlier runs' included, before the sink
-    removes duplicates; a count, not a set of ids, so a service that runs on keeps its memory
-    flat)."""
+    ``verified``: verified pairs on ``semantic-pass`` with a query not seen before, those
+    of earlier starts of the run included; exact duplicates, which the sink does not keep,
+    are not counted)."""
 
     produced: int = 0
     skipped: int = 0
@@ -83,18 +93,24 @@ class _Outcomes:
             SemanticPass if topic is Topic.SEMANTIC_PASS else Reject
         )
         self._changed = changed
+        # 8-byte digests of normalized queries, not the queries: memory stays small.
+        self._queries: set[bytes] = set()
 
     async def process(self, event: SemanticPass | Reject) -> list[Output]:
         self.stats.outcomes += 1
         if isinstance(event, SemanticPass):
-            self.stats.verified += 1
+            key = hashlib.blake2b(normalize_query(event.query).encode(), digest_size=8)
+            if key.digest() not in self._queries:
+                self._queries.add(key.digest())
+                self.stats.verified += 1
         self._changed[0].set()
         self._changed[0] = anyio.Event()
         return []
 
 
-async def _produced_ids(transport: Transport, partitions: int) -> set[str]:
-    """Every sample id already on the ``samples`` topic (read from the beginning)."""
+async def _produced_ids(transport: Transport, partitions: int, run_id: str) -> set[str]:
+    """Every sample id already on the ``samples`` topic (read from the beginning); with a
+    ``run_id``, only that run's tasks."""
     ids: set[str] = set()
     tps = [TopicPartition(Topic.SAMPLES.value, p) for p in range(partitions)]
     async with transport.consumer(
@@ -105,9 +121,19 @@ async def _produced_ids(transport: Transport, partitions: int) -> set[str]:
         while any(positions[tp] < ends[tp] for tp in tps):
             for record in await consumer.poll(1000, 0.5):
                 positions[record.tp] = max(positions[record.tp], record.offset + 1)
-                if record.key:
+                if record.key and (not run_id or _run_of(record.value) == run_id):
                     ids.add(record.key.decode())
     return ids
+
+
+def _run_of(value: bytes) -> str | None:
+    """The run id in an encoded task's meta (None when it is not readable)."""
+    try:
+        meta = orjson.loads(value).get("meta", {})
+        run_id = meta.get("run_id", "")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return run_id if isinstance(run_id, str) else None
 
 
 async def serve_sampler(
@@ -123,7 +149,8 @@ async def serve_sampler(
     try:
         await transport.create_topics(list(PIPELINE), config.partitions)
         topics = await transport.list_topics()
-        done = await _produced_ids(transport, topics.get(Topic.SAMPLES.value, config.partitions))
+        partitions = topics.get(Topic.SAMPLES.value, config.partitions)
+        done = await _produced_ids(transport, partitions, config.run_id)
         await _serve(config, sampler, transport, done, stats, stop)
     finally:
         await transport.aclose()
@@ -149,12 +176,16 @@ async def _serve(
         return not (stop and stop.is_set())
 
     run = uuid.uuid4().hex  # fresh groups: read all verified data and outcomes again
-    runners = [
-        StageRunner(_Outcomes(stats, Topic.REJECTS, changed), transport, group=f"s-rej-{run}"),
-        StageRunner(_Outcomes(stats, Topic.SEMANTIC_PASS, changed), transport, group=f"s-ok-{run}"),
+    stages: list[tuple[Stage, str]] = [
+        (_Outcomes(stats, Topic.REJECTS, changed), f"s-rej-{run}"),
+        (_Outcomes(stats, Topic.SEMANTIC_PASS, changed), f"s-ok-{run}"),
     ]
     if config.feedback:
-        runners.append(StageRunner(SeedFeedback(sampler), transport, group=f"s-seed-{run}"))
+        stages.append((SeedFeedback(sampler), f"s-seed-{run}"))
+    runners = [
+        StageRunner(RunScoped(stage, config.run_id) if config.run_id else stage, transport, group=g)
+        for stage, g in stages
+    ]
     async with anyio.create_task_group() as tg:
         for runner in runners:
             tg.start_soon(runner.run)

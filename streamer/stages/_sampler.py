@@ -12,9 +12,10 @@
   handful of unique records.
 - :class:`Sampler` combines them, and draws each task's generator template among its
   style's (a seeded stream of its own). A task's id depends only on the sampler's version
-  (config, seed, templates), the run id, the API set and the task's index, so a restarted
-  sampler of the same run re-issues the same ids whatever its seed pool holds; with the
-  same seed, APIs and pool it yields the same tasks.
+  (config, seed, templates), the API set and the task's index, so a restarted sampler
+  re-issues the same ids whatever its seed pool holds; with the same seed, APIs and pool it
+  yields the same tasks. The run id is not part of it (two runs of one config make the
+  same data); it is in each task's meta, which is what tells runs apart.
 """
 
 from __future__ import annotations
@@ -318,8 +319,7 @@ class Sampler:
         pool: SeedPool | None = None,
         run_id: str = "",
     ) -> None:
-        """``run_id``: the run the tasks belong to (in every task's meta and id; empty:
-        no run, the ids of a sampler from before runs had ids)."""
+        """``run_id``: the run the tasks belong to (in every task's meta; empty: no run)."""
         self.config = config or SamplerConfig()
         self.run_id = run_id
         self._rng = random.Random(self.config.seed)
@@ -340,8 +340,7 @@ class Sampler:
 
     def task_id(self, index: int) -> str:
         """The id of the ``index``-th task (from 1) of this sampler."""
-        run = (self.run_id,) if self.run_id else ()
-        return derive_id("sample", self.version, self._api_set, *run, str(index))
+        return derive_id("sample", self.version, self._api_set, str(index))
 
     def next_sample(self) -> Sample:
         cfg = self.config
@@ -376,8 +375,10 @@ class Sampler:
         )
 
     def learn(self, event: SemanticPass) -> None:
-        """Feed a verified pair back: it counts for the mix and becomes a seed example,
-        unless its query repeats one seen before."""
+        """Feed a verified pair of this run back: it counts for the mix and becomes a seed
+        example, unless its query repeats one seen before."""
+        if self.run_id and event.meta.run_id != self.run_id:
+            return  # another run's pair: its dataset is not this run's
         style = event.sample.style
         if not self.controller.record_verified(style, event.query):
             return

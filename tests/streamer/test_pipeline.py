@@ -57,7 +57,7 @@ async def test_run_on_the_embedded_log_completes_every_task(tmp_path: Path) -> N
 @pytest.mark.anyio
 async def test_a_second_run_on_the_same_directory_redoes_nothing(tmp_path: Path) -> None:
     first = await run_pipeline(_config(tmp_path, 40))
-    second = await run_pipeline(_config(tmp_path, 40))
+    second = await run_pipeline(_config(tmp_path, 40), resume=True)
     assert second.progress.verified == 0 and not second.progress.rejected
     assert second.records == first.records
     assert sum(terminal(tmp_path).values()) == 40
