@@ -18,6 +18,7 @@ from rich.table import Table
 from ..pipeline._build import open_transport
 from ..pipeline._config import PipelineConfig, load_config
 from ..pipeline._model_config import ConfigError
+from ..pipeline._runs import recorded_run
 from ..replay._diff import DiffReport, diff_versions, resolve_version
 from ..replay._replay import (
     REPLAYABLE,
@@ -81,11 +82,26 @@ def register(app: typer.Typer) -> None:
         ] = None,
         kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
         log: Annotated[Path | None, typer.Option(help="Embedded log file.")] = None,
+        run: Annotated[
+            str | None,
+            typer.Option(
+                help="Replay this run's events only (default: the run recorded in the "
+                "config's out directory, else every run's)."
+            ),
+        ] = None,
     ) -> None:
         """Run a changed checker over the retained input, beside the live pipeline."""
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         config = _load(config_file, kafka, log)
         try:
+            chosen = run if run is not None else (recorded_run(config.out) or "")
+            config = config.with_overrides(run_id=chosen)
+            console.print(
+                f"replaying the events of run {chosen}"
+                if chosen
+                else "replaying the events of every run (none recorded; --run ID picks one)"
+            )
+
             window = Window(Bound.parse(start), Bound.parse(until, option="--until"))
             result = anyio.run(_replay, config, stage, version, window, downstream, cache, out)
         except (ReplayError, ConfigError) as exc:

@@ -62,6 +62,7 @@ from ..dataset._store import DatasetStore
 from ..llm._local import default_model_path
 from ..pipeline._build import load_library, open_execution, open_semantic
 from ..pipeline._config import PipelineConfig
+from ..pipeline._runs import RunScoped
 from ..pipeline._versions import VERSION_NAMES, format_stage, judge_models
 from ..runtime._runner import RunnerSettings, StageRunner
 from ..runtime._stage import Stage
@@ -509,7 +510,8 @@ async def build_replay_stages(
 ) -> list[Stage]:
     """The changed ``stage`` named ``version_name`` from ``config`` (its rules, judges and
     prompt), then, with ``downstream``, the later checkers as ``config`` has them. Resources
-    (executors, judge clients) are entered on ``stack``."""
+    (executors, judge clients) are entered on ``stack``. With ``config.run_id`` they read
+    only that run's events (:class:`~streamer.pipeline._runs.RunScoped`)."""
     if stage not in REPLAYABLE:
         raise ReplayError("unknown_stage", f"{stage!r}: choose one of {list(REPLAYABLE)}")
     check_version_name(version_name)
@@ -531,6 +533,8 @@ async def build_replay_stages(
         else:
             _check_judges(config)
             built.append(await open_semantic(config, stack, version_name=explicit))
+    if config.run_id:
+        return [RunScoped(s, config.run_id) for s in built]
     return built
 
 

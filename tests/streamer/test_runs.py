@@ -4,17 +4,22 @@ Kafka topics each make exactly their own dataset; resuming is explicit."""
 from __future__ import annotations
 
 import uuid
+from contextlib import AsyncExitStack
 from pathlib import Path
 
+import anyio
 import pytest
+from typer.testing import CliRunner
 
+from streamer.cli import app
 from streamer.dataset._store import DatasetStore
 from streamer.pipeline._build import load_library, make_sampler, open_transport
 from streamer.pipeline._config import PipelineConfig
 from streamer.pipeline._model_config import ModelConfig
 from streamer.pipeline._run import run_pipeline
 from streamer.pipeline._runs import NoRunToResume, begin_run, recorded_run
-from topics import Generation, Message, TopicPartition, decode, encode
+from streamer.replay._replay import build_replay_stages, replay
+from topics import FormatPass, Generation, Message, Topic, TopicPartition, decode, encode
 
 SIMULATED = (ModelConfig(kind="simulated"),)
 JUDGE = (ModelConfig(kind="simulated", seed=1),)
@@ -145,3 +150,40 @@ def test_a_dataset_from_before_run_ids_resumes_as_no_run(tmp_path: Path) -> None
     fresh = begin_run(tmp_path, resume=False)
     assert fresh.archived == tmp_path / "runs" / "before-run-ids"
     assert (fresh.archived / "dataset.db").exists()
+
+
+@pytest.mark.anyio
+async def test_a_replay_reads_the_events_of_the_run_it_names(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    first = await run_pipeline(config)
+    second = await run_pipeline(config)
+    assert first.run is not None and second.run is not None
+    for run_id in (first.run.run_id, second.run.run_id):
+        scoped = config.with_overrides(run_id=run_id)
+        transport = open_transport(scoped)
+        try:
+            async with AsyncExitStack() as stack:
+                stages = await build_replay_stages(scoped, stack, "format", f"r-{run_id}")
+                result = await replay(transport, stages)
+            topic = Topic.versioned("format-pass", result.version)
+            async with transport.consumer([topic], f"probe-{run_id}") as consumer:
+                tps = [TopicPartition(topic, p) for p in range(config.partitions)]
+                want = sum((await consumer.end_offsets(tps)).values())
+                runs: set[str] = set()
+                while want > 0:
+                    records = await consumer.poll(1000, 0.5)
+                    want -= len(records)
+                    runs |= {decode(r.value, FormatPass).meta.run_id for r in records}
+        finally:
+            await transport.aclose()
+        assert runs == {run_id}
+        assert result.stages[0].consumed == 2 * N  # both runs' generations, one run's output
+
+
+def test_apigen_replay_says_which_run_it_reads(tmp_path: Path) -> None:
+    anyio.run(run_pipeline, _config(tmp_path))
+    run_id = recorded_run(tmp_path)
+    args = ["replay", "--stage", "format", "--version", "x1", "--log", str(tmp_path / "log.db")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"replaying the events of run {run_id}" in result.output
