@@ -32,6 +32,7 @@ import orjson
 from executors import ApiSpec
 
 from ._store import DatasetRecord, DatasetStore, FunnelRow
+from ._usage import read_usage
 
 __all__ = ["FORMATS", "export_dataset", "funnel_table", "xlam_row"]
 
@@ -300,6 +301,7 @@ def _card(store: DatasetStore, counts: _Counts, judges: Sequence[str] = ()) -> s
             f"{e['fail_execution']} | {e['fail_semantic']} | {e['verified']} "
             f"| {e['pass_rate']:.2%} |"
         )
+    lines += _usage_section(store.path)
     lines += ["", "## Reject reasons", ""]
     if reasons:
         lines += ["| Stage | Reason | Count |", "|---|---|---:|"]
@@ -323,6 +325,30 @@ def _card(store: DatasetStore, counts: _Counts, judges: Sequence[str] = ()) -> s
         "",
     ]
     return "\n".join(lines)
+
+
+def _usage_section(db: Path) -> list[str]:
+    """Tokens and cost per role and model, as the LLM clients accounted them."""
+    lines = ["", "## LLM usage and cost", ""]
+    usage = read_usage(db)
+    if not usage:
+        return [*lines, "Not recorded."]
+    lines += [
+        "Tokens as the endpoints reported them; cost in US dollars from the configured prices",
+        "(0 where no price is configured, and for local and simulated models).",
+        "",
+        "| Role | Model | Calls | Prompt tokens | Completion tokens | Cost (USD) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for u in usage:
+        lines.append(
+            f"| {u.role} | {u.model} | {u.calls} | {u.prompt_tokens} | "
+            f"{u.completion_tokens} | {u.cost_usd:.4f} |"
+        )
+    total = sum(u.cost_usd for u in usage)
+    tokens = sum(u.prompt_tokens + u.completion_tokens for u in usage)
+    lines.append(f"| **all** | | {sum(u.calls for u in usage)} | | {tokens} total | {total:.4f} |")
+    return lines
 
 
 _VIRTUAL_REASONS = ("virtual_api_error", "virtual_bad_response", "simulator_error")

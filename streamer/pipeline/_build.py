@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from executors import (
     ApiLibrary,
@@ -36,7 +37,8 @@ from topics import (
 )
 
 from ..dataset._store import DatasetStore
-from ..llm import ChatModel, LlmClient, LlmEndpoint, LocalModel
+from ..dataset._usage import ModelUsage, add_usage
+from ..llm import ChatModel, LlmClient, LlmEndpoint, LlmStats, LocalModel
 from ..llm._local import LocalModelError
 from ..runtime._runner import RunnerSettings
 from ..runtime._stage import Stage
@@ -195,6 +197,7 @@ async def build(
             (await stack.enter_async_context(open_model(m, "generator", i)), m.weight)
             for i, m in enumerate(generator_models(config))
         ]
+        stack.callback(_record_usage, path, "generator", [m for m, _ in models])
         stages["generator"] = generator_stage(config, models)
     if "format" in only:
         stages["format"] = format_stage(config)
@@ -288,7 +291,17 @@ async def open_semantic(
         await stack.enter_async_context(open_model(m, "judge", i))
         for i, m in enumerate(judge_models(config))
     ]
+    stack.callback(_record_usage, config.out / "dataset.db", "judge", judges)
     return semantic_stage(config, judges, version_name=version_name)
+
+
+def _record_usage(db: Path, role: str, models: Sequence[ChatModel]) -> None:
+    """Add what the models' clients accounted (LlmStats) to the run's usage for the card."""
+    for model in models:
+        stats = getattr(model, "stats", None)
+        if isinstance(stats, LlmStats) and stats.calls:
+            add_usage(db, ModelUsage(role, model.name, stats.calls, stats.prompt_tokens,
+                                     stats.completion_tokens, stats.cost_usd))  # fmt: skip
 
 
 def make_sampler(config: PipelineConfig, library: ApiLibrary, run_id: str = "") -> Sampler:
