@@ -3,11 +3,14 @@ tau-bench, each a SQLite schema, a seeded data generator, tools that read and ch
 database, and a written policy; reset per task, deterministic, in memory.
 See docs/environments.md."""
 
+from ._airline import AIRLINE, AIRLINE_POLICY
 from ._environment import Domain, Environment, Tool, ToolResult
 from ._errors import REASONS, ToolError
 from ._retail import RETAIL, RETAIL_POLICY
 
 __all__ = [
+    "AIRLINE",
+    "AIRLINE_POLICY",
     "REASONS",
     "RETAIL",
     "RETAIL_POLICY",

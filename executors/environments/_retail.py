@@ -17,6 +17,7 @@ import orjson
 from ._environment import Domain, Tool
 from ._errors import ToolError
 from ._retail_seed import RETAIL_SCHEMA, seed_retail
+from ._sql import debit, one, payment_methods
 
 __all__ = ["RETAIL", "RETAIL_POLICY"]
 
@@ -52,21 +53,18 @@ def _schema(required: dict[str, Any], optional: dict[str, Any] | None = None) ->
     }
 
 
-def _one(db: sqlite3.Connection, sql: str, args: tuple[Any, ...], what: str) -> sqlite3.Row:
-    row = db.execute(sql, args).fetchone()
-    if row is None:
-        raise ToolError("not_found", what)
-    return row  # type: ignore[no-any-return]
-
-
 def find_user_by_email(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
-    row = _one(db, "SELECT user_id FROM users WHERE email = ? COLLATE NOCASE", (a["email"],),
-               f"no user with email {a['email']!r}")  # fmt: skip
+    row = one(
+        db,
+        "SELECT user_id FROM users WHERE email = ? COLLATE NOCASE",
+        (a["email"],),
+        f"no user with email {a['email']!r}",
+    )
     return {"user_id": row[0]}
 
 
 def find_user_by_name_zip(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
-    row = _one(
+    row = one(
         db,
         "SELECT user_id FROM users WHERE first_name = ? COLLATE NOCASE "
         "AND last_name = ? COLLATE NOCASE AND zip = ?",
@@ -77,72 +75,106 @@ def find_user_by_name_zip(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
 
 
 def get_user_details(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
-    u = _one(db, "SELECT * FROM users WHERE user_id = ?", (a["user_id"],),
-             f"no user {a['user_id']!r}")  # fmt: skip
-    methods = [
-        {"payment_id": p, "kind": k, **({"balance_cents": b} if b is not None else {})}
-        for p, k, b in db.execute(
-            "SELECT payment_id, kind, balance_cents FROM payment_methods WHERE user_id = ? "
-            "ORDER BY payment_id", (u[0],))
-    ]  # fmt: skip
-    orders = [r[0] for r in db.execute(
-        "SELECT order_id FROM orders WHERE user_id = ? ORDER BY order_id", (u[0],))]  # fmt: skip
+    u = one(
+        db, "SELECT * FROM users WHERE user_id = ?", (a["user_id"],), f"no user {a['user_id']!r}"
+    )
+    methods = payment_methods(db, u[0])
+    orders = [
+        r[0]
+        for r in db.execute(
+            "SELECT order_id FROM orders WHERE user_id = ? ORDER BY order_id", (u[0],)
+        )
+    ]
     return {
-        "user_id": u[0], "name": {"first_name": u[1], "last_name": u[2]}, "email": u[3],
-        "address": {"address1": u[4], "city": u[5], "state": u[6], "zip": u[7],
-                    "country": u[8]},
-        "payment_methods": methods, "orders": orders,
-    }  # fmt: skip
+        "user_id": u[0],
+        "name": {"first_name": u[1], "last_name": u[2]},
+        "email": u[3],
+        "address": {"address1": u[4], "city": u[5], "state": u[6], "zip": u[7], "country": u[8]},
+        "payment_methods": methods,
+        "orders": orders,
+    }
 
 
 def get_order_details(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
-    o = _one(db, "SELECT * FROM orders WHERE order_id = ?", (a["order_id"],),
-             f"no order {a['order_id']!r}")  # fmt: skip
+    o = one(
+        db,
+        "SELECT * FROM orders WHERE order_id = ?",
+        (a["order_id"],),
+        f"no order {a['order_id']!r}",
+    )
     items = [
-        {"item_id": i, "product_id": p, "name": n, "options": orjson.loads(opt),
-         "price_cents": c, "exchange_item_id": x, "returned": bool(r)}
+        {
+            "item_id": i,
+            "product_id": p,
+            "name": n,
+            "options": orjson.loads(opt),
+            "price_cents": c,
+            "exchange_item_id": x,
+            "returned": bool(r),
+        }
         for i, p, n, opt, c, x, r in db.execute(
             "SELECT oi.item_id, v.product_id, pr.name, v.options, oi.price_cents, "
             "oi.exchange_item_id, oi.returned FROM order_items oi "
             "JOIN variants v ON v.item_id = oi.item_id "
             "JOIN products pr ON pr.product_id = v.product_id "
-            "WHERE oi.order_id = ? ORDER BY oi.line", (o[0],))
-    ]  # fmt: skip
+            "WHERE oi.order_id = ? ORDER BY oi.line",
+            (o[0],),
+        )
+    ]
     payments = [
         {"payment_id": p, "amount_cents": c, "kind": k}
-        for p, c, k in db.execute("SELECT payment_id, amount_cents, kind FROM transactions "
-                                  "WHERE order_id = ? ORDER BY txn", (o[0],))
-    ]  # fmt: skip
+        for p, c, k in db.execute(
+            "SELECT payment_id, amount_cents, kind FROM transactions "
+            "WHERE order_id = ? ORDER BY txn",
+            (o[0],),
+        )
+    ]
     return {
-        "order_id": o[0], "user_id": o[1], "status": o[2],
-        "address": {"address1": o[3], "city": o[4], "state": o[5], "zip": o[6],
-                    "country": o[7]},
-        "payment_id": o[8], "cancel_reason": o[9], "items": items, "payments": payments,
-    }  # fmt: skip
+        "order_id": o[0],
+        "user_id": o[1],
+        "status": o[2],
+        "address": {"address1": o[3], "city": o[4], "state": o[5], "zip": o[6], "country": o[7]},
+        "payment_id": o[8],
+        "cancel_reason": o[9],
+        "items": items,
+        "payments": payments,
+    }
 
 
 def list_products(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
     rows = db.execute(
         "SELECT product_id, name, category FROM products WHERE ? IS NULL OR category = ? "
-        "ORDER BY product_id", (a.get("category"), a.get("category")))  # fmt: skip
+        "ORDER BY product_id",
+        (a.get("category"), a.get("category")),
+    )
     return [{"product_id": p, "name": n, "category": c} for p, n, c in rows]
 
 
 def get_product_details(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
-    p = _one(db, "SELECT * FROM products WHERE product_id = ?", (a["product_id"],),
-             f"no product {a['product_id']!r}")  # fmt: skip
+    p = one(
+        db,
+        "SELECT * FROM products WHERE product_id = ?",
+        (a["product_id"],),
+        f"no product {a['product_id']!r}",
+    )
     variants = [
         {"item_id": i, "options": orjson.loads(o), "price_cents": c, "available": s > 0}
         for i, o, c, s in db.execute(
             "SELECT item_id, options, price_cents, stock FROM variants WHERE product_id = ? "
-            "ORDER BY item_id", (p[0],))
-    ]  # fmt: skip
+            "ORDER BY item_id",
+            (p[0],),
+        )
+    ]
     return {"product_id": p[0], "name": p[1], "category": p[2], "variants": variants}
 
 
-def _order(db: sqlite3.Connection, order_id: str, status: str, action: str) -> sqlite3.Row:
-    o = _one(db, "SELECT order_id, user_id, status, payment_id FROM orders WHERE order_id = ?",
-             (order_id,), f"no order {order_id!r}")  # fmt: skip
+def _order(db: sqlite3.Connection, order_id: str, status: str, action: str) -> Any:
+    o = one(
+        db,
+        "SELECT order_id, user_id, status, payment_id FROM orders WHERE order_id = ?",
+        (order_id,),
+        f"no order {order_id!r}",
+    )
     if o[2] != status:
         raise ToolError(
             "policy_violation", f"{action} needs a {status} order; {order_id} is {o[2]}"
@@ -152,19 +184,13 @@ def _order(db: sqlite3.Connection, order_id: str, status: str, action: str) -> s
 
 def _pay(db: sqlite3.Connection, user_id: str, order_id: str, payment_id: str, cents: int) -> None:
     """Charge (``cents`` > 0) or refund (< 0) ``payment_id`` of ``user_id`` for the order."""
-    m = _one(db, "SELECT kind, balance_cents FROM payment_methods "
-             "WHERE payment_id = ? AND user_id = ?", (payment_id, user_id),
-             f"no payment method {payment_id!r} of user {user_id}")  # fmt: skip
-    if m[0] == "gift_card":
-        if m[1] < cents:
-            raise ToolError("insufficient_funds",
-                            f"{payment_id} holds {m[1]} cents, {cents} needed")  # fmt: skip
-        db.execute("UPDATE payment_methods SET balance_cents = balance_cents - ? "
-                   "WHERE payment_id = ?", (cents, payment_id))  # fmt: skip
+    debit(db, user_id, payment_id, cents)
     if cents:
-        db.execute("INSERT INTO transactions (order_id, payment_id, amount_cents, kind) "
-                   "VALUES (?, ?, ?, ?)",
-                   (order_id, payment_id, cents, "payment" if cents > 0 else "refund"))  # fmt: skip
+        db.execute(
+            "INSERT INTO transactions (order_id, payment_id, amount_cents, kind) "
+            "VALUES (?, ?, ?, ?)",
+            (order_id, payment_id, cents, "payment" if cents > 0 else "refund"),
+        )
 
 
 def cancel_pending_order(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
@@ -173,10 +199,14 @@ def cancel_pending_order(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
         db.execute("UPDATE variants SET stock = stock + 1 WHERE item_id = ?", (item_id,))
     for payment_id, net in db.execute(
         "SELECT payment_id, SUM(amount_cents) FROM transactions WHERE order_id = ? "
-        "GROUP BY payment_id ORDER BY payment_id", (o[0],)).fetchall():  # fmt: skip
+        "GROUP BY payment_id ORDER BY payment_id",
+        (o[0],),
+    ).fetchall():
         _pay(db, o[1], o[0], payment_id, -net)
-    db.execute("UPDATE orders SET status = 'cancelled', cancel_reason = ? WHERE order_id = ?",
-               (a["reason"], o[0]))  # fmt: skip
+    db.execute(
+        "UPDATE orders SET status = 'cancelled', cancel_reason = ? WHERE order_id = ?",
+        (a["reason"], o[0]),
+    )
     return get_order_details(db, {"order_id": o[0]})
 
 
@@ -192,8 +222,10 @@ def modify_pending_order_address(db: sqlite3.Connection, a: dict[str, Any]) -> A
 
 def _lines(db: sqlite3.Connection, order_id: str, item_ids: list[str]) -> list[tuple[Any, ...]]:
     """The order's lines holding ``item_ids`` (a repeated id takes the next such line)."""
-    free = db.execute("SELECT line, item_id, price_cents FROM order_items WHERE order_id = ? "
-                      "ORDER BY line", (order_id,)).fetchall()  # fmt: skip
+    free = db.execute(
+        "SELECT line, item_id, price_cents FROM order_items WHERE order_id = ? ORDER BY line",
+        (order_id,),
+    ).fetchall()
     taken: list[tuple[Any, ...]] = []
     for item_id in item_ids:
         line = next((r for r in free if r[1] == item_id), None)
@@ -212,18 +244,27 @@ def exchange_delivered_order_items(db: sqlite3.Connection, a: dict[str, Any]) ->
     for (line, item_id, price), new_id in zip(
         _lines(db, o[0], a["item_ids"]), a["new_item_ids"], strict=True
     ):
-        new = _one(db, "SELECT product_id, price_cents, stock FROM variants WHERE item_id = ?",
-                   (new_id,), f"no item {new_id!r}")  # fmt: skip
-        old_product = db.execute("SELECT product_id FROM variants WHERE item_id = ?",
-                                 (item_id,)).fetchone()[0]  # fmt: skip
+        new = one(
+            db,
+            "SELECT product_id, price_cents, stock FROM variants WHERE item_id = ?",
+            (new_id,),
+            f"no item {new_id!r}",
+        )
+        old_product = db.execute(
+            "SELECT product_id FROM variants WHERE item_id = ?", (item_id,)
+        ).fetchone()[0]
         if new[0] != old_product or new_id == item_id:
-            raise ToolError("invalid_request",
-                            f"{new_id} is not another variant of {item_id}'s product")  # fmt: skip
+            raise ToolError(
+                "invalid_request", f"{new_id} is not another variant of {item_id}'s product"
+            )
         if new[2] < 1:
             raise ToolError("unavailable", f"{new_id} is out of stock")
         db.execute("UPDATE variants SET stock = stock - 1 WHERE item_id = ?", (new_id,))
-        db.execute("UPDATE order_items SET exchange_item_id = ?, price_cents = ? "
-                   "WHERE order_id = ? AND line = ?", (new_id, new[1], o[0], line))  # fmt: skip
+        db.execute(
+            "UPDATE order_items SET exchange_item_id = ?, price_cents = ? "
+            "WHERE order_id = ? AND line = ?",
+            (new_id, new[1], o[0], line),
+        )
         difference += new[1] - price
     _pay(db, o[1], o[0], a["payment_method_id"], difference)
     db.execute("UPDATE orders SET status = 'exchange_requested' WHERE order_id = ?", (o[0],))
@@ -233,15 +274,21 @@ def exchange_delivered_order_items(db: sqlite3.Connection, a: dict[str, Any]) ->
 def return_delivered_order_items(db: sqlite3.Connection, a: dict[str, Any]) -> Any:
     o = _order(db, a["order_id"], "delivered", "a return")
     method = a["payment_method_id"]
-    kind = db.execute("SELECT kind FROM payment_methods WHERE payment_id = ? AND user_id = ?",
-                      (method, o[1])).fetchone()  # fmt: skip
+    kind = db.execute(
+        "SELECT kind FROM payment_methods WHERE payment_id = ? AND user_id = ?", (method, o[1])
+    ).fetchone()
     if method != o[3] and (kind is None or kind[0] != "gift_card"):
-        raise ToolError("policy_violation", "a refund goes to the order's original payment "
-                        f"method ({o[3]}) or a gift card of the user, not {method!r}")  # fmt: skip
+        raise ToolError(
+            "policy_violation",
+            "a refund goes to the order's original payment "
+            f"method ({o[3]}) or a gift card of the user, not {method!r}",
+        )
     refund = 0
     for line, _, price in _lines(db, o[0], a["item_ids"]):
-        db.execute("UPDATE order_items SET returned = 1, price_cents = 0 "
-                   "WHERE order_id = ? AND line = ?", (o[0], line))  # fmt: skip
+        db.execute(
+            "UPDATE order_items SET returned = 1, price_cents = 0 WHERE order_id = ? AND line = ?",
+            (o[0], line),
+        )
         refund += price
     _pay(db, o[1], o[0], method, -refund)
     db.execute("UPDATE orders SET status = 'return_requested' WHERE order_id = ?", (o[0],))

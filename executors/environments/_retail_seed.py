@@ -59,21 +59,33 @@ for a refund, so an order's net paid is their sum."""
 _FIRST = ("Ava", "Noah", "Mia", "Liam", "Zoe", "Omar", "Lena", "Ivan", "Sara", "Yuki", "Eli")
 _LAST = ("Smith", "Garcia", "Kim", "Okafor", "Rossi", "Novak", "Silva", "Chen", "Haddad")
 _CITIES = (
-    ("Austin", "TX", "787"), ("Denver", "CO", "802"), ("Boston", "MA", "021"),
-    ("Seattle", "WA", "981"), ("Phoenix", "AZ", "850"), ("Chicago", "IL", "606"),
-)  # fmt: skip
+    ("Austin", "TX", "787"),
+    ("Denver", "CO", "802"),
+    ("Boston", "MA", "021"),
+    ("Seattle", "WA", "981"),
+    ("Phoenix", "AZ", "850"),
+    ("Chicago", "IL", "606"),
+)
 _STREETS = ("Oak Street", "Maple Avenue", "Pine Road", "Cedar Lane", "Elm Court", "Hill Drive")
 _PRODUCTS: tuple[tuple[str, str, dict[str, tuple[str, ...]], int], ...] = (
     ("T-Shirt", "clothing", {"color": ("red", "blue", "black"), "size": ("S", "M", "L")}, 1500),
     ("Running Shoes", "footwear", {"color": ("white", "grey"), "size": ("9", "10", "11")}, 8900),
-    ("Water Bottle", "outdoor", {"capacity": ("500ml", "1000ml"), "color": ("green", "steel")},
-     2200),
+    (
+        "Water Bottle",
+        "outdoor",
+        {"capacity": ("500ml", "1000ml"), "color": ("green", "steel")},
+        2200,
+    ),
     ("Desk Lamp", "home", {"color": ("white", "black"), "bulb": ("LED", "halogen")}, 3400),
     ("Backpack", "outdoor", {"size": ("20L", "30L"), "color": ("navy", "olive")}, 5600),
-    ("Headphones", "electronics", {"color": ("black", "silver"), "type": ("wired", "wireless")},
-     12000),
+    (
+        "Headphones",
+        "electronics",
+        {"color": ("black", "silver"), "type": ("wired", "wireless")},
+        12000,
+    ),
     ("Coffee Mug", "home", {"color": ("white", "blue"), "size": ("small", "large")}, 1200),
-)  # fmt: skip
+)
 _STATUSES = ("pending", "pending", "processed", "delivered", "delivered", "cancelled")
 
 
@@ -103,24 +115,33 @@ def seed_retail(db: sqlite3.Connection, rng: random.Random) -> None:
     ):
         user_id = f"{first.lower()}_{last.lower()}_{1000 + n * 111 + rng.randrange(100)}"
         city, state, zip_prefix = rng.choice(_CITIES)
-        address = (f"{rng.randrange(10, 999)} {rng.choice(_STREETS)}", city, state,
-                   f"{zip_prefix}{rng.randrange(10, 99)}", "USA")  # fmt: skip
+        address = (
+            f"{rng.randrange(10, 999)} {rng.choice(_STREETS)}",
+            city,
+            state,
+            f"{zip_prefix}{rng.randrange(10, 99)}",
+            "USA",
+        )
         email = f"{first.lower()}.{last.lower()}{n}@example.com"
         db.execute(
             "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (user_id, first, last, email, *address),
         )
         methods = [f"credit_card_{rng.randrange(10**6, 10**7)}"]
-        db.execute("INSERT INTO payment_methods VALUES (?, ?, 'credit_card', NULL)",
-                   (methods[0], user_id))  # fmt: skip
+        db.execute(
+            "INSERT INTO payment_methods VALUES (?, ?, 'credit_card', NULL)", (methods[0], user_id)
+        )
         if rng.random() < 0.6:
             methods.append(f"gift_card_{rng.randrange(10**6, 10**7)}")
-            db.execute("INSERT INTO payment_methods VALUES (?, ?, 'gift_card', ?)",
-                       (methods[1], user_id, rng.randrange(0, 30000, 500)))  # fmt: skip
+            db.execute(
+                "INSERT INTO payment_methods VALUES (?, ?, 'gift_card', ?)",
+                (methods[1], user_id, rng.randrange(0, 30000, 500)),
+            )
         if rng.random() < 0.3:
             methods.append(f"paypal_{rng.randrange(10**6, 10**7)}")
-            db.execute("INSERT INTO payment_methods VALUES (?, ?, 'paypal', NULL)",
-                       (methods[-1], user_id))  # fmt: skip
+            db.execute(
+                "INSERT INTO payment_methods VALUES (?, ?, 'paypal', NULL)", (methods[-1], user_id)
+            )
         users.append((user_id, methods, address))
     for n in range(16):
         user_id, methods, address = users[n % len(users)]
@@ -129,9 +150,15 @@ def seed_retail(db: sqlite3.Connection, rng: random.Random) -> None:
         payment_id = methods[0]  # seeded orders are paid by card; gift cards keep their balance
         db.execute(
             "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (order_id, user_id, status, *address, payment_id,
-             "no longer needed" if status == "cancelled" else None),
-        )  # fmt: skip
+            (
+                order_id,
+                user_id,
+                status,
+                *address,
+                payment_id,
+                "no longer needed" if status == "cancelled" else None,
+            ),
+        )
         total = 0
         for line, (item_id, _, price) in enumerate(rng.sample(variants, rng.randint(1, 3))):
             db.execute(
@@ -140,8 +167,14 @@ def seed_retail(db: sqlite3.Connection, rng: random.Random) -> None:
                 (order_id, line, item_id, price),
             )
             total += price
-        db.execute("INSERT INTO transactions (order_id, payment_id, amount_cents, kind) "
-                   "VALUES (?, ?, ?, 'payment')", (order_id, payment_id, total))  # fmt: skip
+        db.execute(
+            "INSERT INTO transactions (order_id, payment_id, amount_cents, kind) "
+            "VALUES (?, ?, ?, 'payment')",
+            (order_id, payment_id, total),
+        )
         if status == "cancelled":
-            db.execute("INSERT INTO transactions (order_id, payment_id, amount_cents, kind) "
-                       "VALUES (?, ?, ?, 'refund')", (order_id, payment_id, -total))  # fmt: skip
+            db.execute(
+                "INSERT INTO transactions (order_id, payment_id, amount_cents, kind) "
+                "VALUES (?, ?, ?, 'refund')",
+                (order_id, payment_id, -total),
+            )

@@ -29,6 +29,8 @@ def _order(env: Environment, status: str) -> str:
 def test_exported_names() -> None:
     assert sorted(envs.__all__) == sorted(
         [
+            "AIRLINE",
+            "AIRLINE_POLICY",
             "REASONS",
             "RETAIL",
             "RETAIL_POLICY",
