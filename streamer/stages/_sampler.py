@@ -277,9 +277,7 @@ class StyleController:
         # Until verified counts exist, issued counts steer the mix.
         counts: Mapping[QueryStyle, float] = self.issued
         if sum(self.verified.values()) >= 20:
-            counts = {
-                s: self.verified[s] + REPEAT_CREDIT * self.repeated[s] for s in self.targets
-            }
+            counts = {s: self.verified[s] + REPEAT_CREDIT * self.repeated[s] for s in self.targets}
         total = sum(counts.values()) + 1
         deficits = {s: share * total - counts[s] for s, share in self.targets.items()}
         best = max(deficits.values())
