@@ -6,6 +6,7 @@ See docs/environments.md."""
 from ._airline import AIRLINE, AIRLINE_POLICY
 from ._environment import Domain, Environment, Tool, ToolResult
 from ._errors import REASONS, ToolError
+from ._executor import EnvironmentExecutor
 from ._retail import RETAIL, RETAIL_POLICY
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "RETAIL_POLICY",
     "Domain",
     "Environment",
+    "EnvironmentExecutor",
     "Tool",
     "ToolError",
     "ToolResult",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import anyio
 import pytest
 
 import executors.environments as envs
@@ -36,6 +37,7 @@ def test_exported_names() -> None:
             "RETAIL_POLICY",
             "Domain",
             "Environment",
+            "EnvironmentExecutor",
             "Tool",
             "ToolError",
             "ToolResult",
@@ -393,3 +395,19 @@ def test_invariants_hold_after_random_sequences(seed: int) -> None:
         assert result.reason in REASONS or result.ok
         assert _invariants(env) == conserved
     assert "ok" in outcomes and len(outcomes) > 2
+
+
+def test_the_executor_protocol_runs_the_tools() -> None:
+    env = _env()
+    executor = envs.EnvironmentExecutor(env)
+    email = _rows(env, "SELECT email FROM users ORDER BY 1")[0][0]
+    spec = next(s for s in RETAIL.specs if s.name == "find_user_by_email")
+    found = anyio.run(executor.execute, spec, {"email": email})
+    assert found.ok and found.result["user_id"]
+    missing = anyio.run(executor.execute, spec, {"email": "no@example.com"})
+    assert (missing.ok, missing.reason) == (False, "not_found")
+    foreign = next(s for s in envs.AIRLINE.specs if s.name == "get_user_details")
+    assert anyio.run(executor.execute, foreign, {"user_id": "x"}).reason == "unknown_tool"
+    anyio.run(executor.aclose)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.call("list_products", {})
