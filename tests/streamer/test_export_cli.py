@@ -115,7 +115,14 @@ def test_simulated_run_export_check_round_trip(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.splitlines()[-1])["summary"]
     observed = summary.pop("observed", {})  # re-executed results vs the exported tool messages
-    assert summary == {"records": records, "pass": records, "fail": 0, "skip": 0, "by_reason": []}
+    assert summary == {
+        "records": records,
+        "pass": records,
+        "fail": 0,
+        "skip": 0,
+        "not_judged": 0,
+        "by_reason": [],
+    }
     assert set(observed) <= {"agrees"}, observed
     # The same run's live version, materialized from the retained topics, holds the same pairs.
     live = tmp_path / "live"
