@@ -51,9 +51,10 @@ from ..check import (
 )
 from ..dataset._export import FORMATS, export_dataset
 from ..dataset._store import DatasetStore
-from ..decontamination import ContaminationIndex, ReferenceError, read_reference_set
+from ..decontamination import ContaminationIndex
 from ..llm import LlmError
 from ..pipeline._config import check_allow_hosts
+from ..pipeline._decontamination import DecontaminationConfig, contamination_index
 from ..pipeline._model_config import ConfigError, ModelConfig
 from ..pipeline._virtual_config import VirtualApisConfig
 from ..runtime._stage import StageHalted
@@ -75,13 +76,11 @@ _LIMITS = ReadLimits()
 
 
 def _contamination_index(paths: list[Path]) -> ContaminationIndex | None:
-    """The index over ``--decontaminate`` sets (None without any); exit 2 naming a set
-    that cannot be read."""
-    if not paths:
-        return None
+    """The index over ``--decontaminate`` sets (None without any), as ``apigen run`` builds
+    it; exit 2 naming a set that cannot be read or holds nothing usable."""
     try:
-        return ContaminationIndex([read_reference_set(p) for p in paths])
-    except ReferenceError as exc:
+        return contamination_index(DecontaminationConfig(references=tuple(paths)))
+    except ConfigError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
 

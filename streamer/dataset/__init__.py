@@ -8,7 +8,7 @@ May import ``topics`` and ``executors``; nothing else of ``streamer``.
 """
 
 from ._export import FORMATS, export_dataset, funnel_table, xlam_row
-from ._store import DatasetRecord, DatasetStore, FunnelRow, normalize_query
+from ._store import DatasetRecord, DatasetStore, FunnelRow, normalize_query, query_shingles
 
 __all__ = [
     "FORMATS",
@@ -18,5 +18,6 @@ __all__ = [
     "export_dataset",
     "funnel_table",
     "normalize_query",
+    "query_shingles",
     "xlam_row",
 ]

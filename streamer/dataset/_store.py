@@ -34,7 +34,7 @@ from topics import Reject, SemanticPass
 if TYPE_CHECKING:
     from datasketch import MinHash, MinHashLSH
 
-__all__ = ["DatasetRecord", "DatasetStore", "FunnelRow", "normalize_query"]
+__all__ = ["DatasetRecord", "DatasetStore", "FunnelRow", "normalize_query", "query_shingles"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -75,6 +75,13 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def normalize_query(query: str) -> str:
     """Lower-cased words joined by single spaces: the exact-duplicate key."""
     return " ".join(_WORD.findall(query.lower()))
+
+
+def query_shingles(query: str) -> set[str]:
+    """The word 3-shingles of a query (lower-cased words, as :func:`normalize_query`): what
+    near-duplicate MinHashes hash and Jaccard similarities compare."""
+    words = _WORD.findall(query.lower())
+    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +163,7 @@ class DatasetStore:
         self._db.close()
 
     def _minhash(self, query: str) -> MinHash:
-        words = _WORD.findall(query.lower())
-        shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+        shingles = query_shingles(query)
         if self._empty_minhash is None:
             from datasketch import MinHash
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..dataset import normalize_query
+from ..dataset import normalize_query, query_shingles
 from ._references import GoldCall, ReferenceItem, ReferenceSet
 
 if TYPE_CHECKING:
@@ -62,10 +62,6 @@ class Match:
             "calls": "the gold calls of",
         }[self.kind]
         return f"{how} benchmark item {self.item_id!r} of reference set {self.reference}"
-
-
-def _shingles(words: Sequence[str]) -> set[str]:
-    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
 
 
 def _canon(value: Any) -> Any:
@@ -171,7 +167,7 @@ class ContaminationIndex:
         if key:
             self._exact.setdefault(key, where)
             words = key.split()
-            shingles = _shingles(words)
+            shingles = query_shingles(key)
             lsh_key = f"{len(self._shingled)}"
             self._shingled[lsh_key] = (reference, item.id, shingles)
             self._lsh.insert(lsh_key, self._minhash(shingles))
@@ -191,7 +187,7 @@ class ContaminationIndex:
             return Match(*self._exact[key], "exact")
         words = key.split()
         if words:
-            shingles = _shingles(words)
+            shingles = query_shingles(key)
             best: tuple[float, str, str] | None = None
             for candidate in self._lsh.query(self._minhash(shingles)):
                 reference, item_id, theirs = self._shingled[candidate]

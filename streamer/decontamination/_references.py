@@ -80,11 +80,14 @@ def read_reference_set(path: str | Path) -> ReferenceSet:
     """Read the file or directory ``path``; :class:`ReferenceError` when it cannot be read."""
     root = Path(path)
     if root.is_dir():
-        files = sorted(
-            p
-            for p in root.rglob("*")
-            if p.is_file() and p.suffix in _SUFFIXES and "possible_answer" not in p.parts
-        )
+        try:
+            files = sorted(
+                p
+                for p in root.rglob("*")
+                if p.is_file() and p.suffix in _SUFFIXES and "possible_answer" not in p.parts
+            )
+        except OSError as exc:
+            raise ReferenceError(f"reference set {str(path)!r}: cannot list: {exc}") from None
     elif root.is_file():
         files = [root]
     else:

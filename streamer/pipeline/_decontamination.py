@@ -71,11 +71,19 @@ def read_decontamination(table: Any, path: Path) -> DecontaminationConfig:
 @cache
 def contamination_index(config: DecontaminationConfig) -> ContaminationIndex | None:
     """The index over ``config``'s reference sets, built once per process (None without
-    references); a set that cannot be read is a :class:`ConfigError` naming it."""
+    references); a set that cannot be read, or holds no record of a known shape (a wrong
+    file, another encoding), is a :class:`ConfigError` naming it."""
     if not config.references:
         return None
     try:
         sets = [read_reference_set(p) for p in config.references]
     except ReferenceError as exc:
         raise ConfigError(f"decontaminate: {exc}") from None
+    for ref in sets:
+        if not ref.items:
+            raise ConfigError(
+                f"decontaminate: reference set {ref.name!r} holds no record of a known shape "
+                f"({ref.skipped} skipped; expected BFCL questions, xLAM/OpenAI/ShareGPT "
+                "records or a query list, in UTF-8)"
+            )
     return ContaminationIndex(sets, near_threshold=config.near_threshold, ngram=config.ngram)

@@ -11,6 +11,7 @@ with another reference set is another version.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from topics import ExecPass
 
@@ -43,8 +44,8 @@ class Decontaminating:
         return self.inner.input_topic
 
     @property
-    def input_type(self) -> type[ExecPass]:
-        return ExecPass
+    def input_type(self) -> type[Any]:
+        return self.inner.input_type
 
     async def process(self, event: ExecPass) -> Sequence[Output]:
         match = self.index.match(event.query, [(c.name, c.arguments) for c in event.calls])

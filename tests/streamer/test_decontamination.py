@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamer.decontamination import (
     ContaminationIndex,
@@ -14,6 +17,8 @@ from streamer.decontamination import (
     ReferenceSet,
     read_reference_set,
 )
+from streamer.pipeline._decontamination import DecontaminationConfig, contamination_index
+from streamer.pipeline._model_config import ConfigError
 from tests.shared_data import shared
 
 TRIANGLE = "Find the area of a triangle with a base of 10 units and height of 5 units."
@@ -167,3 +172,42 @@ def test_bfcl_queries_are_caught_and_unrelated_rows_are_not() -> None:
     for row in rows:
         calls = [(a["name"], a["arguments"]) for a in json.loads(row["answers"])]
         assert index.match(row["query"], calls) is None, row["query"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.binary(max_size=200), max_size=8))
+def test_any_bytes_are_read_or_skipped_never_raised(lines: list[bytes]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.jsonl"
+        path.write_bytes(b"\n".join(lines))
+        ref = read_reference_set(path)
+        index = ContaminationIndex([ref])
+        for item in ref.items:
+            index.match(item.query, [(c.name, {k: v[0] for k, v in c.arguments.items() if v})
+                                     for c in item.calls])  # fmt: skip
+
+
+def test_deeply_nested_and_hostile_records_are_skipped(tmp_path: Path) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                deep,
+                json.dumps({"query": 5, "answers": "not json ["}),
+                json.dumps({"question": [["x"]], "id": {"a": 1}}),
+                json.dumps({"messages": [{"role": "user", "content": ["not", "text"]}]}),
+                json.dumps({"query": "kept", "answers": [{"name": 1}, "x", {"name": "f"}]}),
+            ]
+        )
+    )
+    ref = read_reference_set(path)
+    assert [i.query for i in ref.items] == ["kept"] and ref.skipped == 4
+    assert ref.items[0].calls[0].name == "f"
+
+
+def test_a_set_with_nothing_usable_names_itself(tmp_path: Path) -> None:
+    utf16 = tmp_path / "queries.jsonl"
+    utf16.write_bytes(json.dumps({"query": "q"}).encode("utf-16"))
+    with pytest.raises(ConfigError, match=r"queries\.jsonl.*no record of a known shape"):
+        contamination_index(DecontaminationConfig(references=(utf16,)))
