@@ -62,6 +62,7 @@ from executors.converters import (
     specs_from_toolbench_tool,
 )
 from executors.converters._common import read_json_lines
+from streamer.decontamination import ContaminationIndex, read_reference_set
 from streamer.runtime._stage import UnencodableOutput, encode_bounded
 from streamer.stages import FormatChecker
 from topics import EventMeta, Generation, GenerationSettings, QueryStyle, Sample, Tool
@@ -645,7 +646,31 @@ def readers(scratch: Path) -> dict[str, Callable[[], Reader]]:
         "check_sharegpt": lambda: _checked("check_sharegpt", "sharegpt", _glaive_records()),
         "check_hermes": lambda: _checked("check_hermes", "hermes", _hermes_transcripts()),
         "check_bfcl": lambda: _checked("check_bfcl", "bfcl", *_bfcl_questions()),
+        "references": lambda: Reader(
+            "references", _reference_seeds(), _references_run(scratch.with_suffix(".jsonl"))
+        ),
     }
+
+
+def _references_run(scratch: Path) -> Run:
+    """Decontamination's reference reader over one mutated line, then the index over what
+    it read, matched with each item's own query and calls: ``pass`` (read) or ``skipped``."""
+
+    def run(data: bytes, _context: Any) -> Verdict:
+        scratch.write_bytes(data)
+        ref = read_reference_set(scratch)
+        index = ContaminationIndex([ref])
+        for item in ref.items:
+            calls = [(c.name, {k: v[0] for k, v in c.arguments.items() if v}) for c in item.calls]
+            index.match(item.query, calls)
+        return "pass" if ref.items else "skipped"
+
+    return run
+
+
+def _reference_seeds() -> list[tuple[Any, Any]]:
+    questions, _ = _bfcl_questions()
+    return [(r, None) for r in [*questions[:300], *_xlam_rows(), *_glaive_records()[:200]]]
 
 
 def _checked(
@@ -661,13 +686,14 @@ def _checked(
 READERS = (
     "xlam", "openai_tools", "bfcl", "toolbench", "openapi", "mcp", "format",
     "check_xlam", "check_openai", "check_sharegpt", "check_hermes", "check_bfcl",
+    "references",
 )  # fmt: skip
 """The readers this benchmark fuzzes, in order (``check_*``: ``apigen check``'s)."""
 DATA_OF = {
     "xlam": "xlam", "openai_tools": "glaive", "bfcl": "bfcl", "toolbench": "toolbench",
     "openapi": "openapi", "mcp": "glaive", "format": "xlam", "check_xlam": "xlam",
     "check_openai": "glaive", "check_sharegpt": "glaive", "check_hermes": "glaive",
-    "check_bfcl": "bfcl",
+    "check_bfcl": "bfcl", "references": "bfcl",
 }  # fmt: skip
 """The ``../shared/data`` folder each reader's seeds come from."""
 
