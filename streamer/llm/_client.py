@@ -156,6 +156,21 @@ def _retry_after_s(headers: Mapping[str, str]) -> float | None:
         return None
 
 
+MAX_REPORTED_TOKENS = 10_000_000
+"""Most tokens one reply may report per field; a count past it (or negative, or not a
+number) is taken as not reported (0): the endpoint's word, not ours, and a hostile one must
+not overflow the rate limiter, the metrics or the run's usage table."""
+
+
+def _reported_tokens(value: object) -> int:
+    """A usage field as a token count: an integer 0..:data:`MAX_REPORTED_TOKENS`, else 0."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_REPORTED_TOKENS:
+        return value
+    return 0
+
+
 def _error_message(status: int, body: bytes) -> str:
     """The ``error.message`` of an OpenAI-style error body, else the start of the body."""
     try:
@@ -453,10 +468,11 @@ class LlmClient:
                 no_content = f"no content{f' (refusal: {refusal})' if refusal else ''}"
                 raise LlmError("bad_response", no_content, attempts=attempts, retryable=False)
             finish_reason = str(choice.get("finish_reason") or "stop")
-            raw_usage = data.get("usage") or {}
+            raw_usage = data.get("usage")
+            raw_usage = raw_usage if isinstance(raw_usage, dict) else {}
             usage = Usage(
-                prompt_tokens=int(raw_usage.get("prompt_tokens") or 0),
-                completion_tokens=int(raw_usage.get("completion_tokens") or 0),
+                prompt_tokens=_reported_tokens(raw_usage.get("prompt_tokens")),
+                completion_tokens=_reported_tokens(raw_usage.get("completion_tokens")),
             )
             model = str(data.get("model") or self.endpoint.model)
         except (orjson.JSONDecodeError, LookupError, TypeError, ValueError, AttributeError) as exc:

@@ -435,10 +435,12 @@ OUTPUT_KINDS: dict[str, tuple[str, str]] = {
     "nan": ("format", "invalid_json"),
     "surrogate": ("format", "invalid_json"),
     "giant": ("generator", "output_too_large"),
-    "usage_huge": ("generator", "unencodable_output"),
     "bad_utf8": ("generator", "llm_bad_response"),
 }
-KINDS = ["good", *PAIR_KINDS, *OUTPUT_KINDS]
+ADVISORY_KINDS = {"usage_huge"}
+"""A hostile field the answer does not depend on: the reply is kept, the field ignored
+(reported usage of 10**30 tokens is taken as not reported, see MAX_REPORTED_TOKENS)."""
+KINDS = ["good", *PAIR_KINDS, *OUTPUT_KINDS, *ADVISORY_KINDS]
 
 
 def _pairs(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -550,6 +552,11 @@ async def test_apigen_run_survives_a_hostile_endpoint_and_catalogue(tmp_path: Pa
         if kind in PAIR_KINDS and outcomes[1][0] == "format":
             assert outcomes[1][1] in PAIR_KINDS[kind] | {"style_mismatch"}, (kind, outcomes)
         assert outcomes[0][0] != "format", (kind, outcomes)  # the good pair got past format
+        if kind in ADVISORY_KINDS:
+            assert outcomes[1][0] != "format" and "generator" not in {
+                outcomes[0][0],
+                outcomes[1][0],
+            }
     assert set(seen) == set(KINDS)
     verified = sum(o == ("semantic", "pass") for t in by_task.values() for o in t.values())
     assert verified >= 2, rows

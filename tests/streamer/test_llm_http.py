@@ -4,6 +4,7 @@ redirects are not followed (the key must not travel), and the key never shows in
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
@@ -183,3 +184,34 @@ async def test_connection_failure_names_the_problem_not_the_key(
     err = info.value
     assert err.reason == "connection_error" and str(port) in err.message
     assert secret not in f"{err} {err!r} {err.message} {client!r}"
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"prompt_tokens": 2**70, "completion_tokens": 2**64},
+        {"prompt_tokens": -5, "completion_tokens": "many"},
+        {"prompt_tokens": True, "completion_tokens": [1]},
+        "not an object",
+        None,
+    ],
+)
+async def test_a_hostile_usage_field_is_taken_as_not_reported(usage: Any) -> None:
+    """Usage is the endpoint's word: a count past MAX_REPORTED_TOKENS, negative or not a
+    number is 0, and the answer itself is kept (a run once died at its end writing 2**70
+    tokens into the usage table)."""
+
+    async def chat(request: web.Request) -> web.Response:
+        reply = orjson.loads(_completion('{"pairs": []}').body)  # type: ignore[arg-type]
+        reply["usage"] = usage
+        # json, not orjson: orjson refuses integers past 64 bits, which is the point here
+        return web.Response(text=json.dumps(reply), content_type="application/json")
+
+    async with (
+        serve_posts({"/v1/chat/completions": chat}) as url,
+        LlmClient(_endpoint(f"{url}/v1/", tokens_per_minute=1e6)) as client,
+    ):
+        completion = await client.complete_json(MESSAGES, SCHEMA)
+    assert completion.parsed == {"pairs": []}
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (0, 0)
+    assert client.stats.prompt_tokens == client.stats.completion_tokens == 0
