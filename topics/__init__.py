@@ -12,7 +12,6 @@ from ._events import (
     SCHEMA_VERSION,
     Call,
     CallResult,
-    Event,
     EventMeta,
     Example,
     ExecPass,
@@ -24,13 +23,26 @@ from ._events import (
     Reject,
     Sample,
     SemanticPass,
+    SingleTurnEvent,
     Tool,
     Usage,
     derive_id,
 )
 from ._memory import MemoryTransport
-from ._names import PIPELINE, Topic
+from ._names import MULTI_TURN, PIPELINE, Topic
 from ._serde import decode, decode_for_topic, encode, event_type_for_topic
+from ._trajectories import (
+    Blueprint,
+    BlueprintPass,
+    BlueprintTask,
+    Event,
+    MultiTurnEvent,
+    Review,
+    Role,
+    Trajectory,
+    TrajectoryPass,
+    Turn,
+)
 from ._transport import (
     Consumer,
     Message,
@@ -55,8 +67,12 @@ else:
 
 
 __all__ = [
+    "MULTI_TURN",
     "PIPELINE",
     "SCHEMA_VERSION",
+    "Blueprint",
+    "BlueprintPass",
+    "BlueprintTask",
     "Call",
     "CallResult",
     "Consumer",
@@ -73,21 +89,28 @@ __all__ = [
     "MalformedEvent",
     "MemoryTransport",
     "Message",
+    "MultiTurnEvent",
     "PartitionListener",
     "Producer",
     "QueryStyle",
     "Record",
     "Reject",
+    "Review",
+    "Role",
     "Sample",
     "SemanticPass",
+    "SingleTurnEvent",
     "StorageFull",
     "Tool",
     "Topic",
     "TopicNotFound",
     "TopicPartition",
     "TopicsError",
+    "Trajectory",
+    "TrajectoryPass",
     "Transport",
     "TransportError",
+    "Turn",
     "Usage",
     "decode",
     "decode_for_topic",

@@ -14,6 +14,8 @@ Topic -> event type::
     exec-pass      ExecPass
     semantic-pass  SemanticPass
     rejects        Reject
+
+The multi-turn topics' events are in ``_trajectories.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "Call",
     "CallResult",
-    "Event",
     "EventMeta",
     "Example",
     "ExecPass",
@@ -40,6 +41,7 @@ __all__ = [
     "Reject",
     "Sample",
     "SemanticPass",
+    "SingleTurnEvent",
     "Tool",
     "Usage",
     "derive_id",
@@ -295,4 +297,5 @@ class Reject:
     pair_index: int = -1
 
 
-Event: TypeAlias = Sample | Generation | FormatPass | ExecPass | SemanticPass | Reject
+SingleTurnEvent: TypeAlias = Sample | Generation | FormatPass | ExecPass | SemanticPass | Reject
+"""Every event type of the single-turn topics (all events: :data:`topics.Event`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["PIPELINE", "Topic"]
+__all__ = ["MULTI_TURN", "PIPELINE", "Topic"]
 
 
 class Topic(StrEnum):
@@ -16,6 +16,11 @@ class Topic(StrEnum):
     EXEC_PASS = "exec-pass"
     SEMANTIC_PASS = "semantic-pass"
     REJECTS = "rejects"
+    BLUEPRINT_TASKS = "blueprint-tasks"
+    BLUEPRINTS = "blueprints"
+    BLUEPRINT_PASS = "blueprint-pass"
+    TRAJECTORIES = "trajectories"
+    TRAJECTORY_PASS = "trajectory-pass"
 
     @staticmethod
     def base(name: str) -> str:
@@ -37,3 +42,13 @@ PIPELINE: tuple[Topic, ...] = (
     Topic.REJECTS,
 )
 """Every topic the pipeline needs, in flow order."""
+
+MULTI_TURN: tuple[Topic, ...] = (
+    Topic.BLUEPRINT_TASKS,
+    Topic.BLUEPRINTS,
+    Topic.BLUEPRINT_PASS,
+    Topic.TRAJECTORIES,
+    Topic.TRAJECTORY_PASS,
+    Topic.REJECTS,
+)
+"""Every topic the multi-turn pipeline (issue 18) needs, in flow order."""

@@ -16,7 +16,6 @@ from pydantic import TypeAdapter, ValidationError
 from ._errors import MalformedEvent
 from ._events import (
     SCHEMA_VERSION,
-    Event,
     ExecPass,
     FormatPass,
     Generation,
@@ -25,6 +24,14 @@ from ._events import (
     SemanticPass,
 )
 from ._names import Topic
+from ._trajectories import (
+    Blueprint,
+    BlueprintPass,
+    BlueprintTask,
+    Event,
+    Trajectory,
+    TrajectoryPass,
+)
 
 __all__ = ["decode", "decode_for_topic", "encode", "event_type_for_topic"]
 
@@ -37,6 +44,11 @@ _TOPIC_TYPES: dict[str, type[Any]] = {
     Topic.EXEC_PASS: ExecPass,
     Topic.SEMANTIC_PASS: SemanticPass,
     Topic.REJECTS: Reject,
+    Topic.BLUEPRINT_TASKS: BlueprintTask,
+    Topic.BLUEPRINTS: Blueprint,
+    Topic.BLUEPRINT_PASS: BlueprintPass,
+    Topic.TRAJECTORIES: Trajectory,
+    Topic.TRAJECTORY_PASS: TrajectoryPass,
 }
 
 
