@@ -23,7 +23,7 @@ so a replay under a new version shows side by side with the old one)::
     apigen_stage_in_flight_events{stage, version}         received, not yet finished
     apigen_stage_last_processed_timestamp_seconds{stage, version}
     apigen_consumer_lag_records{stage, version, topic, partition}
-    apigen_dataset_verified_records                       pairs in the sink's store
+    apigen_dataset_verified_records                       unique pairs in the sink's store
     apigen_llm_calls_total{endpoint, model}               calls (retries not counted)
     apigen_llm_call_failures_total{endpoint, model, reason}
     apigen_llm_requests_total{endpoint, model}            HTTP attempts (retries counted)
@@ -287,7 +287,7 @@ class PipelineMetrics:
         )
         self.dataset_records = Gauge(
             "apigen_dataset_verified_records",
-            "Verified pairs in the dataset store (duplicates included; export drops them).",
+            "Unique verified pairs in the dataset store (exact and near duplicates not counted).",
             registry=r,
         )
         self.llm_calls = Counter(

@@ -12,6 +12,8 @@ the runner's produce-then-commit order is unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -125,13 +127,19 @@ class DatasetSink:
         self.store = store
         self._on_record = on_record
         self._commit = GroupCommit[SemanticPass](store.add_many)
-        self._size = pipeline_metrics().dataset_records
-        self._size.set(store.count(include_duplicates=True))
+        self._unique = 0
+        # Read when scraped (on the metrics server's thread; the store locks itself): one
+        # COUNT per scrape instead of one per pair, and the count of unique records, which
+        # an increment per stored pair cannot know (a later pair may join a duplicate group).
+        pipeline_metrics().dataset_records.set_function(self._unique_records)
+
+    def _unique_records(self) -> float:
+        with contextlib.suppress(sqlite3.Error):  # a store closed after the run: last count
+            self._unique = self.store.count()
+        return float(self._unique)
 
     async def process(self, event: SemanticPass) -> list[Output]:
         added = await self._commit.submit(event)
-        if added:
-            self._size.inc()
         if added and self._on_record is not None:
             self._on_record(event)
         return []

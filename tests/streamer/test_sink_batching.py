@@ -8,8 +8,10 @@ from pathlib import Path
 
 import anyio
 import pytest
+from prometheus_client import Gauge
 
 from streamer.dataset._store import DatasetStore
+from streamer.runtime._metrics import pipeline_metrics
 from streamer.stages import DatasetSink, FunnelSink
 from streamer.stages._sink import GroupCommit
 from topics import EventMeta, Reject, SemanticPass
@@ -147,6 +149,23 @@ async def test_sinks_report_each_new_event_once(tmp_path: Path) -> None:
     assert sorted(seen) == sorted(e.meta.id for e in events)
     assert sorted(rejected) == ["r1", "r2"]
     assert store.count(include_duplicates=True) == len(events)
+
+
+def _scraped(gauge: Gauge) -> float:
+    return gauge.collect()[0].samples[0].value
+
+
+@pytest.mark.anyio
+async def test_the_dataset_size_gauge_counts_unique_records(tmp_path: Path) -> None:
+    store = DatasetStore(tmp_path / "d.db")
+    sink = DatasetSink(store)
+    gauge = pipeline_metrics().dataset_records
+    for event in _events():  # 5 pairs: 2 unique queries, the rest exact or near duplicates
+        await sink.process(event)
+    assert store.count(include_duplicates=True) == 5
+    assert _scraped(gauge) == store.count() == 2
+    store.close()
+    assert _scraped(gauge) == 2  # a closed store keeps its last count, never an error
 
 
 def test_minhashes_equal_freshly_drawn_ones(tmp_path: Path) -> None:
