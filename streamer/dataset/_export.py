@@ -308,6 +308,7 @@ def _card(store: DatasetStore, counts: _Counts, judges: Sequence[str] = ()) -> s
         lines += [f"| {s} | `{r}` | {n} |" for (s, r), n in sorted(reasons.items())]
     else:
         lines += ["None: no pair was rejected."]
+    lines += _contamination_section(store.contaminated())
     for title, counter in (("query style", by_style), ("model", by_model)):
         lines += ["", f"## Records per {title}", "", "| | Count |", "|---|---:|"]
         lines += [f"| {k} | {n} |" for k, n in sorted(counter.items())]
@@ -325,6 +326,31 @@ def _card(store: DatasetStore, counts: _Counts, judges: Sequence[str] = ()) -> s
         "",
     ]
     return "\n".join(lines)
+
+
+def _contamination_section(removed: dict[str, int]) -> list[str]:
+    """The card's table of pairs rejected as ``contaminated``, per reference set."""
+    lines = [
+        "",
+        "## Decontamination: removed per reference set",
+        "",
+        "Pairs that repeated an item of a benchmark reference set (`--decontaminate`): the",
+        "same or a near-copy query, a query containing a benchmark query, or the same gold",
+        "calls. None of them is in the dataset or the seed pool.",
+        "",
+    ]
+    if not removed:
+        return [*lines, "None: no pair was removed as contaminated."]
+    lines += ["| Reference set | Removed |", "|---|---:|"]
+    lines += [f"| `{_cell(ref)}` | {n} |" for ref, n in sorted(removed.items())]
+    lines.append(f"| **all** | {sum(removed.values())} |")
+    return lines
+
+
+def _cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell and code span (one line, no pipes or
+    backticks)."""
+    return " ".join(text.split()).replace("|", "\\|").replace("`", "'")
 
 
 def _usage_section(db: Path) -> list[str]:

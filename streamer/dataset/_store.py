@@ -15,6 +15,10 @@ Each record also keeps how its calls were executed (:attr:`DatasetRecord.simulat
 where a virtual API answered, ``--virtual-apis``) and the API category of each call, so the
 card can tell real executions from virtual ones per category. Stores written before this
 column existed are upgraded in place; their records read as really executed.
+
+A ``contaminated`` reject also keeps the reference set its message names (the outcomes'
+``detail`` column, added in place to older stores, where it reads as unknown), so the card
+can count the pairs removed per reference set (:meth:`DatasetStore.contaminated`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,15 @@ from topics import Reject, SemanticPass
 if TYPE_CHECKING:
     from datasketch import MinHash, MinHashLSH
 
-__all__ = ["DatasetRecord", "DatasetStore", "FunnelRow", "normalize_query", "query_shingles"]
+__all__ = [
+    "CONTAMINATED",
+    "DatasetRecord",
+    "DatasetStore",
+    "FunnelRow",
+    "contaminating_reference",
+    "normalize_query",
+    "query_shingles",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -139,7 +151,10 @@ class DatasetStore:
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
         if "executions" not in columns:
-            self._db.execute("ALTER TABLE records ADD COLUMN executions TEXT")
+            _add_column(self._db, "ALTER TABLE records ADD COLUMN executions TEXT")
+        outcome_columns = {row[1] for row in self._db.execute("PRAGMA table_info(outcomes)")}
+        if "detail" not in outcome_columns:
+            _add_column(self._db, "ALTER TABLE outcomes ADD COLUMN detail TEXT")
         self._lock = threading.Lock()
         self._num_perm = num_perm
         self._near_threshold = near_threshold
@@ -282,7 +297,8 @@ class DatasetStore:
             ),
         )
         self._db.execute(
-            "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO outcomes (id, stage, reason, model, style, sample_id,"
+            " pair_index) VALUES (?,?,?,?,?,?,?)",
             (
                 event.meta.id,
                 "semantic",
@@ -305,7 +321,8 @@ class DatasetStore:
             try:
                 added = [
                     self._db.execute(
-                        "INSERT OR IGNORE INTO outcomes VALUES (?,?,?,?,?,?,?)",
+                        "INSERT OR IGNORE INTO outcomes (id, stage, reason, model, style,"
+                        " sample_id, pair_index, detail) VALUES (?,?,?,?,?,?,?,?)",
                         (
                             r.meta.id,
                             r.meta.stage,
@@ -314,6 +331,7 @@ class DatasetStore:
                             r.style,
                             r.meta.sample_id,
                             r.pair_index,
+                            contaminating_reference(r),
                         ),
                     ).rowcount
                     == 1
@@ -395,8 +413,48 @@ class DatasetStore:
             ).fetchall()
         return [FunnelRow(*r) for r in rows]
 
+    def contaminated(self) -> dict[str, int]:
+        """Pairs rejected as ``contaminated`` per reference set (``unknown`` where the store
+        predates the record of it, or the message named none)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT COALESCE(detail, ''), COUNT(*) FROM outcomes WHERE reason=? "
+                "GROUP BY COALESCE(detail, '')",
+                (CONTAMINATED,),
+            ).fetchall()
+        counts: dict[str, int] = {}
+        for reference, n in rows:
+            key = reference or "unknown"
+            counts[key] = counts.get(key, 0) + int(n)
+        return counts
+
     def __repr__(self) -> str:
         return f"<DatasetStore {self.path} records={self.count()}>"
+
+
+CONTAMINATED = "contaminated"
+"""The reject reason of a pair repeating a benchmark item (``streamer.stages``' own)."""
+
+_REFERENCE_MARK = " of reference set "
+
+
+def contaminating_reference(reject: Reject) -> str | None:
+    """The reference set a ``contaminated`` reject's message names (the message ends with
+    ``... of reference set <name>``), else None. Never raises on any message."""
+    if reject.reason != CONTAMINATED or not isinstance(reject.message, str):
+        return None
+    _, mark, reference = reject.message.rpartition(_REFERENCE_MARK)
+    reference = reference.strip()
+    return reference[:1000] if mark and reference else None
+
+
+def _add_column(db: sqlite3.Connection, statement: str) -> None:
+    """An ``ALTER TABLE ... ADD COLUMN`` that another process may have run first."""
+    try:
+        db.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise
 
 
 def _executions(event: SemanticPass) -> list[list[Any]]:

@@ -51,6 +51,8 @@ async def test_a_run_repeating_benchmark_items_keeps_none_of_them(tmp_path: Path
     assert ends["semantic-pass"] == 0  # nothing for the sink, nothing for the seed pool
     card = (tmp_path / "again" / "README.md").read_text()
     assert "contaminated" in card
+    assert "## Decontamination: removed per reference set" in card
+    assert f"| `{benchmark}` | {contaminated} |" in card
 
 
 async def test_other_queries_pass_and_the_version_names_the_reference(tmp_path: Path) -> None:
