@@ -1,0 +1,75 @@
+"""The YAML header of the dataset card: what the Hugging Face Hub reads from ``README.md``.
+
+With it the output directory is a dataset repository as it stands: one config per export
+present (``xlam`` the default, each one ``train`` split; the formats have different
+columns, so each is its own config), task categories, tags, the size category from the
+record count and a pretty name. The licence is the user's to choose: it is a comment, so
+the header is valid YAML without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["EXPORT_FILES", "hub_header", "size_category"]
+
+EXPORT_FILES = (
+    ("xlam", "xlam.jsonl"),
+    ("openai", "openai.jsonl"),
+    ("sharegpt", "sharegpt.jsonl"),
+    ("parquet", "dataset.parquet"),
+)
+"""Config name and file of each export, in the order the header lists them."""
+
+TAGS = ("function-calling", "tool-use", "synthetic", "apigen")
+
+_SIZES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+    (10_000_000_000, "1B<n<10B"),
+    (100_000_000_000, "10B<n<100B"),
+    (1_000_000_000_000, "100B<n<1T"),
+)
+"""Upper bounds (exclusive) of the Hub's size categories; beyond the last, ``n>1T``."""
+
+_LICENSE_NOTE = (
+    "# license: set the licence of your data before publishing, e.g. `license: cc-by-4.0`\n"
+)
+
+
+def size_category(records: int) -> str:
+    """The Hub's ``size_categories`` value for ``records`` records."""
+    for bound, name in _SIZES:
+        if records < bound:
+            return name
+    return "n>1T"
+
+
+def hub_header(out: Path, records: int, present: Sequence[str] | None = None) -> str:
+    """The ``---``-delimited YAML front matter for the card in ``out``: configs for the
+    export files found there (or, with ``present``, those config names)."""
+    configs: list[dict[str, Any]] = []
+    for name, file in EXPORT_FILES:
+        if (name in present) if present is not None else (out / file).is_file():
+            configs.append({"config_name": name, "data_files": [{"split": "train", "path": file}]})
+    if configs:
+        configs[0]["default"] = True
+    header: dict[str, Any] = {
+        "pretty_name": "APIGen verified function-calling dataset",
+        "task_categories": ["text-generation"],
+        "tags": list(TAGS),
+        "size_categories": [size_category(records)],
+    }
+    if configs:
+        header["configs"] = configs
+    body = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
+    return f"---\n{_LICENSE_NOTE}{body}---\n"
