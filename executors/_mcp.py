@@ -29,7 +29,8 @@ Secrets: the values of a server's ``env`` entries whose names say they are crede
 and those named by ``secret_env`` are registered with the process's redactor, and every
 error message and result is redacted of every configured secret; so are the values of
 ``pass_env`` variables with such names and of every ``headers_env`` header (HTTP). The
-server's own stderr goes to ``errlog`` as it is.
+server's own stderr reaches ``errlog`` line by line, redacted the same way (a careless
+server prints its credentials).
 
 Usage::
 
@@ -48,9 +49,10 @@ import functools
 import logging
 import os
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO, TypeVar
@@ -63,7 +65,7 @@ from ._errors import ExecutionFailure
 from ._metrics import executor_metrics
 from ._network import NetworkPolicy
 from ._outcome import Outcome
-from ._redact import default_redactor, is_secret_name
+from ._redact import Redactor, default_redactor, is_secret_name
 from ._spec import ApiSpec, McpBinding
 
 __all__ = ["McpExecutor", "McpServerConfig"]
@@ -418,8 +420,34 @@ class McpExecutor:
             command=cfg.command, args=list(cfg.args), env=cfg.environment() or None, cwd=cfg.cwd
         )
         errlog = self._errlog if self._errlog is not None else sys.stderr
-        async with stdio_client(params, errlog=errlog) as (read, write):
-            yield read, write
+        with _redacted_stream(errlog, self._redactor) as relay:
+            async with stdio_client(params, errlog=relay) as (read, write):
+                yield read, write
+
+
+@contextmanager
+def _redacted_stream(target: TextIO, redactor: Redactor) -> Iterator[TextIO]:
+    """A pipe for a server's stderr whose lines reach ``target`` redacted, by a thread that
+    ends when the server and this side have both closed the pipe."""
+    read_fd, write_fd = os.pipe()
+
+    def relay() -> None:
+        with os.fdopen(read_fd, encoding="utf-8", errors="replace") as reader:
+            for line in reader:
+                try:
+                    target.write(redactor.redact(line))
+                    target.flush()
+                except (OSError, ValueError):  # the target was closed: drain, drop
+                    pass
+
+    thread = threading.Thread(target=relay, name="mcp-stderr", daemon=True)
+    thread.start()
+    writer = os.fdopen(write_fd, "w", encoding="utf-8")
+    try:
+        yield writer
+    finally:
+        writer.close()
+        thread.join(timeout=5.0)
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ record at DEBUG, a topic's bytes, the dataset, the card, the curation report, th
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import json
 import logging
@@ -344,6 +345,7 @@ async def test_a_run_against_key_echoing_endpoints_leaks_the_keys_nowhere(
 
 _LEAKY_MCP_SERVER = """
 import os
+import sys
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -352,7 +354,8 @@ server = MCPServer("leaky", version="1", log_level="WARNING")
 
 @server.tool()
 def whoami() -> dict:
-    \"\"\"Tell the caller its credentials (a careless server).\"\"\"
+    \"\"\"Tell the caller its credentials (a careless server), and on stderr.\"\"\"
+    print("debug: key", os.environ["LEAKY_API_KEY"], file=sys.stderr, flush=True)
     return {"key": os.environ["LEAKY_API_KEY"], "note": "value " + os.environ["LEAKY_VALUE"]}
 
 
@@ -385,14 +388,18 @@ async def test_an_mcp_server_quoting_its_env_secrets_leaks_none_of_them(tmp_path
         binding = McpBinding(server="leaky", tool=tool)
         return ApiSpec(tool, "", {"type": "object"}, binding=binding, source="mcp:leaky")
 
-    async with McpExecutor({"leaky": config}, timeout_s=10) as executor:
+    errlog = io.StringIO()
+    async with McpExecutor({"leaky": config}, timeout_s=10, errlog=errlog) as executor:
         told = await executor.execute(spec("whoami"), {})
         failed = await executor.execute(spec("fail"), {})
+    assert "debug: key [REDACTED]" in errlog.getvalue()  # the server's stderr, relayed
     assert told.ok and told.result == {"key": "[REDACTED]", "note": "value [REDACTED]"}
     assert failed.reason == "function_error"
     assert failed.message.endswith("refused: token [REDACTED]")
     assert config.secrets() == [key, value]
-    assert _leaks([key, value], {"outcomes": repr((told, failed))}) == []
+    assert (
+        _leaks([key, value], {"outcomes": repr((told, failed)), "stderr": errlog.getvalue()}) == []
+    )
 
 
 async def test_a_missing_key_is_a_clear_error_that_names_the_variable_not_a_value(
