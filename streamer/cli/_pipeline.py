@@ -375,6 +375,7 @@ def register(app: typer.Typer) -> None:
         run: Annotated[str | None, _RUN] = None,
         metrics_port: Annotated[int | None, _METRICS_PORT] = None,
         metrics_host: Annotated[str | None, _METRICS_HOST] = None,
+        allow_host: Annotated[list[str], _ALLOW_HOST] = [],  # noqa: B006
         samples: Annotated[
             int | None, typer.Option(help="(sampler) Tasks to produce, then finish.")
         ] = None,
@@ -398,7 +399,7 @@ def register(app: typer.Typer) -> None:
             config_file, out=out, samples=samples, target=target, kafka=kafka, partitions=None,
             pairs=None, seed=seed, feedback=feedback, simulate=simulate, latency_ms=0.0,
             corrupt=[], endpoint=None, model=None, api_key_env=None, gguf=None, apis=[],
-            metrics_port=metrics_port, metrics_host=metrics_host,
+            metrics_port=metrics_port, metrics_host=metrics_host, allow_hosts=tuple(allow_host),
         ).with_overrides(run_id=run)  # fmt: skip
         try:
             with serve_metrics(config.metrics_port, host=config.metrics_host):
