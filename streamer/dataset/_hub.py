@@ -3,8 +3,10 @@
 With it the output directory is a dataset repository as it stands: one config per export
 present (``xlam`` the default, each one ``train`` split; the formats have different
 columns, so each is its own config), task categories, tags, the size category from the
-record count and a pretty name. The licence is the user's to choose: it is a comment, so
-the header is valid YAML without one.
+record count and a pretty name. ``datasets.load_dataset`` picks one builder for every
+config from the default config's files, so the JSONL exports and ``dataset.parquet`` cannot
+be configs side by side: parquet is a config only when no JSONL export is present. The
+licence is the user's to choose: it is a comment, so the header is valid YAML without one.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def hub_header(out: Path, records: int, present: Sequence[str] | None = None) ->
     for name, file in EXPORT_FILES:
         if (name in present) if present is not None else (out / file).is_file():
             configs.append({"config_name": name, "data_files": [{"split": "train", "path": file}]})
+    jsonl = [c for c in configs if c["data_files"][0]["path"].endswith(".jsonl")]
+    configs = jsonl or configs  # one builder (json or parquet) serves every config
     if configs:
         configs[0]["default"] = True
     header: dict[str, Any] = {
