@@ -22,6 +22,7 @@ was unavailable: run the check again later).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -50,6 +51,7 @@ from ..check import (
     run_check,
 )
 from ..dataset._export import FORMATS, export_dataset
+from ..dataset._hub import HubPushError, hub_files, push_to_hub, valid_repo_id
 from ..dataset._store import DatasetStore
 from ..decontamination import ContaminationIndex
 from ..llm import LlmError
@@ -61,6 +63,9 @@ from ..runtime._stage import StageHalted
 from ..stages import FormatRules
 
 __all__ = ["EXIT_STATUS", "register"]
+
+HF_TOKEN_ENV = "HF_TOKEN"
+"""The variable ``apigen export --push-to-hub`` reads the Hub token from."""
 
 EXIT_STATUS = {
     0: "every record checked, none failed",
@@ -359,10 +364,31 @@ def register(app: typer.Typer) -> None:
         log: Annotated[
             Path | None, typer.Option(help="Embedded log file (with --version).")
         ] = None,
+        push_to_hub: Annotated[
+            str | None,
+            typer.Option(
+                "--push-to-hub",
+                metavar="REPO",
+                help="Then upload the card and exports to this Hugging Face dataset "
+                "repository (name or namespace/name; created if missing) with the token in "
+                f"${HF_TOKEN_ENV}; needs the `hub` extra.",
+            ),
+        ] = None,
+        dry_run: Annotated[
+            bool,
+            typer.Option(
+                "--dry-run", help="With --push-to-hub: list what would be uploaded, upload nothing."
+            ),
+        ] = False,
+        private: Annotated[
+            bool, typer.Option(help="With --push-to-hub: create the repository private.")
+        ] = False,
     ) -> None:
         """Re-export a run's dataset store to xLAM, OpenAI chat, ShareGPT/Hermes, Parquet and
         the dataset card (all of them by default), or with ``--version`` materialize one
-        version's verified pairs from the retained topics."""
+        version's verified pairs from the retained topics; ``--push-to-hub`` then uploads
+        them to the Hugging Face Hub."""
+        token = _hub_token(push_to_hub, dry_run)
         if version is not None:
             if out is None or run_dir is not None:
                 console.print("[red]error:[/red] --version takes --out and no RUN_DIR")
@@ -371,6 +397,7 @@ def register(app: typer.Typer) -> None:
 
             for kind, path in export_version(version, out, config_file, kafka, log).items():
                 typer.echo(f"{kind}\t{path}")
+            _push(out, push_to_hub, token, private)
             return
         if run_dir is None:
             console.print("[red]error:[/red] give RUN_DIR (an `apigen run --out` dir) or --version")
@@ -401,6 +428,51 @@ def register(app: typer.Typer) -> None:
         for kind, path in written.items():
             typer.echo(f"{kind}\t{path}")
         console.print(f"exported {records} records")
+        _push(out or run_dir, push_to_hub, token, private)
+
+
+def _hub_token(repo: str | None, dry_run: bool) -> str | None:
+    """The token ``--push-to-hub`` uploads with (None for a dry run); exits 2 on a usage
+    error and 3 when the token variable is not set. The token is never printed."""
+    if repo is None:
+        if dry_run:
+            console.print("[red]error:[/red] --dry-run goes with --push-to-hub REPO")
+            raise typer.Exit(2)
+        return None
+    if not valid_repo_id(repo):
+        console.print(
+            f"[red]error:[/red] --push-to-hub {escape(repr(repo))}: not a Hub repository id "
+            "(name or namespace/name)"
+        )
+        raise typer.Exit(2)
+    if dry_run:
+        return None
+    token = os.environ.get(HF_TOKEN_ENV, "").strip()
+    if not token:
+        console.print(
+            f"[red]error:[/red] --push-to-hub needs a Hugging Face token in ${HF_TOKEN_ENV}"
+        )
+        raise typer.Exit(3)
+    return token
+
+
+def _push(out: Path, repo: str | None, token: str | None, private: bool) -> None:
+    """Upload ``out`` to ``repo`` with ``token``, or with no token list what would go."""
+    if repo is None:
+        return
+    files = hub_files(out)
+    if token is None:
+        for file in files:
+            typer.echo(f"upload\t{file.name}\t{file.stat().st_size}")
+        total = sum(f.stat().st_size for f in files)
+        console.print(f"dry run: {len(files)} files, {total} bytes, would go to {escape(repo)}")
+        return
+    try:
+        url = push_to_hub(out, repo, token, private=private)
+    except HubPushError as exc:
+        console.print(f"[red]error:[/red] push to {escape(repo)}: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    console.print(f"pushed {len(files)} files to {escape(repo)}: {escape(url)}")
 
 
 def _refused(message: str) -> NoReturn:

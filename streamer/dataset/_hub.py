@@ -7,17 +7,31 @@ record count and a pretty name. ``datasets.load_dataset`` picks one builder for 
 config from the default config's files, so the JSONL exports and ``dataset.parquet`` cannot
 be configs side by side: parquet is a config only when no JSONL export is present. The
 licence is the user's to choose: it is a comment, so the header is valid YAML without one.
+
+``push_to_hub`` uploads the card and exports (``hub_files``) with ``huggingface_hub``, the
+``hub`` extra, imported only when pushing; its errors never carry the token.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["EXPORT_FILES", "hub_header", "size_category"]
+_REPO_ID = re.compile(r"(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}")
+
+__all__ = [
+    "EXPORT_FILES",
+    "HubPushError",
+    "hub_files",
+    "hub_header",
+    "push_to_hub",
+    "size_category",
+    "valid_repo_id",
+]
 
 EXPORT_FILES = (
     ("xlam", "xlam.jsonl"),
@@ -77,3 +91,49 @@ def hub_header(out: Path, records: int, present: Sequence[str] | None = None) ->
         header["configs"] = configs
     body = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
     return f"---\n{_LICENSE_NOTE}{body}---\n"
+
+
+class HubPushError(Exception):
+    """The upload failed or was refused; the message never holds the token."""
+
+
+def hub_files(out: Path) -> list[Path]:
+    """What ``push_to_hub`` uploads from ``out``: the card and the export files present
+    (never the stores, logs or caches beside them)."""
+    names = ["README.md", *(file for _, file in EXPORT_FILES)]
+    return [out / name for name in names if (out / name).is_file()]
+
+
+def valid_repo_id(repo: str) -> bool:
+    """``repo`` has the Hub's shape: ``name`` or ``namespace/name``."""
+    return _REPO_ID.fullmatch(repo) is not None and ".." not in repo
+
+
+def push_to_hub(out: Path, repo: str, token: str, *, private: bool = False) -> str:
+    """Upload ``hub_files(out)`` to the dataset repository ``repo`` (created if missing)
+    with ``huggingface_hub`` (the ``hub`` extra, imported here only); the commit's URL."""
+    if not valid_repo_id(repo):
+        raise HubPushError(f"{repo!r} is not a Hub repository id (name or namespace/name)")
+    files = hub_files(out)
+    if not files:
+        raise HubPushError(f"{out}: nothing to upload (no card or export files)")
+    try:
+        from huggingface_hub import HfApi
+    except ImportError:
+        raise HubPushError(
+            "huggingface_hub is not installed: pip install 'apigen-streamer[hub]'"
+        ) from None
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo, repo_type="dataset", private=private, exist_ok=True)
+        info = api.upload_folder(
+            repo_id=repo,
+            folder_path=out,
+            repo_type="dataset",
+            allow_patterns=[f.name for f in files],
+            commit_message="Upload APIGen dataset",
+        )
+    except Exception as exc:  # network, HTTP, auth: reported without the token
+        message = f"{type(exc).__name__}: {exc}".replace(token, "[REDACTED]")
+        raise HubPushError(message) from None
+    return str(getattr(info, "commit_url", info))
