@@ -260,10 +260,14 @@ def _list_line(s: str, start: int) -> bool:
     end = s.find("\n", start)
     if end < 0 or not s[end:].strip():
         return False
+    line = s[start:end]
     try:
-        orjson.loads(s[start:end])
+        orjson.loads(line)
     except orjson.JSONDecodeError:
-        return False
+        try:  # what orjson refuses but is whole JSON text still: a lone surrogate's escape, NaN
+            json.loads(line)
+        except (ValueError, RecursionError):
+            return False
     return True
 
 

@@ -315,6 +315,20 @@ def test_crash_classes_are_one_reject_each(tmp_path: Path, fmt: RecordFormat, ca
     assert [r.verdict for r in results if line_of(r) == 2] == ["pass"]
 
 
+@pytest.mark.parametrize("first", [[None, "\udcff"], ["\udcff"], [float("nan")]])
+def test_a_first_line_list_orjson_refuses_is_still_one_json_lines_record(
+    tmp_path: Path, first: list[Any]
+) -> None:
+    """Found by the property above: a first line that is a whole list, but with a lone
+    surrogate's escape or NaN (orjson refuses both), made the file read as one JSON list,
+    so the line gave two verdicts and the good record after it failed."""
+    records = [first, GOOD["xlam"], GOOD["xlam"]]
+    path, _ = write_case(tmp_path, "xlam", records)
+    results = check_file(path, "xlam")
+    assert_one_verdict_per_record(results, records)
+    assert [r.verdict for r in results] == ["fail", "pass", "pass"]
+
+
 def test_calls_that_are_not_calls_are_format_rejects(tmp_path: Path) -> None:
     answers = [
         [{"name": {"x": 1}, "arguments": {}}],
