@@ -119,6 +119,9 @@ def register(app: typer.Typer) -> None:
                 f"{s.rejected:,}",
             )
         Console().print(table)
+        for s in result.stages:
+            for gap in s.expired:
+                console.print(f"[yellow]warning:[/yellow] {escape(gap.message())}")
         print(result.version)
 
     @app.command("diff")

@@ -67,15 +67,18 @@ from ..pipeline._versions import VERSION_NAMES, format_stage, judge_models
 from ..runtime._runner import RunnerSettings, StageRunner
 from ..runtime._stage import Stage
 from ..stages import DatasetSink, FunnelSink
+from ._expired import ExpiredStart, expired_start
 
 __all__ = [
     "REPLAYABLE",
     "Bound",
+    "ExpiredStart",
     "ReplayError",
     "ReplayResult",
     "StageReplay",
     "Window",
     "build_replay_stages",
+    "expired_start",
     "materialize",
     "replay",
     "replay_group",
@@ -193,7 +196,20 @@ class _Progress:
         self.frontier: dict[TopicPartition, int] = {}
         self.committed: dict[TopicPartition, int] = {}
         self.last_kept: dict[TopicPartition, int] = {}
+        self.expected_first: dict[TopicPartition, int] = {}
+        self.expired: list[ExpiredStart] = []
         self.done = anyio.Event()
+
+    def first_record(self, tp: TopicPartition, offset: int) -> None:
+        """Note the first record read from ``tp``: if it is past the requested start,
+        retention deleted the records in between (see :func:`expired_start`)."""
+        requested = self.expected_first.pop(tp, None)
+        if requested is None:
+            return
+        gap = expired_start(tp, requested, offset, self.stop.get(tp, offset))
+        if gap is not None:
+            log.warning("%s", gap.message())
+            self.expired.append(gap)
 
     def covered(self, tp: TopicPartition) -> bool:
         stop = self.stop.get(tp)
@@ -251,6 +267,9 @@ class _BoundedConsumer:
             elif start is not None:
                 await inner.seek(tp, start)
                 p.frontier[tp] = start
+                p.expected_first[tp] = start
+            elif p.window.start.timestamp_ms is None:
+                p.expected_first[tp] = 0
             elif ends[tp] == 0:
                 p.frontier[tp] = 0
         for tp in tps:
@@ -271,6 +290,7 @@ class _BoundedConsumer:
         kept: list[Record] = []
         for r in records:
             tp = r.tp
+            p.first_record(tp, r.offset)
             p.frontier[tp] = max(p.frontier.get(tp, 0), r.offset + 1)
             stop = p.stop.get(tp)
             if stop is None or r.offset >= stop:
@@ -374,6 +394,7 @@ class StageReplay:
     consumed: int
     produced: int
     rejected: int
+    expired: tuple[ExpiredStart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,7 +443,14 @@ async def run_bounded(
     log.info("%s@%s over %s: %r", stage.name, stage.version, input_topic, progress)
     s = runner.stats
     return StageReplay(
-        stage.name, stage.version, group, input_topic, s.consumed, s.produced, s.rejected
+        stage.name,
+        stage.version,
+        group,
+        input_topic,
+        s.consumed,
+        s.produced,
+        s.rejected,
+        tuple(progress.expired),
     )
 
 
