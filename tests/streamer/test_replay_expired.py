@@ -9,9 +9,9 @@ import pytest
 
 from streamer.replay._replay import Bound, Window, expired_start, replay
 from streamer.stages import FormatChecker
-from topics import EmbeddedTransport, Message, Topic, TopicPartition
+from topics import EmbeddedTransport, Message, Topic, TopicPartition, encode
 
-from .test_replay import SETTINGS, STRICT_RULES, encode, generation, produce_all
+from .test_replay import SETTINGS, STRICT_RULES, generation, produce_all
 
 pytestmark = pytest.mark.anyio
 

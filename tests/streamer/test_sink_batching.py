@@ -152,7 +152,7 @@ async def test_sinks_report_each_new_event_once(tmp_path: Path) -> None:
 
 
 def _scraped(gauge: Gauge) -> float:
-    return gauge.collect()[0].samples[0].value
+    return float(next(iter(gauge.collect())).samples[0].value)
 
 
 @pytest.mark.anyio
