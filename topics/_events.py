@@ -284,7 +284,9 @@ class Reject:
 
     ``rejected`` is the input event as JSON when it decoded, else the raw bytes as text
     (``errors="replace"``) so nothing is lost. ``model`` and ``style`` are copied from the
-    input where known, for per-model and per-style funnels.
+    input where known, for per-model and per-style funnels. ``detail`` qualifies the
+    reason for machines where the stage knows more than the code (``contaminated``: the
+    reference set matched); empty otherwise and in events written before the field.
     """
 
     meta: EventMeta
@@ -295,6 +297,7 @@ class Reject:
     model: str = ""
     style: str = ""
     pair_index: int = -1
+    detail: str = ""
 
 
 SingleTurnEvent: TypeAlias = Sample | Generation | FormatPass | ExecPass | SemanticPass | Reject

@@ -22,7 +22,6 @@ was unavailable: run the check again later).
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -34,7 +33,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from executors import ApiLibrary, SpecError
+from executors import ApiLibrary, SpecError, default_redactor
 
 from ..check import (
     CHECK_STAGES,
@@ -447,7 +446,8 @@ def _hub_token(repo: str | None, dry_run: bool) -> str | None:
         raise typer.Exit(2)
     if dry_run:
         return None
-    token = os.environ.get(HF_TOKEN_ENV, "").strip()
+    # Registered with the process's redactor, so no log line or error can carry it.
+    token = default_redactor().add_env(HF_TOKEN_ENV).strip()
     if not token:
         console.print(
             f"[red]error:[/red] --push-to-hub needs a Hugging Face token in ${HF_TOKEN_ENV}"

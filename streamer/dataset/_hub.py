@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from executors import Redactor
+
 _REPO_ID = re.compile(r"(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}")
 
 __all__ = [
@@ -134,6 +136,6 @@ def push_to_hub(out: Path, repo: str, token: str, *, private: bool = False) -> s
             commit_message="Upload APIGen dataset",
         )
     except Exception as exc:  # network, HTTP, auth: reported without the token
-        message = f"{type(exc).__name__}: {exc}".replace(token, "[REDACTED]")
+        message = Redactor([token]).redact(f"{type(exc).__name__}: {exc}")
         raise HubPushError(message) from None
     return str(getattr(info, "commit_url", info))

@@ -16,9 +16,11 @@ where a virtual API answered, ``--virtual-apis``) and the API category of each c
 card can tell real executions from virtual ones per category. Stores written before this
 column existed are upgraded in place; their records read as really executed.
 
-A ``contaminated`` reject also keeps the reference set its message names (the outcomes'
-``detail`` column, added in place to older stores, where it reads as unknown), so the card
-can count the pairs removed per reference set (:meth:`DatasetStore.contaminated`).
+A reject also keeps its ``detail`` (the outcomes' ``detail`` column, added in place to
+older stores, where it reads as unknown): for ``contaminated``, the reference set matched,
+so the card can count the pairs removed per reference set
+(:meth:`DatasetStore.contaminated`). Rejects written before the event had the field name
+the set at the end of their message, which is read instead.
 """
 
 from __future__ import annotations
@@ -331,7 +333,7 @@ class DatasetStore:
                             r.style,
                             r.meta.sample_id,
                             r.pair_index,
-                            contaminating_reference(r),
+                            r.detail or contaminating_reference(r),
                         ),
                     ).rowcount
                     == 1
@@ -439,8 +441,9 @@ _REFERENCE_MARK = " of reference set "
 
 
 def contaminating_reference(reject: Reject) -> str | None:
-    """The reference set a ``contaminated`` reject's message names (the message ends with
-    ``... of reference set <name>``), else None. Never raises on any message."""
+    """The reference set a ``contaminated`` reject written before :attr:`Reject.detail`
+    names at the end of its message (``... of reference set <name>``), else None. Never
+    raises on any message."""
     if reject.reason != CONTAMINATED or not isinstance(reject.message, str):
         return None
     _, mark, reference = reject.message.rpartition(_REFERENCE_MARK)

@@ -174,6 +174,7 @@ def make_reject(
     discriminator: str = "",
     pair_index: int | None = None,
     model: str | None = None,
+    detail: str = "",
 ) -> Output:
     """A reject event for ``event`` (decoded input) or ``raw`` (undecodable bytes).
 
@@ -215,5 +216,6 @@ def make_reject(
         model=model,
         style=style,
         pair_index=pair_index,
+        detail=detail,
     )
     return Output(Topic.REJECTS, reject)

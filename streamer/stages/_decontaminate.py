@@ -15,12 +15,12 @@ from typing import Any
 
 from topics import ExecPass
 
+from ..dataset._store import CONTAMINATED
 from ..decontamination import ContaminationIndex
 from ..runtime._stage import Output, Stage, make_reject
 
 __all__ = ["CONTAMINATED", "Decontaminating"]
 
-CONTAMINATED = "contaminated"
 """The reject reason of a pair that repeats a benchmark item."""
 
 
@@ -57,6 +57,7 @@ class Decontaminating:
                 self.version,
                 reason=CONTAMINATED,
                 message=match.message(),
+                detail=match.reference,
                 event=event,
                 input_topic=self.input_topic,
             )

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from streamer.dataset._export import export_dataset
 from streamer.dataset._store import DatasetStore, contaminating_reference
-from topics import EventMeta, Reject
+from streamer.decontamination import ContaminationIndex, ReferenceItem, ReferenceSet
+from streamer.stages._decontaminate import Decontaminating
+from topics import Call, CallResult, EventMeta, ExecPass, QueryStyle, Reject
 
-from .factories import verified
+from .factories import sample, tool, verified
 
 _SECTION = "## Decontamination: removed per reference set"
 
@@ -90,4 +96,32 @@ def test_a_store_from_before_the_detail_column_is_upgraded(tmp_path: Path) -> No
     store.add_reject(_contaminated("new", "bench.jsonl"))
     assert store.contaminated() == {"unknown": 1, "bench.jsonl": 1}
     assert DatasetStore(path, near_threshold=0).contaminated()["bench.jsonl"] == 1
+    store.close()
+
+
+@pytest.mark.anyio
+async def test_the_stage_names_the_reference_set_in_the_rejects_detail(tmp_path: Path) -> None:
+    """The set comes from the stage's own field, not from reading its message back."""
+    query = "What is the greatest common divisor of 36 and 48?"
+    reference = ReferenceSet("bench/BFCL_v4_simple.json", (ReferenceItem("simple_0", query),))
+
+    class Inner:
+        name, version, input_topic, input_type = "semantic", "v1", "exec-pass", ExecPass
+
+        async def process(self, event: ExecPass) -> list[Any]:
+            raise AssertionError("a contaminated pair must not reach the checker")
+
+    s = sample(QueryStyle.SIMPLE, tool("math_gcd"))
+    pair = ExecPass(
+        meta=s.meta.child("execution", "v1", "0"), sample=s, model="g", pair_index=0,
+        query=query, calls=(Call("math_gcd", {"a": 36, "b": 48}),),
+        results=(CallResult(ok=True, result=12),),
+    )  # fmt: skip
+    [out] = await Decontaminating(Inner(), ContaminationIndex([reference])).process(pair)
+    reject = out.event
+    assert isinstance(reject, Reject) and reject.reason == "contaminated"
+    assert reject.detail == "bench/BFCL_v4_simple.json"
+    store = DatasetStore(tmp_path / "d.db")
+    store.add_rejects([replace(reject, message="message names no set")])
+    assert store.contaminated() == {"bench/BFCL_v4_simple.json": 1}
     store.close()
