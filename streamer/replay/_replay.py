@@ -268,10 +268,11 @@ class _BoundedConsumer:
                 await inner.seek(tp, start)
                 p.frontier[tp] = start
                 p.expected_first[tp] = start
-            elif p.window.start.timestamp_ms is None:
-                p.expected_first[tp] = 0
-            elif ends[tp] == 0:
-                p.frontier[tp] = 0
+            else:
+                if p.window.start.timestamp_ms is None:
+                    p.expected_first[tp] = 0
+                if ends[tp] == 0:
+                    p.frontier[tp] = 0
         for tp in tps:
             if p.covered(tp):
                 self._finish(tp)

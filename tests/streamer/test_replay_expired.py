@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from streamer.replay._replay import Bound, Window, expired_start, replay
@@ -62,5 +63,26 @@ async def test_replay_from_an_expired_start_warns_and_runs_over_the_rest(
         fresh = FormatChecker(STRICT_RULES, version_name=f"fresh-{start}")
         ok = await replay(transport, [fresh], window=Window(Bound.parse("30")), settings=SETTINGS)
         assert ok.stages[0].consumed == 10 and ok.stages[0].expired == ()
+    finally:
+        await transport.aclose()
+
+
+async def test_replay_from_earliest_finishes_with_an_empty_partition(tmp_path: Path) -> None:
+    """An empty partition is covered from the start; the expiry check once skipped marking
+    it so, and a replay (or export --version live) over it never finished."""
+    transport = EmbeddedTransport(tmp_path / "log.db")
+    try:
+        await transport.create_topics(list(map(str, Topic)), 3)
+        # One key, so two of the three partitions stay empty.
+        await produce_all(
+            transport,
+            [Message(Topic.GENERATIONS, encode(generation(i)), key=b"k") for i in range(5)],
+        )
+        stage = FormatChecker(STRICT_RULES, version_name="empty-partitions")
+        with anyio.fail_after(60):
+            result = await replay(
+                transport, [stage], window=Window(Bound.parse("earliest")), settings=SETTINGS
+            )
+        assert result.stages[0].consumed == 5 and result.stages[0].expired == ()
     finally:
         await transport.aclose()
