@@ -53,6 +53,7 @@ from ._simdata import (
     write_api_doc,
 )
 from ._simforeign import answer_distilabel
+from ._simroles import answer_role, role_corruptions, role_expected_rejects
 
 __all__ = [
     "Latency",
@@ -149,9 +150,10 @@ class SimulatorConfig:
     def __post_init__(self) -> None:
         if not self.model.startswith("simulated-"):
             raise ValueError(f"simulated model names must start with 'simulated-': {self.model!r}")
-        unknown = set(self.corruption) - set(CORRUPTIONS)
+        known = (*CORRUPTIONS, *role_corruptions())
+        unknown = set(self.corruption) - set(known)
         if unknown:
-            raise ValueError(f"unknown corruption kinds {sorted(unknown)}; known: {CORRUPTIONS}")
+            raise ValueError(f"unknown corruption kinds {sorted(unknown)}; known: {known}")
         rates = [
             self.error_rate_429,
             self.error_rate_500,
@@ -205,7 +207,9 @@ class SimulatorStats:
             "judge_requests": self.judge_requests,
             "pairs": self.pairs,
             "outcomes": dict(self.outcomes),
-            "corruptions": {k: self.corruptions.get(k, 0) for k in CORRUPTIONS},
+            "corruptions": {
+                k: self.corruptions.get(k, 0) for k in (*CORRUPTIONS, *role_corruptions())
+            },
             "expected_rejects": {
                 f"{stage}/{reason}": n for (stage, reason), n in self.expected_rejects().items()
             },
@@ -215,7 +219,9 @@ class SimulatorStats:
 
     def expected_rejects(self) -> Counter[tuple[str, str]]:
         """Reject counts per ``(stage, reason)`` the injected corruptions must cause."""
-        return expected_rejects(self.corruptions)
+        multi_turn = role_corruptions()
+        single = Counter({k: n for k, n in self.corruptions.items() if k not in multi_turn})
+        return expected_rejects(single) + role_expected_rejects(self.corruptions)
 
 
 CONFIG_KEY = web.AppKey("config", SimulatorConfig)
@@ -389,7 +395,11 @@ class _Handler:
         tools_block = extract_block(user, "tools")
         samples_block = extract_block(user, "samples")
         try:
-            if tools_block is not None:
+            # The multi-turn roles first: their prompts may quote tools in other blocks.
+            role = answer_role(messages, rng, self.config.corruption, self.stats.corruptions)
+            if role is not None:  # blueprint writer and reviewer, simulated user and agent
+                content = role
+            elif tools_block is not None:
                 tools = [t.get("function", t) for t in orjson.loads(tools_block)]
                 style = QueryStyle(extract_block(user, "style") or "simple")
                 n = int(extract_block(user, "pairs") or "1")
