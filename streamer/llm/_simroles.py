@@ -1,5 +1,6 @@
 """The parts the simulated endpoint plays in the multi-turn pipeline (issue 18): blueprint
-writer and reviewer (:mod:`._sim_blueprint`), user and agent (:mod:`._sim_interplay`).
+writer (:mod:`._sim_blueprint`), reviewer (:mod:`._sim_review`), user and agent
+(:mod:`._sim_interplay`).
 
 A role is recognized by a prompt block, ``<tag>...</tag>``, in any of a request's messages
 (the last one that has it): the multi-turn prompts put one there, as the single-turn
@@ -18,6 +19,7 @@ from typing import Any
 from ..prompts import extract_block
 from ._sim_blueprint import ROLES as BLUEPRINT
 from ._sim_interplay import ROLES as INTERPLAY
+from ._sim_review import ROLES as REVIEW
 from ._simrole import RoleRequest, SimRole
 
 __all__ = [
@@ -30,7 +32,7 @@ __all__ = [
 
 
 def _roles() -> tuple[SimRole, ...]:
-    return (*BLUEPRINT, *INTERPLAY)
+    return (*BLUEPRINT, *REVIEW, *INTERPLAY)
 
 
 def role_corruptions() -> dict[str, tuple[str, str]]:
