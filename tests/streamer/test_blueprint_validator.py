@@ -357,15 +357,18 @@ async def test_an_outage_pauses_the_reviewer_until_it_answers() -> None:
 
 
 async def test_simulated_review_rejects_match_the_expected_rejects_with_three_reviewers() -> None:
-    config = SimulatorConfig(seed=5, corruption={"review_reject": 0.3})
-    endpoint_args = ("simulated-test",)
+    # Truncated replies are retried by the client: the same review asked again must not
+    # count its fault twice.
+    config = SimulatorConfig(seed=5, corruption={"review_reject": 0.3}, error_rate_truncated=0.15)
     drafts = [
         _blueprint(domain, seed, _valid(domain, seed), bid=f"{domain.name}-{seed}")
         for domain in (RETAIL, AIRLINE)
         for seed in range(15)
     ]
     async with run_simulator(config) as sim:
-        endpoint = LlmEndpoint("sim", sim.base_url, *endpoint_args, max_concurrency=8)
+        endpoint = LlmEndpoint(
+            "sim", sim.base_url, "simulated-test", max_concurrency=8, backoff_base_s=0.01
+        )
         async with LlmClient(endpoint) as client:
             validator = BlueprintValidator([client, client, client])
             outputs = [o for d in drafts for o in await validator.process(d)]
@@ -378,6 +381,7 @@ async def test_simulated_review_rejects_match_the_expected_rejects_with_three_re
     assert stats["corruptions"]["review_reject"] == expected
     assert distinct == Counter({"review_rejected": expected})
     assert 3 <= expected <= 16  # about 30% of 30
+    assert stats["outcomes"]["truncated"] > 0  # retried requests happened
     passed = [o.event for o in outputs if isinstance(o.event, BlueprintPass)]
     assert len(passed) == len(drafts) - expected
     for event in passed:
