@@ -2,13 +2,24 @@
 
 One :class:`ExecutorMetrics` object holds the families; the executors use the process-wide
 one from :func:`executor_metrics` (on ``prometheus_client.REGISTRY``, which ``apigen``
-serves at ``/metrics``). Children are bound once per executor kind (:meth:`for_kind`), so a
-call costs a few counter increments and one histogram observation.
+serves at ``/metrics``). Children are bound once per executor kind (:meth:`for_kind`) and
+metric scope, so a call costs a context-variable read, a few counter increments and one
+histogram observation.
+
+Every family carries ``stage`` and ``version``: the stage (name and version string) whose
+work made the call, taken from the :func:`metric_scope` the stage runner enters around a
+stage's run. Calls made outside any stage (``apigen check``, scripts, tests) are
+``stage="none", version="none"``. Names and versions come from the configuration, and at
+most :data:`MAX_SCOPES` distinct pairs are kept per process (later ones are ``other``), so
+the labels stay bounded. Usage::
+
+    with metric_scope("execution", "execution-v1-3f2a"):
+        await dispatcher.execute(spec, arguments)   # counted under stage="execution"
 
 Families (labels are bounded: ``kind`` is ``python``/``rest``/``mcp``, ``outcome`` is
 ``ok`` or a reason code of :data:`executors.REASONS`, ``result`` is ``hit``/``miss``,
 ``host`` is a host entry of the configured limits — ``[executors.hosts."..."]``, as many
-as the config has — or ``*`` for every other host)::
+as the config has — or ``*`` for every other host; ``stage, version`` on all of them)::
 
     apigen_executor_calls_total{kind, outcome}              calls executed (cache hits excluded)
     apigen_executor_call_duration_seconds{kind}             wall time of executed calls
@@ -33,8 +44,25 @@ from dataclasses import dataclass
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 from ._errors import REASONS
+from ._metric_scope import (
+    MAX_SCOPES,
+    SCOPE_LABELS,
+    ScopedCounter,
+    ScopedCounters,
+    ScopedHistogram,
+    current_scope,
+    metric_scope,
+)
 
-__all__ = ["EXECUTOR_LATENCY_BUCKETS", "ExecutorMetrics", "KindMetrics", "executor_metrics"]
+__all__ = [
+    "EXECUTOR_LATENCY_BUCKETS",
+    "MAX_SCOPES",
+    "ExecutorMetrics",
+    "KindMetrics",
+    "current_scope",
+    "executor_metrics",
+    "metric_scope",
+]
 
 EXECUTOR_LATENCY_BUCKETS: tuple[float, ...] = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -42,19 +70,21 @@ EXECUTOR_LATENCY_BUCKETS: tuple[float, ...] = (
 """Histogram buckets in seconds: in-process calls take ~0.2 ms, remote ones up to timeouts."""
 
 _OUTCOMES = ("ok", *REASONS)
+_S = list(SCOPE_LABELS)
 
 
 @dataclass(frozen=True, slots=True)
 class KindMetrics:
-    """The children of one executor kind, bound once."""
+    """The children of one executor kind, bound once; each resolves the current
+    :func:`metric_scope` when it counts."""
 
     kind: str
-    calls: dict[str, Counter]
-    duration: Histogram
-    requests: Counter
-    retries: Counter
-    rate_limit_wait: Counter
-    worker_restarts: Counter
+    calls: ScopedCounters
+    duration: ScopedHistogram
+    requests: ScopedCounter
+    retries: ScopedCounter
+    rate_limit_wait: ScopedCounter
+    worker_restarts: ScopedCounter
     wait_durations: Histogram
 
     def observe(self, ok: bool, reason: str, seconds: float) -> None:
@@ -64,9 +94,9 @@ class KindMetrics:
         child.inc()
         self.duration.observe(seconds)
 
-    def wait_duration(self, host: str) -> Histogram:
+    def wait_duration(self, host: str) -> ScopedHistogram:
         """The wait histogram of the host entry ``host`` (bind once per entry, not per call)."""
-        return self.wait_durations.labels(self.kind, host)
+        return ScopedHistogram(self.wait_durations, self.kind, host)
 
 
 class ExecutorMetrics:
@@ -83,46 +113,46 @@ class ExecutorMetrics:
         self.registry = registry
         self.calls = Counter(
             "apigen_executor_calls",
-            "Calls executed, by executor kind and outcome (ok or a failure reason code).",
-            ["kind", "outcome"],
+            "Calls executed, by stage, executor kind and outcome (ok or a failure reason code).",
+            [*_S, "kind", "outcome"],
             registry=registry,
         )
         self.duration = Histogram(
             "apigen_executor_call_duration_seconds",
             "Wall time of executed calls in seconds (cache hits excluded).",
-            ["kind"],
+            [*_S, "kind"],
             buckets=EXECUTOR_LATENCY_BUCKETS,
             registry=registry,
         )
         self.cache_requests = Counter(
             "apigen_executor_cache_requests",
             "Result-cache lookups by result (hit or miss).",
-            ["result"],
+            [*_S, "result"],
             registry=registry,
         )
         self.requests = Counter(
             "apigen_executor_requests",
             "Attempts sent to a remote API, first tries and retries alike.",
-            ["kind"],
+            [*_S, "kind"],
             registry=registry,
         )
         self.retries = Counter(
             "apigen_executor_retries",
             "Attempts retried after a transient failure (429, 5xx, timeout, connection).",
-            ["kind"],
+            [*_S, "kind"],
             registry=registry,
         )
         self.rate_limit_wait = Counter(
             "apigen_executor_rate_limit_wait_seconds",
             "Seconds calls spent waiting for host and API rate limits.",
-            ["kind"],
+            [*_S, "kind"],
             registry=registry,
         )
         self.rate_limit_wait_duration = Histogram(
             "apigen_executor_rate_limit_wait_duration_seconds",
             "Seconds each rate-limited attempt waited for its host and API rate limits, by "
             "configured host entry ('*': hosts without one).",
-            ["kind", "host"],
+            [*_S, "kind", "host"],
             buckets=EXECUTOR_LATENCY_BUCKETS,
             registry=registry,
         )
@@ -130,11 +160,11 @@ class ExecutorMetrics:
             "apigen_executor_worker_restarts",
             "Worker processes discarded and replaced (timeouts, crashes); MCP servers "
             "restarted or reconnected after their connection was lost.",
-            ["kind"],
+            [*_S, "kind"],
             registry=registry,
         )
-        self.cache_hit = self.cache_requests.labels("hit")
-        self.cache_miss = self.cache_requests.labels("miss")
+        self.cache_hit = ScopedCounter(self.cache_requests, "hit")
+        self.cache_miss = ScopedCounter(self.cache_requests, "miss")
         self._kinds: dict[str, KindMetrics] = {}
         self._lock = threading.Lock()
 
@@ -147,12 +177,12 @@ class ExecutorMetrics:
             if kind not in self._kinds:
                 self._kinds[kind] = KindMetrics(
                     kind=kind,
-                    calls={o: self.calls.labels(kind, o) for o in _OUTCOMES},
-                    duration=self.duration.labels(kind),
-                    requests=self.requests.labels(kind),
-                    retries=self.retries.labels(kind),
-                    rate_limit_wait=self.rate_limit_wait.labels(kind),
-                    worker_restarts=self.worker_restarts.labels(kind),
+                    calls=ScopedCounters(self.calls, (kind,), _OUTCOMES),
+                    duration=ScopedHistogram(self.duration, kind),
+                    requests=ScopedCounter(self.requests, kind),
+                    retries=ScopedCounter(self.retries, kind),
+                    rate_limit_wait=ScopedCounter(self.rate_limit_wait, kind),
+                    worker_restarts=ScopedCounter(self.worker_restarts, kind),
                     wait_durations=self.rate_limit_wait_duration,
                 )
             return self._kinds[kind]

@@ -56,9 +56,9 @@ from urllib.parse import quote
 
 import anyio
 import httpx
-from prometheus_client import Histogram
 
 from ._errors import ExecutionFailure
+from ._metric_scope import ScopedHistogram
 from ._metrics import executor_metrics
 from ._network import NetworkPolicy
 from ._outcome import Outcome
@@ -214,7 +214,7 @@ class RestExecutor:
         self.in_flight = 0
         self._metrics = executor_metrics().for_kind("rest")
         # The default entry's series exists from the start, so dashboards show it at 0.
-        self._wait_histograms: dict[str, Histogram] = {"*": self._metrics.wait_duration("*")}
+        self._wait_histograms: dict[str, ScopedHistogram] = {"*": self._metrics.wait_duration("*")}
 
     def __repr__(self) -> str:
         return (

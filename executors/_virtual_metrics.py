@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
+from ._metric_scope import SCOPE_LABELS, ScopedCounter, ScopedCounters, ScopedHistogram
 from ._metrics import EXECUTOR_LATENCY_BUCKETS
 
 __all__ = ["VIRTUAL_OUTCOMES", "VirtualMetrics", "VirtualStats", "virtual_metrics"]
@@ -15,9 +16,13 @@ VIRTUAL_OUTCOMES = ("ok", "invalid_arguments", "virtual_api_error", "virtual_bad
                     "simulator_error")  # fmt: skip
 """The ``outcome`` label values of ``apigen_virtual_api_calls_total``."""
 
+_S = list(SCOPE_LABELS)
+
 
 class VirtualMetrics:
-    """The virtual-API metric families on ``registry`` (labels are bounded)::
+    """The virtual-API metric families on ``registry`` (labels are bounded; every family
+    starts with ``stage, version``, the :func:`~executors._metric_scope.metric_scope` of the
+    stage whose call it was, ``none`` outside a stage)::
 
         apigen_virtual_api_calls_total{outcome}            calls answered (hits included):
                                                            ok or a failure reason code
@@ -35,38 +40,40 @@ class VirtualMetrics:
             "apigen_virtual_api_calls",
             "Calls answered by virtual APIs (cache hits included), by outcome: ok or a "
             "failure reason code.",
-            ["outcome"],
+            [*_S, "outcome"],
             registry=registry,
         )
         cache = Counter(
             "apigen_virtual_api_cache_requests",
             "Virtual-API answer-store lookups by result (hit or miss).",
-            ["result"],
+            [*_S, "result"],
             registry=registry,
         )
-        self.simulator_requests = Counter(
+        requests = Counter(
             "apigen_virtual_api_simulator_requests",
             "Replies asked of the virtual APIs' simulator model (repeats included).",
+            _S,
             registry=registry,
         )
         failures = Counter(
             "apigen_virtual_api_simulator_failures",
             "Simulator requests that gave no usable reply, by cause (bad_reply or error).",
-            ["cause"],
+            [*_S, "cause"],
             registry=registry,
         )
-        self.simulator_duration = Histogram(
+        duration = Histogram(
             "apigen_virtual_api_simulator_duration_seconds",
             "Wall time of each simulator request in seconds.",
+            _S,
             buckets=EXECUTOR_LATENCY_BUCKETS,
             registry=registry,
         )
-        self.calls = {o: calls.labels(o) for o in VIRTUAL_OUTCOMES}
-        self.cache_hit, self.cache_miss = cache.labels("hit"), cache.labels("miss")
-        self.bad_reply, self.simulator_error = (
-            failures.labels("bad_reply"),
-            failures.labels("error"),
-        )
+        self.calls = ScopedCounters(calls, (), VIRTUAL_OUTCOMES)
+        self.cache_hit, self.cache_miss = ScopedCounter(cache, "hit"), ScopedCounter(cache, "miss")
+        self.simulator_requests = ScopedCounter(requests)
+        self.bad_reply = ScopedCounter(failures, "bad_reply")
+        self.simulator_error = ScopedCounter(failures, "error")
+        self.simulator_duration = ScopedHistogram(duration)
 
 
 _default: VirtualMetrics | None = None

@@ -53,6 +53,7 @@ from typing import Any
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import start_http_server
 
+from executors._metric_scope import SCOPE_LABELS, ScopedCounter, ScopedHistogram
 from executors._metrics import ExecutorMetrics, executor_metrics
 from topics import Reject, TopicPartition
 
@@ -78,7 +79,7 @@ LLM_LATENCY_BUCKETS: tuple[float, ...] = (
 """Histogram buckets in seconds for LLM requests, which take from tens of ms to minutes."""
 
 _STAGE = ["stage", "version"]
-_LLM = ["endpoint", "model"]
+_LLM = [*SCOPE_LABELS, "endpoint", "model"]
 
 
 def _package_version() -> str:
@@ -191,36 +192,36 @@ class StageMetrics:
 
 
 class LlmMetrics:
-    """The children of one LLM endpoint; made by :meth:`PipelineMetrics.llm`."""
+    """The children of one LLM endpoint; made by :meth:`PipelineMetrics.llm`. Each counts
+    under the current :func:`~executors._metric_scope.metric_scope` (the calling stage)."""
 
     def __init__(self, families: PipelineMetrics, endpoint: str, model: str) -> None:
         self._f = families
         self._labels = (families.endpoints(endpoint), families.models(model))
         labels = self._labels
-        self.calls = families.llm_calls.labels(*labels)
-        self.requests = families.llm_requests.labels(*labels)
-        self.duration = families.llm_duration.labels(*labels)
-        self.prompt_tokens = families.llm_tokens.labels(*labels, "prompt")
-        self.completion_tokens = families.llm_tokens.labels(*labels, "completion")
-        self.cost = families.llm_cost.labels(*labels)
-        self.rate_limit_wait = families.llm_rate_limit_wait.labels(*labels)
-        self.retries = families.llm_retries.labels(*labels)
-        self._errors: dict[str, Counter] = {}
-        self._failures: dict[str, Counter] = {}
+        self.calls = ScopedCounter(families.llm_calls, *labels)
+        self.requests = ScopedCounter(families.llm_requests, *labels)
+        self.duration = ScopedHistogram(families.llm_duration, *labels)
+        self.prompt_tokens = ScopedCounter(families.llm_tokens, *labels, "prompt")
+        self.completion_tokens = ScopedCounter(families.llm_tokens, *labels, "completion")
+        self.cost = ScopedCounter(families.llm_cost, *labels)
+        self.rate_limit_wait = ScopedCounter(families.llm_rate_limit_wait, *labels)
+        self.retries = ScopedCounter(families.llm_retries, *labels)
+        self._errors: dict[str, ScopedCounter] = {}
+        self._failures: dict[str, ScopedCounter] = {}
 
     def error(self, reason: str) -> None:
         """A failed attempt (``reason`` is an :data:`~streamer.llm.REASONS` code)."""
         child = self._errors.get(reason)
         if child is None:
-            child = self._f.llm_errors.labels(*self._labels, reason)
-            self._errors[reason] = child
+            child = self._errors[reason] = ScopedCounter(self._f.llm_errors, *self._labels, reason)
         child.inc()
 
     def failure(self, reason: str) -> None:
         """A call that raised after its retries."""
         child = self._failures.get(reason)
         if child is None:
-            child = self._f.llm_failures.labels(*self._labels, reason)
+            child = ScopedCounter(self._f.llm_failures, *self._labels, reason)
             self._failures[reason] = child
         child.inc()
 

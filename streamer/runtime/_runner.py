@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from executors._metric_scope import metric_scope
 from topics import (
     Consumer,
     MalformedEvent,
@@ -177,6 +178,11 @@ class StageRunner:
 
     async def run(self) -> None:
         """Run until :meth:`stop` (or a signal when ``handle_signals``)."""
+        # Executor and LLM metrics recorded by this stage's tasks carry its name and version.
+        with metric_scope(self.stage.name, self.stage.version):
+            await self._run()
+
+    async def _run(self) -> None:
         cfg = self.settings
         work_send, work_recv = anyio.create_memory_object_stream[Record](
             cfg.max_in_flight + cfg.poll_max_records

@@ -103,7 +103,7 @@ async def test_timeout(executor: McpExecutor) -> None:
 
 async def test_dead_server_is_restarted_once(executor: McpExecutor) -> None:
     restarts = executor.restarts_total
-    labels = {"kind": "mcp"}
+    labels = {"stage": "none", "version": "none", "kind": "mcp"}
     counted = REGISTRY.get_sample_value("apigen_executor_worker_restarts_total", labels) or 0
     pid = (await call(executor, "process_id")).result
     os.kill(pid, signal.SIGKILL)

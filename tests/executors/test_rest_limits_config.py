@@ -58,7 +58,13 @@ def arrivals(service: RunningService, prefix: str) -> list[float]:
 
 
 def metric(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    """The sum of ``name``'s samples that have ``labels`` (over stages and versions)."""
+    return sum(
+        s.value
+        for family in REGISTRY.collect()
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
 
 
 async def test_configured_rate_is_honoured_on_the_wire(

@@ -428,9 +428,13 @@ async def test_metrics_count_hits_misses_requests_and_failures() -> None:
     await virtual.execute(user_spec(), {"is_id": 1})
     await virtual.execute(user_spec(), {"is_id": "x"})
 
-    def value(name: str, **labels: str) -> float:
-        found = registry.get_sample_value(name, labels)
-        return 0.0 if found is None else found
+    def value(name: str, **labels: str) -> float:  # summed over stages (none here)
+        return sum(
+            s.value
+            for family in registry.collect()
+            for s in family.samples
+            if s.name == name and labels.items() <= s.labels.items()
+        )
 
     assert value("apigen_virtual_api_calls_total", outcome="ok") == 2
     assert value("apigen_virtual_api_calls_total", outcome="invalid_arguments") == 1

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import platform
 import subprocess
+import sys
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from executors._metric_scope import MAX_SCOPES, current_scope, metric_scope
 from streamer.runtime._metrics import MAX_LABEL_VALUES, PipelineMetrics, partitions_lag
 from streamer.runtime._stage import Output, make_reject
 from tests.streamer.factories import sample
 from topics import Generation, Topic, TopicPartition
+
+from .conftest import REPO
 
 
 def _value(registry: CollectorRegistry, name: str, **labels: str) -> float:
@@ -91,6 +95,75 @@ def test_exposition_passes_promtool_lint(promtool: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (
-        _value(registry, "apigen_executor_calls_total", kind="rest", outcome="executor_error") == 1
-    )
+    outside = {"stage": "none", "version": "none", "kind": "rest"}
+    assert _value(registry, "apigen_executor_calls_total", **outside, outcome="executor_error") == 1
+
+
+def test_executor_and_llm_metrics_count_under_the_stage_that_called() -> None:
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry)
+    rest = metrics.executors.for_kind("rest")
+    llm = metrics.llm("judge-endpoint", "m")
+    rest.observe(True, "", 0.01)  # outside any stage
+    with metric_scope("execution", "execution-v2"):
+        rest.observe(True, "", 0.01)
+        rest.observe(False, "timeout", 0.01)
+        rest.wait_duration("*").observe(0.5)
+        metrics.executors.cache_hit.inc()
+    with metric_scope("semantic", "semantic-v1"):
+        llm.calls.inc()
+        llm.error("timeout")
+        with metric_scope("generator", "generator-v1"):  # nested: the inner stage counts
+            llm.calls.inc()
+        llm.calls.inc()
+    assert current_scope() == ("none", "none")
+
+    def calls(**labels: str) -> float:
+        return _value(registry, "apigen_executor_calls_total", kind="rest", **labels)
+
+    execution = {"stage": "execution", "version": "execution-v2"}
+    assert calls(stage="none", version="none", outcome="ok") == 1
+    assert calls(**execution, outcome="ok") == 1
+    assert calls(**execution, outcome="timeout") == 1
+    # A scope's first call binds every outcome, so dashboards see the others at 0.
+    assert calls(**execution, outcome="http_error") == 0
+    wait = "apigen_executor_rate_limit_wait_duration_seconds_count"
+    assert _value(registry, wait, **execution, kind="rest", host="*") == 1
+    assert _value(registry, "apigen_executor_cache_requests_total", **execution, result="hit") == 1
+    endpoint = {"endpoint": "judge-endpoint", "model": "m"}
+    semantic = {"stage": "semantic", "version": "semantic-v1"} | endpoint
+    assert _value(registry, "apigen_llm_calls_total", **semantic) == 2
+    assert _value(registry, "apigen_llm_request_errors_total", **semantic, reason="timeout") == 1
+    generator = {"stage": "generator", "version": "generator-v1"} | endpoint
+    assert _value(registry, "apigen_llm_calls_total", **generator) == 1
+
+
+_MANY_SCOPES = """
+from prometheus_client import CollectorRegistry, generate_latest
+from executors._metric_scope import MAX_SCOPES, metric_scope
+from streamer.runtime._metrics import PipelineMetrics
+registry = CollectorRegistry()
+retries = PipelineMetrics(registry).executors.for_kind("python").retries
+for i in range(MAX_SCOPES + 5):
+    with metric_scope(f"stage-{i}", "v1"):
+        retries.inc()
+print(generate_latest(registry).decode())
+"""
+
+
+def test_metric_scopes_are_bounded() -> None:
+    # In a fresh interpreter: the admitted scopes are per process, and using them up here
+    # would label the later tests' stages "other".
+    result = subprocess.run(
+        [sys.executable, "-c", _MANY_SCOPES], capture_output=True, text=True, timeout=60,
+        check=True, cwd=REPO,
+    )  # fmt: skip
+    samples = {
+        line.split('stage="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in result.stdout.splitlines()
+        if line.startswith("apigen_executor_retries_total{")
+    }
+    # "none" is admitted from the start, so MAX_SCOPES - 1 stages get a scope of their own.
+    assert len(samples) == MAX_SCOPES
+    assert samples["other"] == 6
+    assert all(samples[f"stage-{i}"] == 1 for i in range(MAX_SCOPES - 1))

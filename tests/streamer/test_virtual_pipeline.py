@@ -181,8 +181,13 @@ async def test_the_simulated_endpoint_answers_virtual_api_prompts(tmp_path: Path
 
 
 def _value(name: str, **labels: str) -> float:
-    found = REGISTRY.get_sample_value(name, labels)
-    return 0.0 if found is None else found
+    """The sum of ``name``'s samples that have ``labels`` (over stages and versions)."""
+    return sum(
+        s.value
+        for family in REGISTRY.collect()
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
 
 
 def _virtual_counts() -> dict[str, float]:
