@@ -7,7 +7,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import anyio
 import httpx2
+import orjson
 import pytest
 
 from executors.environments import AIRLINE, RETAIL, Domain, Environment
@@ -15,15 +17,19 @@ from streamer.llm import LlmClient, LlmEndpoint, LlmError, SimulatorConfig, run_
 from streamer.llm._sim_review import SIMULATED_REVIEWER
 from streamer.prompts import ChatMessage, extract_block
 from streamer.prompts._review import REVIEW_TAG
+from streamer.runtime._runner import StageRunner
 from streamer.runtime._stage import Output, StageHalted
 from streamer.stages._blueprint_review import ReviewCommittee, ReviewSettings
 from streamer.stages._blueprint_validator import BlueprintValidator, ValidatorSettings
+from streamer.stages._blueprint_writer import BlueprintWriter
 from topics import (
     Blueprint,
     BlueprintPass,
     BlueprintTask,
     Call,
     EventMeta,
+    MemoryTransport,
+    Message,
     Reject,
     Tool,
     Topic,
@@ -389,3 +395,81 @@ async def test_simulated_review_rejects_match_the_expected_rejects_with_three_re
         assert all(r.approved and r.feedback.startswith(SIMULATED_REVIEWER) for r in event.reviews)
     for reject in _rejects(outputs):  # every reviewer agreed: the fault is per blueprint
         assert "0 of 3 reviewers approved" in reject.message
+
+
+# --- the refinement loop through topics ------------------------------------------------------
+
+
+def _writer_reply(fixed_from: dict[int, int]) -> Reply:
+    """A scripted writer: drafts for seed ``s`` of attempt < ``fixed_from[s]`` cancel an
+    order that does not exist; later drafts (which see the feedback) cancel the seeded
+    pending order."""
+
+    def reply(messages: Sequence[ChatMessage], schema: dict[str, Any]) -> Any:
+        block = extract_block(messages[-1]["content"], "blueprint_task")
+        assert block is not None
+        task = orjson.loads(block)
+        actions = _retail_cancel(task["env_seed"])
+        if task["attempt"] < fixed_from[task["env_seed"]]:
+            actions = _corrupt(RETAIL, task["env_seed"], "action_failed")
+        else:
+            assert "action_failed" in task["feedback"][0]
+        return {
+            "intent": "Please cancel my pending order, I no longer need it.",
+            "actions": [{"name": a.name, "arguments": a.arguments} for a in actions],
+            "outputs": ["the order is cancelled"],
+            "ordered": True,
+        }
+
+    return reply
+
+
+async def _drain(transport: MemoryTransport, topic: str, n: int, group: str = "") -> list[bytes]:
+    """At least ``n`` values of ``topic``, from its start, and what else came meanwhile."""
+    values: list[bytes] = []
+    async with transport.consumer([topic], group or f"probe-{topic}") as probe:
+        with anyio.fail_after(10):
+            while len(values) < n:
+                values += [r.value for r in await probe.poll(500, 0.05)]
+        values += [r.value for r in await probe.poll(500, 0.05)]
+    return values
+
+
+async def test_refinement_loops_through_blueprint_tasks_and_ends() -> None:
+    transport = MemoryTransport(default_partitions=2)
+    await transport.create_topics([t.value for t in Topic], 2)
+    fixed = _blueprint(RETAIL, 3, [], bid="fixed").task  # the second draft is good
+    hopeless = _blueprint(RETAIL, 4, [], bid="hopeless").task  # never good
+    model = FakeModel("w", _writer_reply({3: 1, 4: 99}))
+    async with transport.producer() as producer:
+        await producer.produce(
+            [
+                Message(Topic.BLUEPRINT_TASKS, encode(t), key=t.meta.sample_id.encode())
+                for t in (fixed, hopeless)
+            ]
+        )
+    validator = BlueprintValidator([_approve("a"), _approve("b")])
+    runners = [StageRunner(BlueprintWriter([(model, 1.0)]), transport)]
+    runners.append(StageRunner(validator, transport))
+    async with anyio.create_task_group() as tg:
+        for runner in runners:
+            tg.start_soon(runner.run)
+        passed = [decode(v, BlueprintPass) for v in await _drain(transport, "blueprint-pass", 1)]
+        # fixed: 1 failing draft; hopeless: drafts of attempts 0, 1 and 2 fail
+        rejects = [decode(v, Reject) for v in await _drain(transport, "rejects", 4)]
+        tasks = [decode(v, BlueprintTask) for v in await _drain(transport, "blueprint-tasks", 5)]
+        await anyio.sleep(0.2)  # nothing more comes: the loop is bounded
+        more = await _drain(transport, "blueprint-tasks", 5, "probe-again")
+        for runner in runners:
+            runner.stop()
+    (good,) = passed
+    assert good.blueprint.task.attempt == 1 and good.meta.sample_id == "fixed"
+    assert good.blueprint.task.previous is not None
+    assert Counter((r.meta.sample_id, r.reason) for r in rejects) == {
+        ("fixed", "action_failed"): 1,
+        ("hopeless", "action_failed"): 3,
+    }
+    assert sorted((t.meta.sample_id, t.attempt) for t in tasks) == [
+        ("fixed", 0), ("fixed", 1), ("hopeless", 0), ("hopeless", 1), ("hopeless", 2),
+    ]  # fmt: skip
+    assert len(more) == 5 and len(model.calls) == 5
