@@ -8,6 +8,12 @@ config from the default config's files, so the JSONL exports and ``dataset.parqu
 be configs side by side: parquet is a config only when no JSONL export is present. The
 licence is the user's to choose: it is a comment, so the header is valid YAML without one.
 
+``dataset_info`` declares each config's ``features`` (the Hub's viewer and
+``load_dataset`` use them instead of inferring types row by row) where the shape is fixed:
+``xlam``, ``sharegpt`` and ``parquet``. The ``openai`` config has none: its ``tools`` hold
+each function's JSON Schema, whose keys differ from tool to tool, which Arrow's fixed
+structs cannot declare; ``load_dataset`` infers that config's types.
+
 ``push_to_hub`` uploads the card and exports (``hub_files``) with ``huggingface_hub``, the
 ``hub`` extra, imported only when pushing; its errors never carry the token.
 """
@@ -59,6 +65,26 @@ _SIZES = (
 )
 """Upper bounds (exclusive) of the Hub's size categories; beyond the last, ``n>1T``."""
 
+_STRING = {"dtype": "string"}
+_INT = {"dtype": "int64"}
+_FEATURES: dict[str, dict[str, Any]] = {
+    "xlam": {"id": _INT, "query": _STRING, "answers": _STRING, "tools": _STRING},
+    "sharegpt": {
+        "id": _STRING,
+        "conversations": {"list": [{"name": "from", **_STRING}, {"name": "value", **_STRING}]},
+        "tools": _STRING,
+    },
+    "parquet": {
+        "id": _INT,
+        **{name: _STRING for name in ("query", "answers", "tools", "style", "model")},
+        "categories": {"sequence": "string"},
+        "event_id": _STRING,
+        "virtual_calls": _INT,
+    },
+}
+"""Each config's columns in the Hub's ``features`` notation, in file order (the xLAM and
+ShareGPT rows as streamer.dataset._export writes them; parquet as its Arrow schema)."""
+
 _LICENSE_NOTE = (
     "# license: set the licence of your data before publishing, e.g. `license: cc-by-4.0`\n"
 )
@@ -72,9 +98,20 @@ def size_category(records: int) -> str:
     return "n>1T"
 
 
-def hub_header(out: Path, records: int, present: Sequence[str] | None = None) -> str:
+def _features(config: str, virtual: bool) -> list[dict[str, Any]]:
+    columns = dict(_FEATURES[config])
+    if virtual and config == "sharegpt":  # the column is there only when some row has it
+        columns["virtual_calls"] = _INT
+    return [{"name": name, **kind} for name, kind in columns.items()]
+
+
+def hub_header(
+    out: Path, records: int, present: Sequence[str] | None = None, *, virtual: bool = False
+) -> str:
     """The ``---``-delimited YAML front matter for the card in ``out``: configs for the
-    export files found there (or, with ``present``, those config names)."""
+    export files found there (or, with ``present``, those config names). ``virtual``: some
+    records have calls a virtual API answered, so the ShareGPT rows may carry
+    ``virtual_calls``."""
     configs: list[dict[str, Any]] = []
     for name, file in EXPORT_FILES:
         if (name in present) if present is not None else (out / file).is_file():
@@ -91,6 +128,11 @@ def hub_header(out: Path, records: int, present: Sequence[str] | None = None) ->
     }
     if configs:
         header["configs"] = configs
+        header["dataset_info"] = [
+            {"config_name": c["config_name"], "features": _features(c["config_name"], virtual)}
+            for c in configs
+            if c["config_name"] in _FEATURES
+        ]
     body = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
     return f"---\n{_LICENSE_NOTE}{body}---\n"
 

@@ -88,3 +88,21 @@ def test_only_the_exports_present_are_configs(tmp_path: Path) -> None:
 )
 def test_size_category(records: int, category: str) -> None:
     assert size_category(records) == category
+
+
+def test_features_are_declared_for_the_fixed_shape_configs(tmp_path: Path) -> None:
+    from streamer.dataset._hub import hub_header
+
+    def info(virtual: bool, present: list[str]) -> dict[str, list[str]]:
+        header, _ = _header(hub_header(tmp_path, 3, present, virtual=virtual) + "x")
+        infos = header["dataset_info"]
+        return {i["config_name"]: [f["name"] for f in i["features"]] for i in infos}
+
+    everything = info(False, ["xlam", "openai", "sharegpt"])
+    # openai's tools hold free-form JSON Schemas: no fixed struct declares them
+    assert set(everything) == {"xlam", "sharegpt"}
+    assert everything["xlam"] == ["id", "query", "answers", "tools"]
+    assert everything["sharegpt"] == ["id", "conversations", "tools"]
+    assert info(True, ["sharegpt"])["sharegpt"][-1] == "virtual_calls"
+    assert "virtual_calls" in info(False, ["parquet"])["parquet"]
+    assert info(False, ["xlam"]).keys() == {"xlam"}

@@ -93,3 +93,38 @@ def test_a_parquet_only_directory_loads(tmp_path: Path, hf_home: Path) -> None:
     assert sorted(r["query"] for r in rows) == [
         f"What is f of {i} in unit {i * 7}?" for i in range(3)
     ]
+
+
+_FEATURES = """
+import json, sys
+import datasets
+loaded = datasets.load_dataset(sys.argv[1], sys.argv[2], split="train")
+print(json.dumps(loaded.features.to_dict()))
+"""
+
+
+def test_the_declared_features_are_what_loads(tmp_path: Path, hf_home: Path) -> None:
+    out = tmp_path / "out"
+    _python("-m", "streamer", "run", "--simulate", "--samples", "3", "--out", str(out))
+    store = DatasetStore(out / "dataset.db", near_threshold=0)
+    export_dataset(store, out / "pq", ["parquet"])
+    store.close()
+    for where, config, file in (
+        (out, "xlam", "xlam.jsonl"),
+        (out, "sharegpt", "sharegpt.jsonl"),
+        (out / "pq", "parquet", "dataset.parquet"),
+    ):
+        header = yaml.safe_load((where / "README.md").read_text().split("\n---\n")[0][4:])
+        declared = {i["config_name"]: i["features"] for i in header["dataset_info"]}
+        features = json.loads(_python("-c", _FEATURES, str(where), config).splitlines()[-1])
+        # the columns load in the declared order with the declared types
+        assert list(features) == [f["name"] for f in declared[config]], config
+        inferred = _python(
+            "-c",
+            "import sys, json, datasets; print(json.dumps(datasets.load_dataset("
+            "'parquet' if sys.argv[1].endswith('.parquet') else 'json', data_files=sys.argv[1], "
+            "split='train').features.to_dict()))",
+            str(where / file),
+        )
+        # and they are what the file holds: declaring them changes no type
+        assert json.loads(inferred.splitlines()[-1]) == features, config
