@@ -7,6 +7,8 @@ call of a scripted conversation runs on a seeded environment (retail or airline)
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -47,6 +49,7 @@ from topics import (
     TrajectoryPass,
     Turn,
     decode,
+    encode,
 )
 
 pytestmark = pytest.mark.anyio
@@ -375,6 +378,31 @@ def test_a_second_instance_on_disk_sees_the_same_store(
     assert [t.id for t in store.trajectories()] == [t.id for t in other.trajectories()]
     assert trajectory_summary(store) == trajectory_summary(other)
     other.close()
+
+
+def test_another_process_writes_and_reads_the_same_file(
+    store: TrajectoryStore, two: list[Trajectory], tmp_path: Path
+) -> None:
+    third = passed(play(blueprint_pass(AIRLINE, 5, "a2"), AIRLINE_SCRIPT[:3]))
+    (tmp_path / "event.json").write_bytes(encode(third))
+    child = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from topics import TrajectoryPass, decode\n"
+        "from streamer.dataset._trajectory_store import TrajectoryStore\n"
+        "from streamer.dataset._trajectory_export import trajectory_summary\n"
+        "store = TrajectoryStore(sys.argv[1])\n"
+        "event = decode(Path(sys.argv[2]).read_bytes(), TrajectoryPass)\n"
+        "print(json.dumps([store.add(event), store.add(event), trajectory_summary(store)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(store.path), str(tmp_path / "event.json")],
+        capture_output=True, check=True, timeout=60, text=True,
+    )  # fmt: skip
+    added, again, summary = json.loads(done.stdout)
+    assert (added, again) == (True, False)
+    assert summary == trajectory_summary(store) and summary["trajectories"] == 3
+    assert store.add(third) is False  # written by the other process: already stored
 
 
 def test_summary_counts_domains_turns_actions_and_models(
