@@ -20,6 +20,7 @@ from streamer.prompts._review import REVIEW_TAG
 from streamer.runtime._runner import StageRunner
 from streamer.runtime._stage import Output, StageHalted
 from streamer.stages._blueprint_review import ReviewCommittee, ReviewSettings
+from streamer.stages._blueprint_sampler import BlueprintSampler, BlueprintSamplerConfig
 from streamer.stages._blueprint_validator import BlueprintValidator, ValidatorSettings
 from streamer.stages._blueprint_writer import BlueprintWriter
 from topics import (
@@ -473,3 +474,65 @@ async def test_refinement_loops_through_blueprint_tasks_and_ends() -> None:
         ("fixed", 0), ("fixed", 1), ("hopeless", 0), ("hopeless", 1), ("hopeless", 2),
     ]  # fmt: skip
     assert len(more) == 5 and len(model.calls) == 5
+
+
+def _terminal(reject: Reject, max_rounds: int) -> bool:
+    """Whether ``reject`` ends its sampled task: a writer reject, or a validator reject of
+    a last-round draft."""
+    if reject.meta.stage != "blueprint-validator":
+        return True
+    rejected = reject.rejected
+    assert isinstance(rejected, dict)
+    return bool(rejected["task"]["attempt"] >= max_rounds)
+
+
+async def test_phase_one_on_the_simulated_endpoint_rejects_exactly_the_injected_faults() -> None:
+    rates = {
+        "blueprint_invalid_json": 0.08,
+        "blueprint_failing_action": 0.15,
+        "blueprint_unknown_tool": 0.1,
+        "review_reject": 0.2,
+    }
+    n = 40
+    tasks = list(BlueprintSampler(BlueprintSamplerConfig(seed=3)).tasks(n))
+    transport = MemoryTransport(default_partitions=2)
+    await transport.create_topics([t.value for t in Topic], 2)
+    async with transport.producer() as producer:
+        await producer.produce(
+            [Message(Topic.BLUEPRINT_TASKS, encode(t), key=t.meta.id.encode()) for t in tasks]
+        )
+    async with run_simulator(SimulatorConfig(seed=8, corruption=rates)) as sim:
+        endpoint = LlmEndpoint("sim", sim.base_url, "simulated-test", max_concurrency=16)
+        async with LlmClient(endpoint) as client:
+            validator = BlueprintValidator([client] * 3)
+            runners = [
+                StageRunner(BlueprintWriter([(client, 1.0)]), transport),
+                StageRunner(validator, transport),
+            ]
+            passed: list[BlueprintPass] = []
+            rejects: list[Reject] = []
+            async with anyio.create_task_group() as tg:
+                for runner in runners:
+                    tg.start_soon(runner.run)
+                async with (
+                    transport.consumer([Topic.BLUEPRINT_PASS], "probe-pass") as pass_probe,
+                    transport.consumer([Topic.REJECTS], "probe-rejects") as reject_probe,
+                ):
+                    with anyio.fail_after(25):
+                        while len(passed) + sum(_terminal(r, 2) for r in rejects) < n:
+                            for r in await pass_probe.poll(500, 0.05):
+                                passed.append(decode(r.value, BlueprintPass))
+                            for r in await reject_probe.poll(500, 0.05):
+                                rejects.append(decode(r.value, Reject))
+                for runner in runners:
+                    runner.stop()
+        injected = Counter(sim.stats.corruptions)
+        expected = sim.stats.expected_rejects()
+    seen = Counter((r.meta.stage, r.reason) for r in rejects)
+    assert seen == expected and sum(expected.values()) == len(rejects)
+    assert all(injected[kind] > 0 for kind in rates), injected
+    assert len({p.blueprint.task.meta.sample_id for p in passed}) == len(passed)
+    refined = [p for p in passed if p.blueprint.task.attempt > 0]
+    assert refined  # some tasks passed only after feedback
+    for p in passed:
+        assert p.final_state and len(p.reviews) == 3 and all(r.approved for r in p.reviews)
