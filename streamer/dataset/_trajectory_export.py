@@ -28,11 +28,12 @@ ShareGPT-shaped rows (``sharegpt``, ``apigen-mt``) alternate as LLaMA-Factory ch
 (after the system turn). Each call of an assistant turn is one ``function_call`` entry
 (``{"name", "arguments"}`` as JSON text) followed by its ``observation``. To keep that
 alternation: consecutive user turns are joined with a blank line, and so are consecutive
-assistant texts; an assistant turn's text beside its calls, and assistant text before the
-first user turn (a greeting), have no place in the shape and are left out (the OpenAI
-export keeps both); ``sharegpt`` rows end on the agent (trailing user turns, which train
-nothing, are left out), while ``apigen-mt`` rows keep them, as the release's do. The
-calls, and so the actions, are never left out.
+assistant texts; the agent's text just before its calls (in the calling turn or the one
+before it) and agent text before the first user turn (a greeting) have no place in the
+shape and are left out (the OpenAI export keeps both); a user turn right after a result
+gets an empty ``gpt`` entry before it (the agent said nothing). ``sharegpt`` rows end on
+the agent (trailing user turns, which train nothing, are left out), while ``apigen-mt``
+rows keep them, as the release's do. The calls, and so the actions, are never left out.
 
 OpenAI tool call ids are ``call_<n>``, ``n`` counting the record's calls from 0: the same
 record always gets the same ids, and every ``tool`` message names its call's.
@@ -110,26 +111,31 @@ def _sharegpt_conversation(t: StoredTrajectory, *, trailing_user: bool) -> list[
     """The turns as ShareGPT entries that alternate (see the module docstring)."""
     conv: list[dict[str, str]] = []
 
-    def say(side: str, text: str) -> None:
-        if conv and conv[-1]["from"] == side:
-            conv[-1]["value"] = f"{conv[-1]['value']}\n\n{text}"
-        else:
-            conv.append({"from": side, "value": text})
+    def add(kind: str, text: str) -> None:
+        last = conv[-1]["from"] if conv else ""
+        if kind == last and kind in ("human", "gpt"):
+            conv[-1]["value"] = "\n\n".join(v for v in (conv[-1]["value"], text) if v)
+            return
+        if kind == "function_call" and last == "gpt":
+            conv.pop()  # the agent's text just before its calls has no place in the shape
+        elif kind == "human" and last == "observation":
+            conv.append({"from": "gpt", "value": ""})  # the agent said nothing, the user spoke
+        conv.append({"from": kind, "value": text})
 
     pending: list[dict[str, Any]] = []  # the last assistant turn's calls not yet answered
     for turn in t.turns:
         role = turn["role"]
         if role == "user":
-            say("human", turn["content"])
+            add("human", turn["content"])
         elif role == "tool":
             # The store guarantees each tool turn answers the next pending call: the call
             # goes right before its result, so several calls alternate with their results.
-            conv.append({"from": "function_call", "value": _call_json(pending.pop(0))})
-            conv.append({"from": "observation", "value": turn["content"]})
+            add("function_call", _call_json(pending.pop(0)))
+            add("observation", turn["content"])
         elif turn["calls"]:
             pending = list(turn["calls"])
-        elif conv and turn["content"]:
-            say("gpt", turn["content"])
+        elif conv:  # agent text before the first user turn (a greeting) is left out
+            add("gpt", turn["content"])
     if not trailing_user:
         while conv and conv[-1]["from"] == "human":
             conv.pop()

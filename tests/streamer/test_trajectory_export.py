@@ -283,6 +283,8 @@ def test_exports_have_the_documented_shapes(
     retail = two[0].meta.id
     assert next(r for r in sharegpt if r["id"] == retail)["conversations"][-1]["from"] == "gpt"
     assert [r["conversations"][-1]["value"] for r in apigen].count("Thanks, bye. ###STOP###") == 1
+    joined = "Order #W1026838.\n\nSorry, I mean: the pending one."  # two user turns in a row
+    assert sum(e["value"] == joined for r in apigen for e in r["conversations"]) == 1
 
 
 def test_openai_tool_call_ids_match_their_tool_messages(
@@ -312,6 +314,18 @@ def test_openai_tool_call_ids_match_their_tool_messages(
     assert again.read_bytes() == paths["openai"].read_bytes()  # deterministic
 
 
+def assert_alternates(conv: list[dict[str, str]]) -> None:
+    """LLaMA-Factory's check (user side on even positions, agent side on odd ones), and
+    every call followed by its result."""
+    for i, entry in enumerate(conv):
+        sides = ("human", "observation") if i % 2 == 0 else ("gpt", "function_call")
+        assert entry["from"] in sides, (i, entry)
+    for i, entry in enumerate(conv):
+        if entry["from"] == "function_call":
+            assert conv[i + 1]["from"] == "observation"
+            assert set(json.loads(entry["value"])) == {"name", "arguments"}
+
+
 def test_sharegpt_alternates_and_each_call_is_followed_by_its_observation(
     store: TrajectoryStore, two: list[Trajectory], tmp_path: Path
 ) -> None:
@@ -320,15 +334,7 @@ def test_sharegpt_alternates_and_each_call_is_followed_by_its_observation(
     rows += [r["conversations"] for r in read_jsonl(paths["apigen-mt"])]
     observed = {t.meta.id: [turn for turn in t.turns if turn.role == Role.TOOL] for t in two}
     for conv in rows:
-        # LLaMA-Factory's check: user side on even positions, agent side on odd ones.
-        for i, entry in enumerate(conv):
-            sides = ("human", "observation") if i % 2 == 0 else ("gpt", "function_call")
-            assert entry["from"] in sides, (i, entry)
-        for i, entry in enumerate(conv):
-            if entry["from"] == "function_call":
-                assert conv[i + 1]["from"] == "observation"
-                call = json.loads(entry["value"])
-                assert set(call) == {"name", "arguments"}
+        assert_alternates(conv)
     sharegpt = read_jsonl(paths["sharegpt"])
     for row in sharegpt:
         assert len(row["conversations"][1:]) % 2 == 0  # ends on the agent
@@ -364,6 +370,49 @@ def test_round_trip_recovers_the_actions(
             assert by_id[row["id"]] is t
         assert _actions(fmt, row) == actions_of(t)
         assert len(actions_of(t)) >= 3
+
+
+AWKWARD: list[Step] = [
+    ("assistant", "Hi! How can I help you today?", []),  # a greeting before the user
+    ("user", "Find me."),
+    ("assistant", "", [("find_user_by_email", {"email": "ava.novak1@example.com"})]),
+    ("user", "Hello? Also this order: #W1053016."),  # straight after a result
+    ("assistant", "One moment.", []),
+    ("assistant", "", []),  # an empty reply
+    ("assistant", "Looking.", []),  # text in its own turn, then the calls
+    ("assistant", "Both:", [("get_order_details", {"order_id": "#W1053016"})] * 2),
+    ("assistant", "", []),
+    ("user", "Thanks."),
+]
+
+
+@pytest.mark.parametrize("fmt", list(TRAJECTORY_FILES))
+def test_unusual_turn_orders_still_alternate_and_keep_every_action(
+    store: TrajectoryStore, tmp_path: Path, fmt: str
+) -> None:
+    t = play(blueprint_pass(RETAIL, 3, "w1"), AWKWARD)
+    assert store.add(passed(t))
+    (row,) = read_jsonl(export_trajectories(store, tmp_path, [fmt])[fmt])
+    assert _actions(fmt, row) == actions_of(t) and len(t.actions) == 3
+    if fmt == "openai":  # keeps every assistant message as it was
+        texts = [m["content"] for m in row["messages"] if m["role"] == "assistant"]
+        greeting = "Hi! How can I help you today?"
+        assert texts == [greeting, None, "One moment.", None, "Looking.", "Both:", None]
+        return
+    conv = row["conversations"][1:] if fmt == "sharegpt" else row["conversations"]
+    assert_alternates(conv)
+    expected = [
+        ("human", "Find me."),
+        ("function_call", None),
+        ("observation", None),
+        ("gpt", ""),  # between a result and the user's next turn
+        ("human", "Hello? Also this order: #W1053016."),
+        *[("function_call", None), ("observation", None)] * 2,  # the text before is left out
+        ("gpt", ""),
+        *([("human", "Thanks.")] if fmt == "apigen-mt" else []),
+    ]
+    assert [(e["from"], None if e["from"] in ("function_call", "observation") else e["value"])
+            for e in conv] == expected  # fmt: skip
 
 
 def test_a_second_instance_on_disk_sees_the_same_store(
