@@ -176,21 +176,25 @@ class ReviewCommittee:
         Raises :class:`~streamer.runtime.StageHalted` when an endpoint refuses the
         credentials."""
         messages = render_review(blueprint, results, template=self.settings.prompt)
-        reviews: list[tuple[Review, bool] | StageHalted] = [StageHalted("", "")] * len(
-            self.reviewers
-        )
-
-        async def ask(seat: int) -> None:
-            reviews[seat] = await self._ask(seat, blueprint.meta.id, messages)
+        answers: list[tuple[Review, bool] | None] = [None] * len(self.reviewers)
+        halted: list[StageHalted] = []
 
         async with anyio.create_task_group() as tg:
+
+            async def ask(seat: int) -> None:
+                answer = await self._ask(seat, blueprint.meta.id, messages)
+                if isinstance(answer, StageHalted):
+                    halted.append(answer)
+                    tg.cancel_scope.cancel()  # a reviewer paused by an outage must not delay it
+                else:
+                    answers[seat] = answer
+
             for seat in range(len(self.reviewers)):
                 tg.start_soon(ask, seat)
-        done: list[tuple[Review, bool]] = []
-        for review in reviews:
-            if isinstance(review, StageHalted):
-                raise review
-            done.append(review)
+        if halted:
+            raise halted[0]
+        done = [a for a in answers if a is not None]
+        assert len(done) == len(self.reviewers)
         decision = CommitteeDecision(
             reviews=tuple(r for r, _ in done),
             abstained=tuple(a for _, a in done),

@@ -23,7 +23,8 @@ A blueprint passes three checks, in order; the first it fails is its one reject:
    blueprint and its replay results::
 
        review_rejected    fewer than ``quorum`` reviewers approved; the message holds the
-                          reviewers' feedback
+                          reviewers' feedback (an abstaining reviewer, whose reply was
+                          unreadable, counts as no approval and is named there too)
 
 A passing blueprint becomes a :class:`~topics.BlueprintPass` with the replay results
 (aligned with the actions), the final state digest and the reviews.

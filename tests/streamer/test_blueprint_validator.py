@@ -351,6 +351,14 @@ async def test_failed_calls_abstain_and_refused_credentials_halt() -> None:
     assert halted.value.reason == "llm_auth_error" and "reviewer endpoint k" in halted.value.message
 
 
+async def test_a_refused_credential_halts_while_another_reviewer_is_paused() -> None:
+    down = FakeModel("d", lambda m, s: LlmError("server_error", "down"))
+    auth = FakeModel("k", lambda m, s: LlmError("auth_error", "invalid key"))
+    committee = ReviewCommittee([down, auth])
+    with anyio.fail_after(5), pytest.raises(StageHalted, match="llm_auth_error"):
+        await committee.review(_blueprint(RETAIL, 1, _retail_cancel(1)), ())
+
+
 async def test_an_outage_pauses_the_reviewer_until_it_answers() -> None:
     answers: list[Any] = [LlmError("server_error", "down"), {"approved": True, "feedback": "ok"}]
     flaky = FakeModel("f", lambda m, s: answers.pop(0))
