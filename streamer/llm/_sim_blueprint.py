@@ -159,14 +159,14 @@ def _retail_cancel(ctx: _Ctx) -> _Part | None:
     oid = order["order_id"]
     reason = ctx.rng.choice(("no longer needed", "ordered by mistake"))
     args = {"order_id": oid, "reason": reason}
-    ctx.run("cancel_pending_order", args)
+    after = ctx.run("cancel_pending_order", args)
     why = "you no longer need it" if reason == "no longer needed" else "you ordered it by mistake"
     intent = (
         f"You want to cancel your pending order {oid} ({_items(order['items'])}) because {why}. "
         "You want to know how much money you will get back."
     )
     actions = [_call("get_order_details", {"order_id": oid}), _call("cancel_pending_order", args)]
-    return _Part(intent, actions, [_money(_net(order["payments"]))])
+    return _Part(intent, actions, [_money(_net(order["payments"]) - _net(after["payments"]))])
 
 
 def _retail_address(ctx: _Ctx) -> _Part | None:
@@ -206,7 +206,7 @@ def _retail_return(ctx: _Ctx) -> _Part | None:
         "item_ids": [i["item_id"] for i in returned],
         "payment_method_id": method,
     }
-    ctx.run("return_delivered_order_items", args)
+    after = ctx.run("return_delivered_order_items", args)
     intent = (
         f"You want to return {_items(returned)} from your delivered order {order['order_id']}, "
         f"with the refund going to {_method(ctx, method)}. "
@@ -216,7 +216,7 @@ def _retail_return(ctx: _Ctx) -> _Part | None:
         _call("get_order_details", {"order_id": order["order_id"]}),
         _call("return_delivered_order_items", args),
     ]
-    return _Part(intent, actions, [_money(sum(int(i["price_cents"]) for i in returned))])
+    return _Part(intent, actions, [_money(_net(order["payments"]) - _net(after["payments"]))])
 
 
 def _retail_exchange(ctx: _Ctx) -> _Part | None:
@@ -229,7 +229,6 @@ def _retail_exchange(ctx: _Ctx) -> _Part | None:
             if not others:
                 continue
             new = ctx.rng.choice(others)
-            difference = int(new["price_cents"]) - int(item["price_cents"])
             methods = [m["payment_id"] for m in ctx.user["payment_methods"]]
             for method in [ctx.rng.choice(methods), *methods]:
                 args = {
@@ -238,8 +237,10 @@ def _retail_exchange(ctx: _Ctx) -> _Part | None:
                     "new_item_ids": [new["item_id"]],
                     "payment_method_id": method,
                 }
-                if ctx.try_run("exchange_delivered_order_items", args) is None:
+                after = ctx.try_run("exchange_delivered_order_items", args)
+                if after is None:
                     continue  # a gift card that does not cover the difference
+                difference = _net(after["payments"]) - _net(order["payments"])
                 settle = "pay" if difference > 0 else "receive"
                 intent = (
                     f"You want to exchange {_items([item])} from your delivered order "
@@ -289,14 +290,15 @@ def _trip(r: dict[str, Any]) -> str:
 def _airline_cancel(ctx: _Ctx) -> _Part | None:
     for r in _shuffled(ctx, _reservations(ctx)):
         args = {"reservation_id": r["reservation_id"]}
-        if ctx.try_run("cancel_reservation", args) is None:
+        after = ctx.try_run("cancel_reservation", args)
+        if after is None:
             continue  # flown, or outside the cancellation rules
         intent = (
             f"Your plans changed: you want to cancel reservation {_trip(r)} and to know how "
             "much will be refunded."
         )
         actions = [_call("get_reservation_details", args), _call("cancel_reservation", args)]
-        return _Part(intent, actions, [_money(_net(r["payments"]))])
+        return _Part(intent, actions, [_money(_net(r["payments"]) - _net(after["payments"]))])
     return None
 
 

@@ -61,6 +61,28 @@ def _replay(task: BlueprintTask, actions: Sequence[Call]) -> list[str]:
     return out
 
 
+def _facts(task: BlueprintTask, actions: Sequence[Call]) -> set[str]:
+    """What the actions' writes let an agent report: each write's money moved (dollars,
+    two decimals) and any reservation it made, found by looking the row up around it."""
+    domain = DOMAINS[task.domain]
+    env = Environment(domain)
+    env.reset(task.env_seed)
+    facts: set[str] = set()
+    for call in actions:
+        tool = domain.tool(call.name)
+        key = "order_id" if task.domain == "retail" else "reservation_id"
+        lookup = "get_order_details" if task.domain == "retail" else "get_reservation_details"
+        before = env.call(lookup, {key: call.arguments.get(key, "")})
+        result = env.call(call.name, call.arguments)
+        if tool is None or not tool.writes or not result.ok:
+            continue
+        paid_before = sum(p["amount_cents"] for p in before.value["payments"]) if before.ok else 0
+        paid_after = sum(p["amount_cents"] for p in result.value["payments"])
+        facts.add(f"{abs(paid_after - paid_before) / 100:.2f}")
+        facts.add(str(result.value.get(key, "")))
+    return facts
+
+
 # The sampler ------------------------------------------------------------------------------
 
 
@@ -308,6 +330,7 @@ async def test_simulated_blueprints_replay_and_change_state_in_both_domains() ->
         writes = [c for c in bp.actions if (t := domain.tool(c.name)) is not None and t.writes]
         assert len(bp.actions) >= 2 and writes, bp
         assert set(_replay(bp.task, bp.actions)) == {"ok"}, bp
+        assert set(bp.outputs) <= _facts(bp.task, bp.actions), bp
         assert bp.intent.startswith("You are") and bp.model == "sim"
 
 
