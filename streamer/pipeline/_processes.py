@@ -8,8 +8,11 @@ run's own process, which tracks progress and completion as before.
 
 A child ignores SIGINT (the run drains first, then stops it) and stops on SIGTERM by
 draining and committing, like ``apigen serve``. A child that exits on its own fails the run
-with :class:`StageProcessError` instead of leaving it waiting. Children serve no
-``/metrics`` of their own.
+with :class:`StageProcessError` instead of leaving it waiting.
+
+Children serve no ``/metrics`` of their own: they write their metrics to files that the
+run's ``/metrics`` serves merged with its own (prometheus-client's multiprocess mode, see
+:mod:`~streamer.runtime._child_metrics`), so one scrape target sees every process.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from multiprocessing.process import BaseProcess
 import anyio
 import anyio.to_thread
 
+from ..runtime._child_metrics import child_environment, mark_child_dead
 from ..runtime._runner import RunnerSettings, StageRunner
 from ._config import PipelineConfig
 from ._model_config import ConfigError
@@ -69,7 +73,8 @@ class StageProcess:
         self._process = context.Process(
             target=_main, args=(self.config, self.stages), name="+".join(self.stages)
         )
-        self._process.start()
+        with child_environment():
+            self._process.start()
 
     def check(self) -> None:
         """Raise :class:`StageProcessError` if the process exited without being stopped."""
@@ -92,6 +97,7 @@ class StageProcess:
         if process.is_alive():
             process.kill()
             await anyio.to_thread.run_sync(process.join)
+        mark_child_dead(process.pid)
 
 
 async def watch(processes: Sequence[StageProcess], interval_s: float = 0.5) -> None:

@@ -57,6 +57,8 @@ from executors._metric_scope import SCOPE_LABELS, ScopedCounter, ScopedHistogram
 from executors._metrics import ExecutorMetrics, executor_metrics
 from topics import Reject, TopicPartition
 
+from ._child_metrics import multiprocess_mode, serving_registry
+
 __all__ = [
     "LLM_LATENCY_BUCKETS",
     "MAX_LABEL_VALUES",
@@ -185,10 +187,16 @@ class StageMetrics:
             child.set(lag)
 
     def forget(self, tp: TopicPartition) -> None:
-        """Drop the lag series of a partition this member no longer holds."""
-        if self._lag.pop(tp, None) is not None:
-            with suppress(KeyError):
-                self._f.lag.remove(self.stage, self.version, tp.topic, str(tp.partition))
+        """Drop the lag series of a partition this member no longer holds (in a child
+        process, whose series cannot be removed, set it to 0)."""
+        child = self._lag.pop(tp, None)
+        if child is None:
+            return
+        if multiprocess_mode():
+            child.set(0)
+            return
+        with suppress(KeyError):
+            self._f.lag.remove(self.stage, self.version, tp.topic, str(tp.partition))
 
 
 class LlmMetrics:
@@ -250,6 +258,7 @@ class PipelineMetrics:
             "Always 1: the apigen and Python versions and each running stage's version.",
             ["apigen_version", "python_version", "stage", "version"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.consumed = Counter(
             "apigen_stage_consumed", "Input events received by a stage.", _STAGE, registry=r
@@ -272,12 +281,14 @@ class PipelineMetrics:
             "Events received and not yet finished (produced and ready to commit).",
             _STAGE,
             registry=r,
+            multiprocess_mode="livesum",
         )
         self.last_processed = Gauge(
             "apigen_stage_last_processed_timestamp_seconds",
             "Unix time in seconds when the stage last finished a batch of events.",
             _STAGE,
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.lag = Gauge(
             "apigen_consumer_lag_records",
@@ -285,11 +296,13 @@ class PipelineMetrics:
             " (end offset minus committed offset), sampled every few seconds.",
             [*_STAGE, "topic", "partition"],
             registry=r,
+            multiprocess_mode="livesum",
         )
         self.dataset_records = Gauge(
             "apigen_dataset_verified_records",
             "Unique verified pairs in the dataset store (exact and near duplicates not counted).",
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.llm_calls = Counter(
             "apigen_llm_calls", "LLM calls (one per completion asked for).", _LLM, registry=r
@@ -377,13 +390,15 @@ def serve_metrics(
     """Serve ``registry`` at ``http://host:port/metrics`` (a thread) while the block runs.
 
     ``port`` 0 turns the endpoint off (yields None); otherwise yields the bound port. Use
-    ``host="0.0.0.0"`` in containers so Prometheus can reach it.
+    ``host="0.0.0.0"`` in containers so Prometheus can reach it. The metrics of this
+    process's children (``apigen run --processes``) are served with it, merged
+    (:mod:`~streamer.runtime._child_metrics`).
     """
     if not port:
         yield None
         return
     pipeline_metrics()  # register every family before the first scrape
-    server, thread = start_http_server(port, addr=host, registry=registry)
+    server, thread = start_http_server(port, addr=host, registry=serving_registry(registry))
     log.info("metrics at http://%s:%d/metrics", host, server.server_port)
     try:
         yield int(server.server_port)
