@@ -32,6 +32,7 @@ from streamer.dataset._trajectory_store import (
     TrajectoryStore,
     trajectory_row,
 )
+from streamer.runtime._runner import StageRunner
 from streamer.stages._trajectory_sink import TrajectorySink
 from topics import (
     Blueprint,
@@ -41,10 +42,13 @@ from topics import (
     CallResult,
     EventMeta,
     MalformedEvent,
+    MemoryTransport,
+    Message,
     Reject,
     Role,
     Tool,
     Topic,
+    TopicPartition,
     Trajectory,
     TrajectoryPass,
     Turn,
@@ -552,6 +556,39 @@ async def test_a_lone_surrogate_is_one_reject_and_spares_its_batch(
         assert out.topic == Topic.REJECTS and isinstance(out.event, Reject)
         assert out.event.reason == UNENCODABLE and out.event.meta.stage == "trajectory-sink"
     assert sink.rejected == 2
+
+
+async def test_under_the_runner_redeliveries_are_stored_once_and_bad_input_rejected(
+    store: TrajectoryStore,
+) -> None:
+    retail = play(blueprint_pass(RETAIL, 3, "r1"), RETAIL_SCRIPT)
+    airline = play(blueprint_pass(AIRLINE, 3, "a1"), AIRLINE_SCRIPT)
+    broken = replace(retail, turns=(Turn(Role.USER, "hi"), Turn(Role.TOOL, name="x")))
+    events = [passed(retail), passed(airline), passed(retail), passed(retail, "checker-v2")]
+    events.append(passed(replace(broken, meta=replace(broken.meta, id="broken"))))
+    messages = [Message(Topic.TRAJECTORY_PASS, encode(e), key=e.meta.sample_id.encode())
+                for e in events]  # fmt: skip
+    messages.append(Message(Topic.TRAJECTORY_PASS, b"\xffnot json", key=b"x"))
+    transport = MemoryTransport(default_partitions=2)
+    async with transport.producer() as producer:
+        await producer.produce(messages)
+    runner = StageRunner(TrajectorySink(store), transport)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(runner.run)
+        rejects: list[Reject] = []
+        async with transport.consumer([Topic.REJECTS], "probe") as probe:
+            with anyio.fail_after(10):
+                while len(rejects) < 2:
+                    rejects += [decode(r.value, Reject) for r in await probe.poll(10, 0.1)]
+                while store.count() < 2 or runner.stats.consumed < len(messages):
+                    await anyio.sleep(0.01)
+        runner.stop()
+    assert sorted(r.reason for r in rejects) == ["malformed_event", MALFORMED]
+    assert {t.id for t in store.trajectories()} == {retail.meta.id, airline.meta.id}
+    async with transport.consumer([Topic.TRAJECTORY_PASS], runner.group) as consumer:
+        tps = [TopicPartition(Topic.TRAJECTORY_PASS, p) for p in range(2)]
+        committed = [await consumer.committed(tp) for tp in tps]
+    assert sum(c or 0 for c in committed) == len(messages)
 
 
 @pytest.mark.parametrize(
