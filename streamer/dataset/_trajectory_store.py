@@ -250,7 +250,10 @@ def trajectory_row(event: TrajectoryPass) -> TrajectoryRow:
     bp_pass = trajectory.blueprint
     blueprint = bp_pass.blueprint
     task = blueprint.task
-    turns, users = _canonical_turns(trajectory.turns)
+    try:
+        turns, users = _canonical_turns(trajectory.turns)
+    except TypeError as exc:  # a result orjson cannot write (orjson.JSONEncodeError)
+        raise UnstorableTrajectory(UNENCODABLE, f"a tool result cannot be JSON ({exc})") from None
     body = {
         "policy": task.policy,
         "tools": [

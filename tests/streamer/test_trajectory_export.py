@@ -546,7 +546,12 @@ async def test_a_lone_surrogate_is_one_reject_and_spares_its_batch(
     async def deliver(event: TrajectoryPass) -> None:
         outs[event.meta.id] = list(await sink.process(event))
 
-    events = [good, passed(bad_user), passed(bad_model)]
+    base = play(blueprint_pass(RETAIL, 3, "b3"), RETAIL_SCRIPT[:4])
+    failed = CallResult(False, None, "not_found", "no user \ud800")
+    bad_result = replace(
+        base, turns=(*base.turns[:4], Turn(Role.TOOL, name="find_user_by_email", result=failed))
+    )
+    events = [good, passed(bad_user), passed(bad_model), passed(bad_result)]
     async with anyio.create_task_group() as tg:
         for event in events:
             tg.start_soon(deliver, event)
@@ -555,7 +560,7 @@ async def test_a_lone_surrogate_is_one_reject_and_spares_its_batch(
         (out,) = outs[event.meta.id]
         assert out.topic == Topic.REJECTS and isinstance(out.event, Reject)
         assert out.event.reason == UNENCODABLE and out.event.meta.stage == "trajectory-sink"
-    assert sink.rejected == 2
+    assert sink.rejected == 3
 
 
 async def test_under_the_runner_redeliveries_are_stored_once_and_bad_input_rejected(
