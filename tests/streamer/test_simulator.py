@@ -32,6 +32,7 @@ from streamer.llm._simdata import (
     judge_samples,
     sample_value,
 )
+from streamer.llm._simroles import role_corruptions
 from streamer.prompts import JudgeItem, generation_schema, judge_schema, render_generation
 from streamer.prompts import render_judge as render_judge_prompt
 from topics import Call, CallResult, QueryStyle
@@ -188,7 +189,7 @@ async def test_corruption_counts_match_rates_and_the_output() -> None:
         async with httpx2.AsyncClient() as http:
             stats = (await http.get(sim.base_url.removesuffix("/v1") + "/stats")).json()
     assert stats["simulated"] is True and stats["corruptions"] == {
-        k: injected.get(k, 0) for k in CORRUPTIONS
+        k: injected.get(k, 0) for k in (*CORRUPTIONS, *role_corruptions())
     }
     assert stats["expected_rejects"] == {
         f"{stage}/{reason}": n for (stage, reason), n in expected_rejects(injected).items()
