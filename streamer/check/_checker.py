@@ -26,7 +26,11 @@ Verdicts: ``pass`` (every stage that ran passed), ``fail`` (a stage rejected, or
 could not be read), ``skip`` (it could not be checked as asked; never counted as a pass),
 ``not_judged`` (the judge endpoint was unavailable — 5xx, timeouts, connection errors, 429s
 — beyond the client's retries, so the semantic stage could not decide; stage ``semantic``,
-reason ``judge_<outage>``; never a pass or a fail: the record was not wrong).
+reason ``judge_<outage>``; never a pass or a fail: the record was not wrong),
+``unverified`` (no judge, and the semantic rules found argument values the query does not
+state with nothing in the query against the calls, so only a judge could decide: stage
+``semantic``, reason ``ungrounded_arguments``; see :mod:`streamer.stages._semantic`; never a
+pass or a fail).
 
 Failures of the infrastructure are not verdicts on the data: a judge endpoint that refuses
 the credentials stops the check at once (:class:`~streamer.runtime.StageHalted` with reason
@@ -81,7 +85,7 @@ from ..stages import (
     SemanticRules,
 )
 from ..stages._decontaminate import CONTAMINATED
-from ..stages._semantic import JudgeUnavailable
+from ..stages._semantic import JudgeUnavailable, Unverified
 from ._binding import Binder
 from ._case import CheckCase, InvalidRecord, Item, ReadSettings
 from ._observed import Agreement, compare_observed
@@ -98,7 +102,7 @@ __all__ = [
 
 CHECK_STAGES = ("format", "execution", "semantic")
 
-Verdict = Literal["pass", "fail", "skip", "not_judged"]
+Verdict = Literal["pass", "fail", "skip", "not_judged", "unverified"]
 _VERSION = "check-v1"
 _MESSAGE_CHARS = 600
 
@@ -123,6 +127,9 @@ class CheckSettings:
       dataset may hold) and as many calls per answer as the reading limit.
     semantic_rules: the semantic stage's rules.
     judge: the LLM judge of the semantic stage (None: rules only).
+    unverified: without a judge, a record whose argument values the rules cannot ground,
+      and whose query states nothing against its calls, is ``unverified`` (True) rather
+      than failed as ``ungrounded_arguments`` (False: the pipeline's APIGen rule).
     concurrency: records checked at once.
     python_workers: worker processes of the Python executor (shared by every record).
     exec_timeout_s: seconds one call may run.
@@ -146,6 +153,7 @@ class CheckSettings:
     )
     semantic_rules: SemanticRules = field(default_factory=SemanticRules)
     judge: ModelConfig | None = None
+    unverified: bool = True
     concurrency: int = 32
     python_workers: int = 2
     exec_timeout_s: float = 10.0
@@ -238,13 +246,15 @@ class CheckSummary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """Counts; ``not_run`` (cause -> records whose calls were not run) when any."""
+        """Counts; ``unverified`` and ``not_run`` (cause -> records whose calls were not
+        run) when any."""
         out: dict[str, Any] = {
             "records": self.records,
             "pass": self.verdicts["pass"],
             "fail": self.verdicts["fail"],
             "skip": self.verdicts["skip"],
             "not_judged": self.verdicts["not_judged"],
+            **({"unverified": n} if (n := self.verdicts["unverified"]) else {}),
             "by_reason": [
                 {"verdict": v, "stage": s, "reason": r, "count": n} for v, s, r, n in self.rows()
             ],
@@ -288,6 +298,7 @@ class Checker:
             [judge] if judge is not None else [],
             rules=settings.semantic_rules,
             pause_on_outage=False,  # a check reports what it could not judge, then ends
+            unverified_without_judge=settings.unverified,
         )
 
     def __repr__(self) -> str:
@@ -354,6 +365,8 @@ class Checker:
                 out = _first(await self.semantic.process(event))
             except JudgeUnavailable as exc:
                 return result("not_judged", "semantic", exc)
+            except Unverified as exc:
+                return result("unverified", "semantic", exc)
             if isinstance(out, Reject):
                 return result("fail", "semantic", out)
         return result("pass")

@@ -11,13 +11,16 @@ JSON, malformed tools or schema, beyond a limit) is that record's ``fail`` and t
 goes on. A judge endpoint that is unavailable (5xx, timeouts, connection errors, 429s beyond
 the client's retries) makes its records ``not_judged`` (counted apart, never failed); one
 that refuses the credentials stops the check at once with a message naming the endpoint.
+Without a judge, a record the semantic rules cannot decide (argument values the query does
+not state, nothing in the query against the calls) is ``unverified``: counted apart, never
+passed or failed; give a judge to decide it.
 
 Exit status (:data:`EXIT_STATUS`): 0 when every record was checked and none failed, 1 when
-some failed (or, with ``--strict``, were skipped or not judged), 2 on usage errors (unknown
-options, unreadable files, a file whose format cannot be told, BFCL questions without their
-answers), 3 when the judge endpoint refused the credentials (401/403, or its key variable
-unset: the check stopped), 4 when none failed but some could not be judged (the endpoint
-was unavailable: run the check again later).
+some failed (or, with ``--strict``, were skipped, not judged or unverified), 2 on usage
+errors (unknown options, unreadable files, a file whose format cannot be told, BFCL
+questions without their answers), 3 when the judge endpoint refused the credentials
+(401/403, or its key variable unset: the check stopped), 4 when none failed but some could
+not be judged (the endpoint was unavailable: run the check again later).
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ HF_TOKEN_ENV = "HF_TOKEN"
 
 EXIT_STATUS = {
     0: "every record checked, none failed",
-    1: "some records failed (with --strict: or were skipped or not judged)",
+    1: "some records failed (with --strict: or were skipped, not judged or unverified)",
     2: "usage error: options, files, formats",
     3: "the judge endpoint refused the credentials: the check stopped",
     4: "none failed, but the judge endpoint was unavailable for some records (not judged)",
@@ -133,7 +136,9 @@ def _summary_table(summary: CheckSummary) -> Table:
         table.add_column(column, justify="right" if column == "records" else "left")
     table.add_row("[green]pass", "", "", f"{summary.verdicts['pass']:,}")
     for verdict, stage, reason, count in summary.rows():
-        colour = {"fail": "red", "not_judged": "magenta"}.get(verdict, "yellow")
+        colour = {"fail": "red", "not_judged": "magenta", "unverified": "cyan"}.get(
+            verdict, "yellow"
+        )
         table.add_row(f"[{colour}]{verdict}", stage or "-", reason or "-", f"{count:,}")
     for cause, count in sorted(summary.not_run.items()):
         table.add_row("[dim]calls not run", "execution", cause, f"{count:,}")
@@ -205,7 +210,9 @@ def register(app: typer.Typer) -> None:
         summary_json: Annotated[
             bool, typer.Option(help="Print the summary as a final JSON line on stdout.")
         ] = False,
-        strict: Annotated[bool, typer.Option(help="Exit 1 when records were skipped.")] = False,
+        strict: Annotated[
+            bool, typer.Option(help="Exit 1 when records were skipped, not judged or unverified.")
+        ] = False,
         concurrency: Annotated[int, typer.Option(min=1, help="Records checked at once.")] = 32,
         workers: Annotated[int, typer.Option(min=1, help="Python executor processes.")] = 2,
         timeout: Annotated[float, typer.Option(help="Seconds one call may run.")] = 10.0,
@@ -322,7 +329,13 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(_summary_table(summary))
         out.flush()
-        unsure = summary.verdicts["skip"] + summary.verdicts["not_judged"]
+        unsure = sum(summary.verdicts[v] for v in ("skip", "not_judged", "unverified"))
+        if summary.verdicts["unverified"]:
+            console.print(
+                f"[cyan]{summary.verdicts['unverified']:,} records unverified[/cyan]: the rules"
+                " cannot ground some argument values and the query states nothing against"
+                " them; check them with a judge (--judge-endpoint) to decide"
+            )
         if summary.verdicts["fail"] or (strict and unsure):
             raise typer.Exit(1)
         if summary.verdicts["not_judged"]:

@@ -88,7 +88,7 @@ from ._written import (
     whole_number,
 )
 
-__all__ = ["Mentions", "groundable", "normalize_text", "percent_hint"]
+__all__ = ["Mentions", "argument_values", "groundable", "normalize_text", "percent_hint"]
 
 # Quantities that queries give as percentages (a "5%" return is a return of 0.05).
 _PERCENT_WORDS = frozenset(
@@ -554,15 +554,26 @@ def _indirect(value: Any, name: str) -> bool:
     return coordinate and isinstance(value, int | float)
 
 
-def _groundable(value: Any, schema: Mapping[str, Any], name: str) -> Iterator[tuple[Any, str]]:
-    if "enum" in schema or isinstance(value, bool) or value is None or _indirect(value, name):
+def argument_values(value: Any, schema: Any, name: str = "") -> list[tuple[Any, str]]:
+    """Every string and number of one argument as ``(value, hint)``, those
+    :func:`groundable` leaves out too (enum values, tickers, one-character strings): what
+    the argument says, for asking whether a query's statement is used."""
+    return list(_groundable(value, schema if isinstance(schema, Mapping) else {}, name, False))
+
+
+def _groundable(
+    value: Any, schema: Mapping[str, Any], name: str, looked_for: bool = True
+) -> Iterator[tuple[Any, str]]:
+    if isinstance(value, bool) or value is None:
+        return
+    if looked_for and ("enum" in schema or _indirect(value, name)):
         return
     if isinstance(value, str):
-        if len(value.strip()) >= 2:
+        if len(value.strip()) >= 2 or not looked_for:
             yield value, _hint(name, schema)
     elif isinstance(value, int | float):
         yield value, _hint(name, schema)
-    elif isinstance(value, list) and _series(value):
+    elif isinstance(value, list) and looked_for and _series(value):
         yield value, _hint(name, schema)  # a range the query gives by its ends and step
     elif isinstance(value, list):
         items = schema.get("items")
@@ -570,10 +581,11 @@ def _groundable(value: Any, schema: Mapping[str, Any], name: str) -> Iterator[tu
         if "description" not in sub and isinstance(schema.get("description"), str):
             sub = {**sub, "description": schema["description"]}  # a list of rates is rates
         for v in value:
-            yield from _groundable(v, sub, name)
+            yield from _groundable(v, sub, name, looked_for)
     elif isinstance(value, dict):
         found = schema.get("properties")
         props: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         for k, v in value.items():
             prop = props.get(k)
-            yield from _groundable(v, prop if isinstance(prop, Mapping) else {}, str(k))
+            sub = prop if isinstance(prop, Mapping) else {}
+            yield from _groundable(v, sub, str(k), looked_for)

@@ -23,6 +23,7 @@ __all__ = [
     "NumberSpan",
     "clock_readings",
     "normalize_text",
+    "number_spans",
     "read_number_words",
     "read_numbers",
     "read_times",
@@ -144,6 +145,11 @@ def _scan_numbers(text: str) -> Iterator[NumberSpan]:
             found,
             bool(after and after["pct"]),
         )
+
+
+def number_spans(text: str) -> list[NumberSpan]:
+    """Each number ``text`` (normalized) writes with digits, where, and its readings."""
+    return list(_scan_numbers(text))
 
 
 def read_numbers(text: str) -> tuple[set[Decimal], set[Decimal]]:

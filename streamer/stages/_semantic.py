@@ -11,6 +11,17 @@ Rule reason codes::
                           "15%" states a rate of 0.15, "March 5, 2024" states 2024-03-05)
     missing_calls         the query makes more numbered requests than there are calls
 
+Without a judge (``apigen check`` with the semantic stage and no ``--judge-*``), a rule's
+finding of ungrounded values is a reject only with evidence against the calls
+(:mod:`streamer.grounding._evidence`): the query states a value (a number, a quoted phrase,
+a name) that no argument uses, or names no word of a called function. Without such
+evidence the missing values may be knowledge the query relies on ("a deck of cards": 52,
+4) as well as made up; the rules cannot tell, so the stage raises :class:`Unverified`
+(reason ``ungrounded_arguments``) and ``apigen check`` reports the record ``unverified``:
+not a pass, not a fail, for a judge to decide. This applies only when the stage is built
+with ``unverified_without_judge=True`` and has no judge; the pipeline always has a judge
+and keeps APIGen's rule: ungrounded values are rejected before any judge sees them.
+
 Judge reason codes: ``judge_rejected`` (the verdict, or the quorum, says no) and
 ``judge_<reason>`` when the judge call failed for this request (``judge_bad_request``) or its
 answer lacked a verdict (``judge_bad_response``).
@@ -39,19 +50,38 @@ import anyio
 
 from topics import CallResult, ExecPass, Judgement, QueryStyle, SemanticPass, Topic
 
+from ..grounding._evidence import evidence_against
 from ..grounding._grounding import Mentions, groundable
 from ..llm import ChatModel, Completion, LlmError
 from ..llm._outage import EndpointGate
 from ..prompts import FULL_JUDGING, JudgeItem, JudgePrompt
 from ..runtime._stage import Output, StageHalted, make_reject, stage_version
 
-__all__ = ["JudgeUnavailable", "SemanticChecker", "SemanticRules", "Verdict", "rule_check"]
+__all__ = [
+    "JudgeUnavailable",
+    "SemanticChecker",
+    "SemanticRules",
+    "Unverified",
+    "Verdict",
+    "rule_check",
+]
 
 
 class JudgeUnavailable(Exception):
     """No verdict: the judge endpoint was unavailable and the verdicts that came cannot
     decide the pair alone. ``reason`` is ``judge_<outage>`` (``judge_timeout``,
     ``judge_server_error``, ``judge_connection_error``, ``judge_rate_limited``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+class Unverified(Exception):
+    """No verdict: a rule found argument values the query does not state and nothing in the
+    query speaks against the calls, and there is no judge to decide. ``reason`` is the
+    rule's (``ungrounded_arguments``); ``message`` says which values."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")
@@ -265,11 +295,15 @@ class SemanticChecker:
     prompt: the judge prompt (the compact one suits small local models).
     pause_on_outage: wait out a judge endpoint's outage (True, the pipeline) or raise
       :class:`JudgeUnavailable` for a pair it leaves undecided (False, ``apigen check``).
+    unverified_without_judge: with no judges, raise :class:`Unverified` for ungrounded
+      values the query gives no evidence against, instead of rejecting them (``apigen
+      check``); False (the pipeline) keeps APIGen's reject.
     config: further settings that decide verdicts (e.g. the judges' models and endpoints,
       see :mod:`streamer.pipeline._versions`), hashed into the version; never secrets.
 
-    Every setting but ``batch_linger_s`` and ``pause_on_outage`` (timing only) is part of
-    the version.
+    Every setting but ``batch_linger_s`` and ``pause_on_outage`` (timing only) and
+    ``unverified_without_judge`` (it raises instead of emitting an event, so nothing it
+    decides is stored) is part of the version.
     """
 
     name = "semantic"
@@ -290,8 +324,10 @@ class SemanticChecker:
         version_name: str = "semantic-v1",
         config: object = None,
         pause_on_outage: bool = True,
+        unverified_without_judge: bool = False,
     ) -> None:
         self.rules = rules or SemanticRules()
+        self.unverified_without_judge = unverified_without_judge
         self.quorum = quorum if quorum is not None else len(judges) // 2 + 1
         if judges and not 1 <= self.quorum <= len(judges):
             raise ValueError(f"quorum {self.quorum} is not within 1..{len(judges)} judges")
@@ -324,7 +360,14 @@ class SemanticChecker:
     async def process(self, event: ExecPass) -> list[Output]:
         broken = rule_check(event, self.rules)
         if broken:
-            return [self._reject(event, *broken)]
+            reason, message = broken
+            undecidable = self.unverified_without_judge and not self._batchers
+            if reason == "ungrounded_arguments" and undecidable:
+                against = evidence_against(event.query, event.calls, event.sample.tools)
+                if against is None:
+                    raise Unverified(reason, f"not decidable without a judge: {message}")
+                message = f"{message}; {against}"
+            return [self._reject(event, reason, message)]
         verdicts: list[Verdict] = []
         if self._batchers:
             item = JudgeItem(query=event.query, calls=event.calls, results=event.results)
