@@ -12,15 +12,17 @@ write; the outputs (amounts, a new reservation id) come from running the actions
 scratch environment, and the whole draft is replayed on a fresh one before it is sent:
 every action succeeds and every write changes the state.
 
-Faults, at most one per blueprint response, each at its configured rate per response:
+Faults, at most one per blueprint response, each at its configured rate per response (the
+three are exclusive: their rates should sum to at most 1; beyond, the later kinds get what
+is left), and the reject each must cause:
 
-=========================  ==========================================================
-``blueprint_invalid_json``  the JSON is cut short -> (blueprint-writer, blueprint_unparseable)
-``blueprint_failing_action`` an id that fits the schema but names no row ->
-                            (blueprint-validator, action_failed)
-``blueprint_unknown_tool``  the first write calls a tool the domain lacks ->
-                            (blueprint-validator, unknown_tool)
-=========================  ==========================================================
+- ``blueprint_invalid_json``: the JSON is cut short -> (blueprint-writer,
+  blueprint_unparseable);
+- ``blueprint_failing_action``: the first write (and its lookups) names an order,
+  reservation or flight that does not exist, by an id that fits the schema, so only running
+  it finds out -> (blueprint-validator, action_failed);
+- ``blueprint_unknown_tool``: the first write calls a plausible tool the domain lacks ->
+  (blueprint-validator, unknown_tool).
 
 A refinement round (``attempt`` > 0) is answered like a first draft, with a correct
 blueprint unless a fault is drawn again; its intent never repeats the previous draft's, so
