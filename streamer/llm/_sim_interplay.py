@@ -6,8 +6,10 @@ see the blueprint: it reads only the chat it is sent (the policy and tool schema
 user's messages, its tool results). So the simulated user states each fact in a form the
 simulated agent can parse, a trailing hint on its turn:
 
+- ``[conversation: <blueprint id>]`` — on the first turn only: names the conversation;
 - ``[request: {"tool": <name>, "arguments": {...}}]`` — the next ground-truth action, one
-  per user turn, in the blueprint's order (the user reads them from its block);
+  per user turn, in the blueprint's order (the user reads them from its block), last on
+  its turn;
 - ``[confirm]`` — "yes" to the change the agent proposed;
 
 and the agent marks a proposed change with ``[confirm?]``. The conversation, for a
@@ -15,8 +17,11 @@ blueprint of ``n`` actions of which ``w`` write: the user greets and asks (hint 
 agent runs a read at once and reports its result, or proposes a write and waits; the user
 confirms a write, then gives the next hint; when every action is done and reported the
 user says ``###STOP###``. That is ``n + w + 1`` user turns, at least 3 for a blueprint with
-a write. The agent reports results as ``key: value`` lines of every value they hold, so
-outputs taken from results are stated. Everything is deterministic in the request.
+a write (a blueprint needing more than the stage's ``max_turns`` is a real ``turn_limit``).
+The agent reports results as ``key: value`` pairs of every value they hold, amounts in
+cents also in dollars (``$31.50``), and for each list of payments the totals paid and
+refunded, so the outputs the simulated writer computes (refunds, fees, a new reservation
+id) are stated. Everything is deterministic in the request.
 
 Faults, rates per conversation (the user's first message names the conversation, and both
 roles draw the same number from it, so they agree without sharing state); at most one fault
@@ -35,9 +40,12 @@ per conversation, by this precedence (rates that sum past 1 cut the later kinds)
                          mismatch first, whether or not the state differs
 =======================  ==============================================================
 
-An agent fault is counted when its reply is made, which happens once per conversation
-(the first confirmation is answered once); the turn that decides it is the same whatever
-the rates, so the counts equal the rejects exactly.
+Counting: a fault is counted when the reply that carries it is made (the user's first
+turn past the end, the agent's answer to the first confirmation), once per conversation
+and simulator: the role remembers the (kind, first message) pairs it counted, so a retried
+request (a truncated reply) or a redelivered blueprint replayed to the same point counts
+nothing more, as the review role does. The first message holds the blueprint id, so two
+blueprints with the same text are still two conversations. So the counts equal the rejects.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ import orjson
 
 from ..prompts import extract_block
 from ..prompts._interplay import TOOL_RESULTS_TAG, USER_STOP
+from ._sim_review import _Counted
 from ._simrole import RoleRequest, SimRole
 
 __all__ = ["FAULT_PRECEDENCE", "ROLES", "answer_agent", "answer_user", "conversation_fault"]
@@ -66,6 +75,15 @@ FAULTS: dict[str, tuple[str, str]] = {
 }
 FAULT_PRECEDENCE = tuple(FAULTS)
 """The fault kinds in the order they are drawn (one per conversation at most)."""
+
+
+_COUNTED = _Counted()
+
+
+def _count(request: RoleRequest, kind: str, first_message: str) -> None:
+    digest = hashlib.blake2b(f"{kind}:{first_message}".encode(), digest_size=16).digest()
+    if _COUNTED.first_time(request.injected, digest):
+        request.injected[kind] += 1
 
 
 def conversation_fault(first_message: str, rates: Mapping[str, float]) -> str | None:
@@ -111,7 +129,8 @@ def answer_user(request: RoleRequest) -> str:
     conversation: Sequence[Mapping[str, str]] = block["conversation"]
     said = [str(c["content"]) for c in conversation if c["role"] == "user"]
     if not said:
-        first = f"{request.rng.choice(_GREETINGS)} {intent}"
+        greeting, cid = request.rng.choice(_GREETINGS), block["conversation_id"]
+        first = f"{greeting} {intent} [conversation: {cid}]"
         return f"{first} {_hint(requests[0])}" if requests else first
     last = conversation[-1]
     if last["role"] == "agent" and CONFIRM_ASK in str(last["content"]):
@@ -120,8 +139,7 @@ def answer_user(request: RoleRequest) -> str:
     if revealed < len(requests):
         return f"Thanks. Here is what I need next. {_hint(requests[revealed])}"
     if conversation_fault(said[0], request.corruption) == "user_never_stops":
-        if not any(_MORE in t for t in said):
-            request.injected["user_never_stops"] += 1
+        _count(request, "user_never_stops", said[0])
         return _MORE
     return f"Thank you, that is everything I needed. {USER_STOP}"
 
@@ -133,12 +151,33 @@ def _reply(content: str, calls: Sequence[Mapping[str, Any]] = ()) -> str:
     return orjson.dumps({"content": content, "tool_calls": list(calls)}).decode()
 
 
+def _dollars(cents: int) -> str:
+    return f"${abs(cents) / 100:.2f}"
+
+
 def _leaves(value: Any, path: str = "") -> list[str]:
+    """``key: value`` for every scalar in ``value``; cents also in dollars; totals of a list
+    of payments."""
     if isinstance(value, dict):
         return [line for k, v in value.items() for line in _leaves(v, f"{path}{k} ")]
     if isinstance(value, list):
-        return [line for v in value for line in _leaves(v, path)]
-    return [f"{path.strip() or 'value'}: {value}"]
+        lines = [line for v in value for line in _leaves(v, path)]
+        cents: list[int] = [
+            v["amount_cents"]
+            for v in value
+            if isinstance(v, dict) and type(v.get("amount_cents")) is int
+        ]
+        if cents and len(cents) == len(value):
+            paid = sum(a for a in cents if a > 0)
+            refunded = -sum(a for a in cents if a < 0)
+            lines.append(
+                f"paid in total: {_dollars(paid)}, refunded in total: {_dollars(refunded)}"
+            )
+        return lines
+    key = path.strip() or "value"
+    if key.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+        return [f"{key}: {value} ({_dollars(value)})"]
+    return [f"{key}: {value}"]
 
 
 def _report(block: str) -> str:
@@ -187,11 +226,11 @@ def _confirmed(
     call = {"name": target["tool"], "arguments": target["arguments"]}
     fault = conversation_fault(first, request.corruption) if nth == 1 else None
     if fault == "agent_skip_action":
-        request.injected[fault] += 1
+        _count(request, fault, first)
         return _reply("Done, that is taken care of. Anything else?")
     if fault == "agent_wrong_argument":
         changed = _mutated(call["arguments"], tool.get("parameters", {}))
-        request.injected[fault] += 1
+        _count(request, fault, first)
         if changed is None:  # nothing to change: leaving the write out is the same mismatch
             return _reply("Done, that is taken care of. Anything else?")
         call = {"name": call["name"], "arguments": changed}

@@ -1,11 +1,12 @@
 """The interplay prompts (issue 18, phase 2): the simulated user and the agent under test.
 
 The **user** model is asked once per user turn with one message holding a ``<user_intent>``
-block, JSON ``{"intent", "outputs", "requests", "conversation"}``: the blueprint's intent,
-the facts the user wants to be told, the ground-truth actions (``{"tool", "arguments"}``,
-so the user knows every id and value it may be asked for; it must never name tools) and
-the conversation so far as the user saw it (``{"role": "user" | "agent", "content"}``;
-tool calls are the agent's business and not shown). It answers with the next user message
+block, JSON ``{"conversation_id", "intent", "outputs", "requests", "conversation"}``: the
+blueprint's id (bookkeeping, never to be said), its intent, the facts the user wants to be
+told, the ground-truth actions (``{"tool", "arguments"}``, so the user knows every id and
+value it may be asked for; it must never name tools) and the conversation so far as the
+user saw it (``{"role": "user" | "agent", "content"}``; tool calls are the agent's
+business and not shown). It answers with the next user message
 as plain text (a JSON string or ``{"message": ...}`` is read too); :data:`USER_STOP` in it
 ends the conversation.
 
@@ -73,7 +74,8 @@ Rules:
 - Start with a short greeting and your request. Reveal a fact (an email, an order or \
 reservation id, an item, a reason, a date) only when the agent asks for it or needs it \
 for the current step; make one request at a time.
-- Use exactly the values in "requests"; never mention tool or function names.
+- Use exactly the values in "requests"; never mention tool or function names, nor the \
+conversation_id (it is bookkeeping).
 - Confirm a change the agent proposes only if it is what you want.
 - When everything in your goal is done and you were told what you wanted to know, reply \
 with {stop} alone.
@@ -133,11 +135,16 @@ def _conversation(turns: Sequence[Turn]) -> list[dict[str, str]]:
 
 
 def render_user(
-    intent: str, outputs: Sequence[str], requests: Sequence[Call], turns: Sequence[Turn]
+    conversation_id: str,
+    intent: str,
+    outputs: Sequence[str],
+    requests: Sequence[Call],
+    turns: Sequence[Turn],
 ) -> list[ChatMessage]:
     """The user model's messages for its next turn after ``turns``."""
     block = json_block(
         {
+            "conversation_id": conversation_id,
             "intent": intent,
             "outputs": list(outputs),
             "requests": [{"tool": c.name, "arguments": c.arguments} for c in requests],

@@ -225,7 +225,11 @@ class Interplay:
         blueprint = event.blueprint
         for turn in range(s.max_turns):
             messages = render_user(
-                blueprint.intent, blueprint.outputs, blueprint.actions, chat.turns
+                chat.blueprint_id,
+                blueprint.intent,
+                blueprint.outputs,
+                blueprint.actions,
+                chat.turns,
             )
             seed = _seed(chat.blueprint_id, "user", turn)
             completion = await self._ask(self.user, messages, USER_SCHEMA, s.user_temperature, seed)

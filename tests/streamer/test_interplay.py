@@ -4,6 +4,7 @@ and AIRLINE, with and without injected faults."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ import pytest
 
 from executors.environments import AIRLINE, RETAIL, Domain, Environment
 from streamer.llm import LlmClient, LlmEndpoint, LlmError, SimulatorConfig, run_simulator
+from streamer.llm._sim_blueprint import write_blueprint
 from streamer.llm._sim_interplay import FAULTS, ROLES, conversation_fault
 from streamer.prompts import ChatMessage
 from streamer.prompts._interplay import TOOL_RESULTS_TAG, USER_STOP, read_agent_reply
@@ -90,6 +92,9 @@ def retail_blueprints(seed: int) -> Iterator[BlueprintPass]:
     delivered = [o for o in rows["orders"] if o["status"] == "delivered"]
     if pending:
         o = pending[0]
+        paid = sum(
+            t["amount_cents"] for t in rows["transactions"] if t["order_id"] == o["order_id"]
+        )
         yield blueprint_pass(
             RETAIL, seed,
             f"You want to cancel order {o['order_id']}, you no longer need it; your email is "
@@ -100,7 +105,7 @@ def retail_blueprints(seed: int) -> Iterator[BlueprintPass]:
                 Call("cancel_pending_order",
                      {"order_id": o["order_id"], "reason": "no longer needed"}),
             ],
-            ["cancelled"], bid=f"retail-{seed}-cancel",
+            ["cancelled", f"{paid / 100:.2f}"], bid=f"retail-{seed}-cancel",
         )  # fmt: skip
     if len(pending) > 1:
         o = pending[1]
@@ -216,7 +221,7 @@ async def test_a_matching_conversation_passes() -> None:
     agent = scripted("agent", [
         say(f"I will cancel {order} as no longer needed. Confirm?"),
         say("", cancel),
-        say("Your order is now cancelled."),
+        say(f"Your order is now cancelled; ${bp.blueprint.outputs[1]} is refunded."),
     ])  # fmt: skip
     stage = Interplay(user, [(agent, 1.0)])
     trajectory = await _run(stage, bp)
@@ -450,29 +455,38 @@ def test_roles_declare_their_faults() -> None:
 
 
 async def _simulate(
-    bps: Sequence[BlueprintPass], corruption: dict[str, float], seed: int = 5
+    bps: Sequence[BlueprintPass], corruption: dict[str, float], seed: int = 5, truncated: float = 0
 ) -> tuple[list[Trajectory], list[TrajectoryPass], Counter[tuple[str, str]], dict[str, Any]]:
-    config = SimulatorConfig(seed=seed, corruption=corruption)
+    """Interplay and checker over ``bps`` with the simulated endpoint as user and agent;
+    the trajectories, the passes, the distinct rejects by (stage, reason) (a redelivered
+    blueprint's reject has the same id, as a store keeps it once) and ``/stats``."""
+    config = SimulatorConfig(seed=seed, corruption=corruption, error_rate_truncated=truncated)
     async with run_simulator(config) as sim:
-        user_ep = LlmEndpoint("sim-user", sim.base_url, "simulated-user", max_concurrency=16)
-        agent_ep = LlmEndpoint("sim-agent", sim.base_url, "simulated-agent", max_concurrency=16)
-        async with LlmClient(user_ep) as user, LlmClient(agent_ep) as agent:
+        ends = [
+            LlmEndpoint(name, sim.base_url, f"simulated-{name}", max_concurrency=16,
+                        backoff_base_s=0.001, backoff_max_s=0.01)
+            for name in ("sim-user", "sim-agent")
+        ]  # fmt: skip
+        async with LlmClient(ends[0]) as user, LlmClient(ends[1]) as agent:
             interplay = Interplay(user, [(agent, 1.0)])
             checker = TrajectoryChecker()
             trajectories: list[Trajectory] = []
             passed: list[TrajectoryPass] = []
-            rejects: Counter[tuple[str, str]] = Counter()
+            rejects: dict[str, tuple[str, str]] = {}
 
             async def one(bp: BlueprintPass) -> None:
                 for out in await interplay.process(bp):
                     if isinstance(out.event, Reject):
-                        rejects[("interplay", out.event.reason)] += 1
+                        rejects[out.event.meta.id] = ("interplay", out.event.reason)
                         continue
                     assert isinstance(out.event, Trajectory)
                     trajectories.append(out.event)
                     (checked,) = await checker.process(out.event)
                     if isinstance(checked.event, Reject):
-                        rejects[("trajectory-checker", checked.event.reason)] += 1
+                        rejects[checked.event.meta.id] = (
+                            "trajectory-checker",
+                            checked.event.reason,
+                        )
                     else:
                         assert isinstance(checked.event, TrajectoryPass)
                         passed.append(checked.event)
@@ -482,11 +496,28 @@ async def _simulate(
                     tg.start_soon(one, bp)
         async with httpx2.AsyncClient() as http:
             stats = (await http.get(sim.base_url.removesuffix("/v1") + "/stats")).json()
-    return trajectories, passed, rejects, stats
+    return trajectories, passed, Counter(rejects.values()), stats
+
+
+def _expected(stats: dict[str, Any]) -> Counter[tuple[str, str]]:
+    out: Counter[tuple[str, str]] = Counter()
+    for key, n in stats["expected_rejects"].items():
+        stage, reason = key.split("/")
+        out[(stage, reason)] += n
+    return +out
 
 
 def _user_turns(t: Trajectory) -> int:
     return sum(turn.role is Role.USER for turn in t.turns)
+
+
+def _protocol_turns(bp: BlueprintPass) -> int:
+    """User turns the simulated user needs: one per action, one per confirmed write, the
+    last to stop (see streamer.llm._sim_interplay)."""
+    actions = bp.blueprint.actions
+    domain = {"retail": RETAIL, "airline": AIRLINE}[bp.blueprint.task.domain]
+    writes = sum(bool((t := domain.tool(a.name)) and t.writes) for a in actions)
+    return len(actions) + writes + 1
 
 
 async def test_simulated_user_and_agent_pass_every_correct_blueprint() -> None:
@@ -498,16 +529,53 @@ async def test_simulated_user_and_agent_pass_every_correct_blueprint() -> None:
     for domain in ("retail", "airline"):
         mine = [t for t in trajectories if t.blueprint.blueprint.task.domain == domain]
         assert sum(map(_user_turns, mine)) / len(mine) >= 3, domain
-    assert stats["expected_rejects"] == {}
-    assert all(t.agent_model == "sim-agent" and t.user_model == "sim-user" for t in trajectories)
+    for t in trajectories:
+        assert _user_turns(t) == _protocol_turns(t.blueprint)
+        assert t.agent_model == "sim-agent" and t.user_model == "sim-user"
+        assert t.usage.prompt_tokens > 0 and t.final_state == t.blueprint.final_state
+    assert _expected(stats) == Counter()
 
 
 async def test_injected_faults_cause_exactly_the_expected_rejects() -> None:
     bps = all_blueprints(range(1, 25))
     rates = {"user_never_stops": 0.15, "agent_skip_action": 0.15, "agent_wrong_argument": 0.15}
-    _, passed, rejects, stats = await _simulate(bps, rates, seed=9)
-    expected = {k: v for k, v in stats["expected_rejects"].items() if v}
-    assert {f"{s}/{r}": n for (s, r), n in rejects.items()} == expected
+    # Every blueprint twice (a redelivery), and truncated replies the client retries: neither
+    # may count a fault twice.
+    _, passed, rejects, stats = await _simulate([*bps, *bps[:30]], rates, seed=9, truncated=0.1)
+    assert rejects == _expected(stats)
     injected = stats["corruptions"]
     assert all(injected[k] > 0 for k in rates), injected
-    assert len(passed) + sum(rejects.values()) == len(bps)
+    assert stats["outcomes"]["truncated"] > 0
+    assert len({p.meta.id for p in passed}) + sum(rejects.values()) == len(bps)
+
+
+def _written_blueprints(seeds: range, users: int) -> list[BlueprintPass]:
+    """Blueprints as the simulated blueprint writer writes them, replayed as validated."""
+    out = []
+    for domain in (RETAIL, AIRLINE):
+        offered = frozenset(t.name for t in domain.tools)
+        for seed in seeds:
+            for user in _rows(domain, seed)["users"][:users]:
+                uid = user["user_id"]
+                try:
+                    w = write_blueprint(domain, seed, uid, offered, random.Random(f"{seed}{uid}"))
+                except ValueError:
+                    continue  # no goal fits this user
+                actions = [Call(a["name"], a["arguments"]) for a in w["actions"]]
+                out.append(blueprint_pass(
+                    domain, seed, w["intent"], actions, w["outputs"], ordered=w["ordered"],
+                    bid=f"{domain.name}-{seed}-{uid}",
+                ))  # fmt: skip
+    return out
+
+
+async def test_blueprints_of_the_simulated_writer_pass_and_fail_exactly() -> None:
+    bps = _written_blueprints(range(1, 7), 3)
+    assert len({bp.blueprint.task.domain for bp in bps}) == 2 and len(bps) >= 20
+    assert any(bp.blueprint.outputs for bp in bps)  # refunds, fees in dollars, reservation ids
+    trajectories, passed, rejects, _ = await _simulate(bps, {})
+    assert not rejects and len(passed) == len(bps)
+    assert sum(map(_user_turns, trajectories)) / len(trajectories) >= 3
+    rates = {"user_never_stops": 0.2, "agent_skip_action": 0.2, "agent_wrong_argument": 0.2}
+    _, _, rejects, stats = await _simulate(bps, rates, seed=4)
+    assert rejects == _expected(stats) and sum(rejects.values()) > 0
