@@ -335,6 +335,19 @@ async def test_simulated_blueprints_replay_and_change_state_in_both_domains() ->
 
 
 @pytest.mark.anyio
+async def test_simulated_blueprints_are_the_same_on_a_replay() -> None:
+    tasks = list(BlueprintSampler(BlueprintSamplerConfig(seed=30)).tasks(6))
+    rates = {"blueprint_failing_action": 0.3}
+    first, _, _ = await _write_all(SimulatorConfig(seed=2, corruption=rates), tasks)
+    again, _, _ = await _write_all(SimulatorConfig(seed=2, corruption=rates), tasks[::-1])
+
+    def key(bps: list[Blueprint]) -> dict[str, tuple[str, tuple[Call, ...]]]:
+        return {b.meta.id: (b.intent, b.actions) for b in bps}
+
+    assert key(first) == key(again) and len(first) == 6
+
+
+@pytest.mark.anyio
 async def test_injected_writer_faults_are_counted_and_cause_exact_rejects() -> None:
     rates = {
         "blueprint_invalid_json": 0.2,
