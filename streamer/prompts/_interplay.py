@@ -7,7 +7,7 @@ told, the ground-truth actions (``{"tool", "arguments"}``, so the user knows eve
 value it may be asked for; it must never name tools) and the conversation so far as the
 user saw it (``{"role": "user" | "agent", "content"}``; tool calls are the agent's
 business and not shown). It answers with the next user message
-as plain text (a JSON string or ``{"message": ...}`` is read too); :data:`USER_STOP` in it
+as ``{"message": ...}`` (plain text or a JSON string is read too); :data:`USER_STOP` in it
 ends the conversation.
 
 The **agent** model gets a system prompt with an ``<agent_policy>`` block, JSON
@@ -102,8 +102,13 @@ give you.""",
 )
 """The agent's system prompt. Placeholder: policy (the JSON block)."""
 
-USER_SCHEMA: dict[str, Any] = {"type": "string"}
-"""What the user model is asked for: its message (plain text is read as well)."""
+USER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
+"""What the user model is asked for: ``{"message": ...}`` (an object, as structured output
+wants at the top level); plain text and a JSON string are read as well."""
 
 AGENT_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -32,6 +32,7 @@ from topics import (
     EventMeta,
     Reject,
     Role,
+    Tool,
     Topic,
     Trajectory,
     TrajectoryPass,
@@ -314,6 +315,28 @@ async def test_outage_pauses_then_the_conversation_goes_on() -> None:
     assert isinstance(trajectory, Trajectory) and trajectory.ended == "user_done"
 
 
+async def test_only_offered_tools_run() -> None:
+    bp, cancel = _cancel_case()
+    lookup = Call("get_order_details", {"order_id": cancel.arguments["order_id"]})
+    offered = tuple(t for t in _topic_tools(RETAIL) if t.name == lookup.name)
+    task = replace(bp.blueprint.task, tools=offered)
+    narrow = replace(bp, blueprint=replace(bp.blueprint, task=task))
+    agent = scripted("agent", [say("", cancel, lookup), say("I cannot cancel it.")])
+    user = scripted("user", ["Cancel it.", {"message": f"Bye {USER_STOP}"}])
+    trajectory = await _run(Interplay(user, [(agent, 1.0)]), narrow)
+    assert isinstance(trajectory, Trajectory)
+    results = [t.result for t in trajectory.turns if t.role is Role.TOOL]
+    assert [r.reason if r else None for r in results] == ["unknown_tool", ""]
+    assert trajectory.final_state != bp.final_state  # the cancellation never ran
+    assert trajectory.turns[-1].content == f"Bye {USER_STOP}"  # read from {"message": ...}
+    assert '"writes":false' in agent.calls[0][0]["content"].replace(" ", "")
+    assert "cancel_pending_order" not in agent.calls[0][0]["content"]
+
+
+def _topic_tools(domain: Domain) -> list[Tool]:
+    return [Tool(t.name, t.description, t.parameters) for t in domain.tools]
+
+
 def test_agent_choice_is_weighted_and_pinned_per_blueprint() -> None:
     a, b = scripted("a", [say("")]), scripted("b", [say("")])
     stage = Interplay(scripted("user", [USER_STOP]), [(a, 1.0), (b, 3.0)])
@@ -439,6 +462,10 @@ async def test_checker_stage_outputs() -> None:
     assert isinstance(rejected, Reject) and rejected.model == "agent"
     (out,) = await TrajectoryChecker().process(trajectory_of(bp, [a, b], ["cancelled"]))
     assert out.topic == Topic.TRAJECTORY_PASS
+    airline_only = TrajectoryChecker(domains=(AIRLINE,))
+    assert airline_only.version != TrajectoryChecker().version
+    (out,) = await airline_only.process(trajectory_of(bp, [a, b], ["cancelled"]))
+    assert _reason(out.event) == "unknown_domain"
 
 
 # --- the simulated endpoint as user and agent -----------------------------------------------
