@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 import typer
@@ -23,8 +23,9 @@ from topics import PIPELINE, QueryStyle
 from ..pipeline._build import STAGE_NAMES, build_stage, open_transport
 from ..pipeline._config import PipelineConfig, check_allow_hosts, load_config
 from ..pipeline._model_config import ConfigError, ModelConfig
+from ..pipeline._multi_turn import run_multi_turn
 from ..pipeline._processes import StageProcessError
-from ..pipeline._run import Progress, RunSummary, run_pipeline
+from ..pipeline._run import Progress, run_pipeline
 from ..pipeline._sampler_config import (
     MAX_EXAMPLES_PER_TASK,
     SamplerSettings,
@@ -41,6 +42,8 @@ from ..runtime._stage import StageHalted
 __all__ = ["register"]
 
 console = Console(stderr=True)
+
+T = TypeVar("T")
 
 
 def _parse_corruptions(items: list[str]) -> dict[str, float]:
@@ -80,6 +83,7 @@ def _config(
     allow_hosts: tuple[str, ...] = (),
     virtual_apis: bool = False,
     shape: _TaskShape | None = None,
+    multi_turn: bool = False,
 ) -> PipelineConfig:
     try:
         config = load_config(config_file) if config_file else PipelineConfig()
@@ -87,7 +91,14 @@ def _config(
         raise typer.BadParameter(str(exc), param_hint="--config") from None
     generators = config.generators
     judges = config.judges
-    if simulate:
+    if simulate and (multi_turn or config.multi_turn.enabled):
+        # One simulated endpoint plays every part (writer, reviewers, user, agent), so its
+        # /stats adds up to the run's rejects; each part's faults are its own kinds.
+        sim = ModelConfig(
+            kind="simulated", latency_ms=latency_ms, corrupt=_parse_corruptions(corrupt)
+        )
+        generators, judges = (sim,), (sim,)
+    elif simulate:
         rates = _parse_corruptions(corrupt)
         # judge_* corruptions act on verdicts: they go to the simulated judge, not the generator
         for_judge = {k: r for k, r in rates.items() if k.startswith("judge_")}
@@ -124,6 +135,7 @@ def _config(
         allow_hosts=_allowed(config.allow_hosts, allow_hosts),
         virtual_apis=replace(config.virtual_apis, enabled=True) if virtual_apis else None,
         sampler=shape.apply(config.sampler) if shape else None,
+        multi_turn=replace(config.multi_turn, enabled=True) if multi_turn else None,
     )
 
 
@@ -172,14 +184,14 @@ def _allowed(configured: tuple[str, ...], given: tuple[str, ...]) -> tuple[str, 
         raise typer.BadParameter(str(exc), param_hint="--allow-host") from None
 
 
-def _table(progress: Progress) -> Table:
+def _table(progress: Progress, kept: str = "verified pairs") -> Table:
     table = Table(title=f"apigen run: {progress.elapsed_s:,.0f} s", expand=False)
     table.add_column("")
     table.add_column("count", justify="right")
     rate = progress.completed / progress.elapsed_s if progress.elapsed_s else 0.0
     table.add_row("tasks issued", f"{progress.issued:,}")
     table.add_row("tasks finished", f"{progress.completed:,} ({rate:,.1f}/s)")
-    table.add_row("[green]verified pairs", f"{progress.verified:,}")
+    table.add_row(f"[green]{kept}", f"{progress.verified:,}")
     by_stage: dict[str, int] = {}
     for (stage, _), n in progress.rejected.items():
         by_stage[stage] = by_stage.get(stage, 0) + n
@@ -222,6 +234,12 @@ _DECONTAMINATE = typer.Option(
 )
 
 
+_MULTI_TURN = typer.Option(
+    "--multi-turn",
+    help="Make verified multi-turn trajectories (after APIGen-MT) instead of single-turn "
+    "pairs: task blueprints validated on stateful retail/airline environments and a review "
+    "committee, then played by a simulated user and the agent ([multi_turn] in the config).",
+)
 _RESUME = typer.Option(
     "--resume",
     help="Continue the run recorded in --out (same run id and task ids; nothing finished "
@@ -309,6 +327,7 @@ def register(app: typer.Typer) -> None:
         examples_per_task: Annotated[str | None, _EXAMPLES_PER_TASK] = None,
         template: Annotated[list[str], _TEMPLATE] = [],  # noqa: B006
         resume: Annotated[bool, _RESUME] = False,
+        multi_turn: Annotated[bool, _MULTI_TURN] = False,
     ) -> None:
         """Run every stage until the goal is reached (in one process unless --processes);
         write the dataset."""
@@ -320,8 +339,11 @@ def register(app: typer.Typer) -> None:
             simulate=simulate, latency_ms=latency_ms, corrupt=corrupt, endpoint=endpoint,
             model=model, api_key_env=api_key_env, gguf=gguf, apis=apis,
             metrics_port=metrics_port, metrics_host=metrics_host, allow_hosts=tuple(allow_host),
-            virtual_apis=virtual_apis, shape=shape,
+            virtual_apis=virtual_apis, shape=shape, multi_turn=multi_turn,
         ).with_overrides(processes=processes)  # fmt: skip
+        if config.multi_turn.enabled:
+            _run_multi_turn(config, resume)
+            return
         if decontaminate:
             references = config.decontaminate.references + tuple(decontaminate)
             config = config.with_overrides(
@@ -336,7 +358,7 @@ def register(app: typer.Typer) -> None:
 
             try:
                 with serve_metrics(config.metrics_port, host=config.metrics_host):
-                    summary = anyio.run(_run_with_signals, config, show, resume)
+                    summary = anyio.run(_run_with_signals, run_pipeline, config, show, resume)
             except ConfigError as exc:
                 console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise typer.Exit(2) from None
@@ -412,11 +434,51 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
 
 
+def _run_multi_turn(config: PipelineConfig, resume: bool) -> None:
+    """``apigen run --multi-turn``: the multi-turn pipeline, its progress and summary."""
+    if config.target is not None:
+        console.print("[red]error:[/red] --target is for pairs; a multi-turn run takes --samples")
+        raise typer.Exit(2)
+    if config.samples is None:
+        config = config.with_overrides(samples=8)
+    with Live(console=console, refresh_per_second=2, transient=False) as live:
+
+        def show(progress: Progress) -> None:
+            live.update(_table(progress, "verified trajectories"))
+
+        try:
+            with serve_metrics(config.metrics_port, host=config.metrics_host):
+                summary = anyio.run(_run_with_signals, run_multi_turn, config, show, resume)
+        except ConfigError as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        except BaseExceptionGroup as group:
+            halted, _ = group.split(StageHalted)
+            found = group.split(ConfigError)[0] or halted
+            if found is None:
+                raise
+            leaf: BaseException = found
+            while isinstance(leaf, BaseExceptionGroup):
+                leaf = leaf.exceptions[0]
+            console.print(f"[red]error:[/red] {escape(str(leaf))}")
+            raise typer.Exit(3 if halted else 2) from None
+    console.print()
+    say = functools.partial(console.print, soft_wrap=True)
+    if summary.run is not None:
+        say(summary.run.describe(config.out))
+    say(f"[bold]{summary.trajectories}[/bold] verified trajectories in {config.out}/")
+    for kind, path in summary.files.items():
+        say(f"  {kind:9} {path}")
+
+
 async def _run_with_signals(
-    config: PipelineConfig, show: Callable[[Progress], None], resume: bool
-) -> RunSummary:
+    runner: Callable[..., Awaitable[T]],
+    config: PipelineConfig,
+    show: Callable[[Progress], None],
+    resume: bool,
+) -> T:
     stop = anyio.Event()
-    result: list[RunSummary] = []
+    result: list[T] = []
 
     async def watch() -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -427,7 +489,7 @@ async def _run_with_signals(
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch)
-        result.append(await run_pipeline(config, on_progress=show, stop=stop, resume=resume))
+        result.append(await runner(config, on_progress=show, stop=stop, resume=resume))
         tg.cancel_scope.cancel()
     return result[0]
 

@@ -87,6 +87,10 @@ Example ``apigen.toml``::
     references = []         # files or folders (BFCL, xLAM/OpenAI/ShareGPT, query lists), or
                             # --decontaminate PATH; near_threshold = 0.8, ngram = 13
 
+    [multi_turn]            # multi-turn trajectories instead of pairs (apigen run --multi-turn)
+    enabled = false         # domains = ["retail", "airline"], reviewers = 3, quorum = 0
+                            # (a majority), max_rounds = 2, max_turns = 10
+
     [metrics]
     port = 9464             # serve Prometheus /metrics on this port; 0 = off
     host = "0.0.0.0"        # interface for /metrics (default 127.0.0.1)
@@ -127,6 +131,7 @@ from ..prompts import PromptFileError, judge_prompt_from_file, named_judge_promp
 from ..stages import FormatRules, SemanticRules
 from ._decontamination import DecontaminationConfig, read_decontamination
 from ._model_config import ConfigError, ModelConfig, as_type, read_model
+from ._multi_turn_config import MultiTurnConfig, read_multi_turn
 from ._sampler_config import SAMPLER_KEYS, SamplerSettings, read_sampler_settings
 from ._virtual_config import VirtualApisConfig, read_virtual_apis
 
@@ -144,6 +149,7 @@ TOP_LEVEL_KEYS = frozenset(
         *("out", "samples", "target", "partitions"),
         *("log", "sampler", "generators", "judges", "judge", "apis", "runner", "executors"),
         *("metrics", "format", "semantic", "mcp", "virtual_apis", "decontaminate"),
+        "multi_turn",
     }
 )
 """The top-level keys and sections a config file may have; anything else is an error."""
@@ -203,6 +209,8 @@ class PipelineConfig:
       :class:`~streamer.pipeline._virtual_apis.VirtualApisConfig`).
     decontaminate: the benchmark reference sets kept out of the dataset (none by default;
       see :class:`~streamer.pipeline._decontamination.DecontaminationConfig`).
+    multi_turn: the multi-turn pipeline (off by default: single-turn pairs; see
+      :class:`~streamer.pipeline._multi_turn_config.MultiTurnConfig`).
     metrics_port: TCP port of the Prometheus ``/metrics`` endpoint; 0 = off.
     metrics_host: interface the metrics endpoint listens on.
     """
@@ -242,6 +250,7 @@ class PipelineConfig:
     semantic_rules: SemanticRules = field(default_factory=SemanticRules)
     virtual_apis: VirtualApisConfig = field(default_factory=VirtualApisConfig)
     decontaminate: DecontaminationConfig = field(default_factory=DecontaminationConfig)
+    multi_turn: MultiTurnConfig = field(default_factory=MultiTurnConfig)
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
 
@@ -379,6 +388,8 @@ def load_config(path: str | Path) -> PipelineConfig:
         values["virtual_apis"] = read_virtual_apis(data["virtual_apis"], p)
     if "decontaminate" in data:
         values["decontaminate"] = read_decontamination(data["decontaminate"], p)
+    if "multi_turn" in data:
+        values["multi_turn"] = read_multi_turn(data["multi_turn"], p)
     mcp = _section(data, "mcp", p)
     values["mcp_servers"] = _mcp_servers(mcp.get("servers", []), p)
     for key in ("mcp_timeout_s", "mcp_startup_timeout_s"):

@@ -53,6 +53,8 @@ _DATASET_FILES = (
     "sharegpt.jsonl",
     "dataset.parquet",
     "README.md",
+    *("trajectories.db", "trajectories.db-wal", "trajectories.db-shm"),
+    *("trajectories.sharegpt.jsonl", "trajectories.openai.jsonl", "apigen-mt.jsonl"),
 )
 """What a run writes that is its own (moved aside when a new run starts in its place)."""
 
