@@ -20,7 +20,11 @@ from streamer.llm._sim_blueprint import write_blueprint
 from streamer.llm._sim_interplay import FAULTS, ROLES, conversation_fault
 from streamer.prompts import ChatMessage
 from streamer.prompts._interplay import TOOL_RESULTS_TAG, USER_STOP, read_agent_reply
-from streamer.runtime._stage import StageHalted
+from streamer.runtime._runner import StageRunner
+from streamer.runtime._stage import Stage, StageHalted
+from streamer.stages._blueprint_sampler import BlueprintSampler, BlueprintSamplerConfig
+from streamer.stages._blueprint_validator import BlueprintValidator
+from streamer.stages._blueprint_writer import BlueprintWriter
 from streamer.stages._interplay import Interplay, InterplaySettings
 from streamer.stages._trajectory_checker import TrajectoryChecker, check_trajectory
 from topics import (
@@ -30,6 +34,8 @@ from topics import (
     Call,
     CallResult,
     EventMeta,
+    MemoryTransport,
+    Message,
     Reject,
     Role,
     Tool,
@@ -606,3 +612,68 @@ async def test_blueprints_of_the_simulated_writer_pass_and_fail_exactly() -> Non
     rates = {"user_never_stops": 0.2, "agent_skip_action": 0.2, "agent_wrong_argument": 0.2}
     _, _, rejects, stats = await _simulate(bps, rates, seed=4)
     assert rejects == _expected(stats) and sum(rejects.values()) > 0
+
+
+# --- the whole multi-turn funnel under the stage runner ---------------------------------------
+
+
+def _ends_its_task(reject: Reject, max_rounds: int) -> bool:
+    """Whether ``reject`` is a task's last word: any reject but a validator's of a draft
+    that is refined again."""
+    if reject.meta.stage != "blueprint-validator":
+        return True
+    rejected = reject.rejected
+    assert isinstance(rejected, dict)
+    return bool(rejected["task"]["attempt"] >= max_rounds)
+
+
+async def test_the_funnel_from_sampled_tasks_to_verified_trajectories() -> None:
+    rates = {
+        "blueprint_invalid_json": 0.05, "blueprint_failing_action": 0.1,
+        "blueprint_unknown_tool": 0.05, "review_reject": 0.1,
+        "user_never_stops": 0.1, "agent_skip_action": 0.1, "agent_wrong_argument": 0.1,
+    }  # fmt: skip
+    n = 40
+    tasks = list(BlueprintSampler(BlueprintSamplerConfig(seed=5)).tasks(n))
+    transport = MemoryTransport(default_partitions=2)
+    await transport.create_topics([t.value for t in Topic], 2)
+    async with transport.producer() as producer:
+        await producer.produce(
+            [Message(Topic.BLUEPRINT_TASKS, encode(t), key=t.meta.id.encode()) for t in tasks]
+        )
+    async with run_simulator(SimulatorConfig(seed=6, corruption=rates)) as sim:
+        endpoint = LlmEndpoint("sim", sim.base_url, "simulated-test", max_concurrency=16)
+        async with LlmClient(endpoint) as client:
+            stages: list[Stage] = [
+                BlueprintWriter([(client, 1.0)]),
+                BlueprintValidator([client] * 3),
+                Interplay(client, [(client, 1.0)]),
+                TrajectoryChecker(),
+            ]
+            runners = [StageRunner(stage, transport) for stage in stages]
+            passed: list[TrajectoryPass] = []
+            rejects: list[Reject] = []
+            async with anyio.create_task_group() as tg:
+                for runner in runners:
+                    tg.start_soon(runner.run)
+                async with (
+                    transport.consumer([Topic.TRAJECTORY_PASS], "probe-pass") as pass_probe,
+                    transport.consumer([Topic.REJECTS], "probe-rejects") as reject_probe,
+                ):
+                    with anyio.fail_after(25):
+                        while len(passed) + sum(_ends_its_task(r, 2) for r in rejects) < n:
+                            for r in await pass_probe.poll(500, 0.05):
+                                passed.append(decode(r.value, TrajectoryPass))
+                            for r in await reject_probe.poll(500, 0.05):
+                                rejects.append(decode(r.value, Reject))
+                for runner in runners:
+                    runner.stop()
+        expected = sim.stats.expected_rejects()
+    assert Counter((r.meta.stage, r.reason) for r in rejects) == +expected, expected
+    stages_hit = {stage for stage, _ in expected}
+    assert {"interplay", "trajectory-checker", "blueprint-validator"} <= stages_hit, expected
+    for domain in ("retail", "airline"):
+        mine = [
+            p.trajectory for p in passed if p.trajectory.blueprint.blueprint.task.domain == domain
+        ]
+        assert mine and sum(map(_user_turns, mine)) / len(mine) >= 3, domain
