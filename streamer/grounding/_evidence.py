@@ -14,7 +14,13 @@ unused statement    the query states a value the calls do not use: a number ("ID
                     sentence ("Los Angeles Lakers"); used means some argument value is
                     grounded by the statement, or the statement by the argument values
                     (either way in every written form grounding reads: "15%" is used by
-                    ``rate=0.15``, "Bangkok" by a code documented "1 for Bangkok")
+                    ``rate=0.15``, "Bangkok" by a code documented "1 for Bangkok"); a
+                    name or quoted phrase counts as used, too, when an argument is an opaque
+                    code the query does not write (2 to 8 capitals and digits: ``EDDF``,
+                    ``AAPL``, ``KATL``), since a standard code may stand for a name
+                    ("Frankfurt Airport") in a way no rule reads; not in a parameter whose
+                    name says id or key (``case_id='LC12345'``): a database's identifier is
+                    nobody's knowledge
 unnamed function    a called function's name shares no word with the query, apart from
                     generic verbs and connectors (``get``, ``find``, ``calculate``, ``by``):
                     "Find lawyers in New York" does not name ``car_rental``
@@ -66,6 +72,8 @@ _GENERIC = frozenset(
         " of the to and from with in on new all tool tools function func handler v1 v2 v3",
     )
 )
+_CODE = re.compile(r"(?=[A-Z0-9]*[A-Z])[A-Z0-9]{2,8}")
+_IDENTIFIER_WORDS = frozenset({"id", "ids", "identifier", "uuid", "guid", "key", "pk"})
 _SHOWN = 3
 
 
@@ -120,6 +128,15 @@ def _arguments(calls: Sequence[Call], tools: Sequence[Tool]) -> list[tuple[Any, 
     return out
 
 
+def _opaque(value: Any, hint: str) -> bool:
+    """A standard code such as ``EDDF`` or ``AAPL`` (what it names, no written form reads),
+    in a parameter (the first word of ``hint``) that is no identifier."""
+    if not isinstance(value, str) or _CODE.fullmatch(value) is None:
+        return False
+    name = _CAMEL.sub(r"\1 \2", hint.split(" ", 1)[0]).lower()
+    return _IDENTIFIER_WORDS.isdisjoint(_NAME_WORD.findall(name))
+
+
 def _number(reading: Decimal) -> int | float:
     return int(reading) if reading == reading.to_integral_value() else float(reading)
 
@@ -130,8 +147,12 @@ def unused_statements(query: str, calls: Sequence[Call], tools: Sequence[Tool]) 
     written = Mentions(" ; ".join(str(v) for v, _ in leaves))
     # a documented default is grounded by any text: it uses no statement
     chosen = [(v, hint) for v, hint in leaves if not is_documented_default(v, hint)]
+    mentions = Mentions(query)
+    coded = any(_opaque(v, hint) and not mentions.grounds(v) for v, hint in leaves)
     unused: list[str] = []
     for text, readings in _statements(query):
+        if coded and not readings:
+            continue
         said = Mentions(text)
         if any(said.grounds(v, hint) for v, hint in chosen):
             continue

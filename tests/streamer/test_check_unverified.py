@@ -107,6 +107,20 @@ def test_values_used_in_other_written_forms_are_used() -> None:
     assert unused_statements("Cleaners in Bangkok. Can you help?", coded, [PROVIDERS]) == []
 
 
+def test_a_standard_code_may_stand_for_a_name_an_identifier_may_not() -> None:
+    query = 'Get the ICAO code and website URL for the airport named "Frankfurt Airport".'
+    airport = _tool("get_airport", "", icao_code=("string", "The ICAO code of the airport."))
+    calls = [Call("get_airport", {"icao_code": "EDDF"})]
+    assert unused_statements(query, calls, [airport]) == []  # 'EDDF' may name it
+    book = _tool("reserve_book", "", book_id=("string", "The book's id."))
+    made_up = [Call("reserve_book", {"book_id": "ID216"})]
+    assert unused_statements("Reserve 'The Alchemist' for me.", made_up, [book]) == [
+        "The Alchemist"
+    ]
+    numbers = [Call("get_airport", {"icao_code": "EDDF"})]  # a code names no number
+    assert unused_statements("The airport at gate 12.", numbers, [airport]) == ["12"]
+
+
 def test_sentence_starts_pronouns_and_quotes() -> None:
     query = "Find the Louvre. I'm staying at 'Hotel du Nord' now."
     assert unused_statements(query, [Call("f", {})], []) == ["Hotel du Nord", "Louvre"]
