@@ -351,29 +351,7 @@ def register(app: typer.Typer) -> None:
             )
         if config.samples is None and config.target is None:
             config = config.with_overrides(target=20)
-        with Live(console=console, refresh_per_second=2, transient=False) as live:
-
-            def show(progress: Progress) -> None:
-                live.update(_table(progress))
-
-            try:
-                with serve_metrics(config.metrics_port, host=config.metrics_host):
-                    summary = anyio.run(_run_with_signals, run_pipeline, config, show, resume)
-            except ConfigError as exc:
-                console.print(f"[red]error:[/red] {escape(str(exc))}")
-                raise typer.Exit(2) from None
-            except BaseExceptionGroup as group:
-                bad_config, _ = group.split(ConfigError)
-                halted, _ = group.split(StageHalted)  # a refused key: exit 3
-                found = bad_config or halted or group.split(StageProcessError)[0]
-                if found is None:
-                    raise
-                leaf: BaseException = found
-                while isinstance(leaf, BaseExceptionGroup):  # task groups nest
-                    leaf = leaf.exceptions[0]
-                console.print(f"[red]error:[/red] {escape(str(leaf))}")
-                raise typer.Exit(2 if bad_config else 3 if halted else 1) from None
-        console.print()  # without a terminal, Live leaves the table's last border unended
+        summary = _live(run_pipeline, config, resume, "verified pairs")
         say = functools.partial(console.print, soft_wrap=True)  # paths stay whole in logs
         if summary.run is not None:
             say(summary.run.describe(config.out))
@@ -434,6 +412,37 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
 
 
+def _live(
+    runner: Callable[..., Awaitable[T]], config: PipelineConfig, resume: bool, kept: str
+) -> T:
+    """Run ``runner`` (a pipeline) with a live progress table and /metrics; a usage error
+    exits 2, a refused credential 3, a failed stage process 1, each with its message."""
+    with Live(console=console, refresh_per_second=2, transient=False) as live:
+
+        def show(progress: Progress) -> None:
+            live.update(_table(progress, kept))
+
+        try:
+            with serve_metrics(config.metrics_port, host=config.metrics_host):
+                summary = anyio.run(_run_with_signals, runner, config, show, resume)
+        except ConfigError as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        except BaseExceptionGroup as group:
+            bad_config, _ = group.split(ConfigError)
+            halted, _ = group.split(StageHalted)  # a refused key: exit 3
+            found = bad_config or halted or group.split(StageProcessError)[0]
+            if found is None:
+                raise
+            leaf: BaseException = found
+            while isinstance(leaf, BaseExceptionGroup):  # task groups nest
+                leaf = leaf.exceptions[0]
+            console.print(f"[red]error:[/red] {escape(str(leaf))}")
+            raise typer.Exit(2 if bad_config else 3 if halted else 1) from None
+    console.print()  # without a terminal, Live leaves the table's last border unended
+    return summary
+
+
 def _run_multi_turn(config: PipelineConfig, resume: bool) -> None:
     """``apigen run --multi-turn``: the multi-turn pipeline, its progress and summary."""
     if config.target is not None:
@@ -441,28 +450,7 @@ def _run_multi_turn(config: PipelineConfig, resume: bool) -> None:
         raise typer.Exit(2)
     if config.samples is None:
         config = config.with_overrides(samples=8)
-    with Live(console=console, refresh_per_second=2, transient=False) as live:
-
-        def show(progress: Progress) -> None:
-            live.update(_table(progress, "verified trajectories"))
-
-        try:
-            with serve_metrics(config.metrics_port, host=config.metrics_host):
-                summary = anyio.run(_run_with_signals, run_multi_turn, config, show, resume)
-        except ConfigError as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from None
-        except BaseExceptionGroup as group:
-            halted, _ = group.split(StageHalted)
-            found = group.split(ConfigError)[0] or halted
-            if found is None:
-                raise
-            leaf: BaseException = found
-            while isinstance(leaf, BaseExceptionGroup):
-                leaf = leaf.exceptions[0]
-            console.print(f"[red]error:[/red] {escape(str(leaf))}")
-            raise typer.Exit(3 if halted else 2) from None
-    console.print()
+    summary = _live(run_multi_turn, config, resume, "verified trajectories")
     say = functools.partial(console.print, soft_wrap=True)
     if summary.run is not None:
         say(summary.run.describe(config.out))
