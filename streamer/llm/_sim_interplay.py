@@ -61,7 +61,14 @@ from ..prompts._interplay import TOOL_RESULTS_TAG, USER_STOP
 from ._sim_review import _Counted
 from ._simrole import RoleRequest, SimRole
 
-__all__ = ["FAULT_PRECEDENCE", "ROLES", "answer_agent", "answer_user", "conversation_fault"]
+__all__ = [
+    "FAULTS",
+    "FAULT_PRECEDENCE",
+    "ROLES",
+    "answer_agent",
+    "answer_user",
+    "conversation_fault",
+]
 
 REQUEST = "[request: "
 CONFIRM = "[confirm]"
@@ -73,6 +80,8 @@ FAULTS: dict[str, tuple[str, str]] = {
     "agent_skip_action": ("trajectory-checker", "action_mismatch"),
     "agent_wrong_argument": ("trajectory-checker", "action_mismatch"),
 }
+"""Every fault kind of the interplay roles and the ``(stage, reason)`` reject it causes."""
+
 FAULT_PRECEDENCE = tuple(FAULTS)
 """The fault kinds in the order they are drawn (one per conversation at most)."""
 

@@ -3,8 +3,8 @@
 For each validated blueprint, a user model plays the customer from the blueprint (its
 intent, the outputs it wants to hear, the values of the ground-truth actions; see
 :mod:`streamer.prompts._interplay`) and an agent model (chosen by weight, deterministically
-per blueprint id) serves it with the domain's tools against a fresh environment reset to the
-task's seed. Turn by turn:
+per blueprint id) serves it with the task's sampled tools against a fresh environment reset
+to the task's seed, under the domain's own policy (not the event's copy of it). Turn by turn:
 
 1. the user model writes a user turn; :data:`~streamer.prompts._interplay.USER_STOP` in it
    ends the conversation (``ended="user_done"``; that turn is kept);
@@ -242,7 +242,7 @@ class Interplay:
                 raise ConversationFailed(
                     "turn_limit", f"the user did not stop within {s.max_turns} turns", agent.name
                 )
-            await self._serve(agent, chat, turn, event.blueprint.task.policy)
+            await self._serve(agent, chat, turn, chat.env.domain.policy)
         raise AssertionError("unreachable: the last turn stops or fails")
 
     async def _serve(self, agent: ChatModel, chat: _Conversation, turn: int, policy: str) -> None:

@@ -570,11 +570,11 @@ async def test_simulated_user_and_agent_pass_every_correct_blueprint() -> None:
 
 
 async def test_injected_faults_cause_exactly_the_expected_rejects() -> None:
-    bps = all_blueprints(range(1, 25))
+    bps = all_blueprints(range(1, 17))
     rates = {"user_never_stops": 0.15, "agent_skip_action": 0.15, "agent_wrong_argument": 0.15}
     # Every blueprint twice (a redelivery), and truncated replies the client retries: neither
     # may count a fault twice.
-    _, passed, rejects, stats = await _simulate([*bps, *bps[:30]], rates, seed=9, truncated=0.1)
+    _, passed, rejects, stats = await _simulate([*bps, *bps[:20]], rates, seed=9, truncated=0.1)
     assert rejects == _expected(stats)
     injected = stats["corruptions"]
     assert all(injected[k] > 0 for k in rates), injected
@@ -660,7 +660,7 @@ async def test_the_funnel_from_sampled_tasks_to_verified_trajectories() -> None:
                     transport.consumer([Topic.TRAJECTORY_PASS], "probe-pass") as pass_probe,
                     transport.consumer([Topic.REJECTS], "probe-rejects") as reject_probe,
                 ):
-                    with anyio.fail_after(25):
+                    with anyio.fail_after(60):  # about 4 s on an idle machine
                         while len(passed) + sum(_ends_its_task(r, 2) for r in rejects) < n:
                             for r in await pass_probe.poll(500, 0.05):
                                 passed.append(decode(r.value, TrajectoryPass))
