@@ -13,7 +13,8 @@ so what holds for the single-turn pipeline holds here: versions, replay, exactly
 Models: the blueprint writer and the agent are the generators (by weight), the simulated
 user is the first generator, and the review committee's seats are filled from the judges
 in turn. Models with equal configurations are opened once, so a simulated endpoint plays
-every part of a ``--simulate`` run and its ``/stats`` adds up to the run's rejects.
+every part of a ``--simulate`` run and its ``/stats`` adds up to the run's rejects. The
+stages are built by :mod:`._multi_turn_stages`, as ``apigen serve`` builds them.
 
 A task is finished when its trajectory is stored or it is rejected for good: a reject of
 the validator that it answered with a refined task (``attempt < max_rounds``) is not the
@@ -36,23 +37,14 @@ from ..dataset._store import DatasetStore
 from ..dataset._trajectory_card import write_trajectory_card
 from ..dataset._trajectory_export import export_trajectories
 from ..dataset._trajectory_store import TrajectoryStore
-from ..llm import ChatModel
 from ..runtime._runner import StageRunner
-from ..runtime._stage import Stage
-from ..stages import FunnelSink
-from ..stages._blueprint_review import ReviewSettings
-from ..stages._blueprint_sampler import BlueprintSampler, BlueprintSamplerConfig
-from ..stages._blueprint_validator import BlueprintValidator, ValidatorSettings
-from ..stages._blueprint_writer import BlueprintWriter
-from ..stages._interplay import Interplay, InterplaySettings
-from ..stages._trajectory_checker import TrajectoryChecker
-from ..stages._trajectory_sink import TrajectorySink
-from ._build import open_model, open_transport, runner_settings
+from ..stages._blueprint_sampler import BlueprintSampler
+from ._build import open_transport, runner_settings
 from ._config import PipelineConfig
-from ._model_config import ConfigError, ModelConfig
+from ._model_config import ConfigError
+from ._multi_turn_stages import MultiTurnModels, build_multi_turn_stages, make_blueprint_sampler
 from ._run import Progress
-from ._runs import RunScoped, RunStart, begin_run
-from ._versions import generator_models, judge_models
+from ._runs import RunStart, begin_run
 
 __all__ = ["MultiTurnSummary", "run_multi_turn"]
 
@@ -70,22 +62,6 @@ class MultiTurnSummary:
     trajectories: int
     files: dict[str, Path] = field(default_factory=dict)
     run: RunStart | None = None
-
-
-class _Models:
-    """Opens each distinct model configuration once (see the module docstring)."""
-
-    def __init__(self, stack: AsyncExitStack) -> None:
-        self._stack = stack
-        self._opened: list[tuple[ModelConfig, ChatModel]] = []
-
-    async def get(self, cfg: ModelConfig, role: str) -> ChatModel:
-        for seen, model in self._opened:
-            if seen == cfg:
-                return model
-        model = await self._stack.enter_async_context(open_model(cfg, role, len(self._opened)))
-        self._opened.append((cfg, model))
-        return model
 
 
 def _refined(reject: Reject, max_rounds: int) -> bool:
@@ -165,11 +141,7 @@ async def _run_stages(
     tasks = _Tasks()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(transport.aclose)
-        opened = _Models(stack)
-        writers = [(await opened.get(m, "generator"), m.weight) for m in generator_models(config)]
-        judges = [await opened.get(m, "judge") for m in judge_models(config)]
-        reviewers = [judges[i % len(judges)] for i in range(mt.reviewers)]
-        user = writers[0][0]
+        models = MultiTurnModels(config, stack)
 
         def on_trajectory(event: TrajectoryPass) -> None:
             progress.verified += 1
@@ -182,39 +154,14 @@ async def _run_stages(
             if event.meta.sample_id and not _refined(event, mt.max_rounds):
                 tasks.finish(event.meta.sample_id)
 
-        trajectory_store = TrajectoryStore(config.out / "trajectories.db")
-        stack.callback(trajectory_store.close)
-        funnel_store = DatasetStore(config.out / "dataset.db", near_threshold=0)
-        stack.callback(funnel_store.close)
-        stages: list[Stage] = [
-            BlueprintWriter(writers),
-            BlueprintValidator(
-                reviewers,
-                settings=ValidatorSettings(max_rounds=mt.max_rounds),
-                review=ReviewSettings(quorum=mt.quorum or None),
-                domains={d.name: d for d in mt.chosen_domains},
-            ),
-            Interplay(
-                user,
-                writers,
-                settings=InterplaySettings(max_turns=mt.max_turns),
-                domains=mt.chosen_domains,
-            ),
-            TrajectoryChecker(domains=mt.chosen_domains),
-            TrajectorySink(trajectory_store, on_trajectory),
-            FunnelSink(funnel_store, on_reject),
-        ]
-        runners = [
-            StageRunner(
-                RunScoped(stage, config.run_id), transport, settings=runner_settings(config)
-            )
-            for stage in stages
-        ]
-        sampler = BlueprintSampler(
-            BlueprintSamplerConfig(seed=config.seed, tools_per_task=mt.tools_per_task),
-            domains=mt.chosen_domains,
-            run_id=config.run_id,
+        stages = await build_multi_turn_stages(
+            config, stack, models=models, on_trajectory=on_trajectory, on_reject=on_reject
         )
+        runners = [
+            StageRunner(stage, transport, settings=runner_settings(config)) for stage in stages
+        ]
+        sampler = make_blueprint_sampler(config)
+        parts = await models.parts()
         async with anyio.create_task_group() as tg:
             for runner in runners:
                 tg.start_soon(runner.run)
@@ -231,12 +178,7 @@ async def _run_stages(
                 runner.stop()
             reporting.cancel()
             tg.cancel_scope.deadline = anyio.current_time() + 60
-    return {
-        "writer": sorted({m.name for m, _ in writers}),
-        "reviewers": sorted({m.name for m in reviewers}),
-        "user": [user.name],
-        "agent": sorted({m.name for m, _ in writers}),
-    }
+    return parts
 
 
 async def _produce(

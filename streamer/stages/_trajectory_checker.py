@@ -140,10 +140,16 @@ class TrajectoryChecker:
     input_topic = Topic.TRAJECTORIES
     input_type = Trajectory
 
-    def __init__(self, *, domains: Sequence[Domain] = (RETAIL, AIRLINE)) -> None:
+    def __init__(
+        self,
+        *,
+        domains: Sequence[Domain] = (RETAIL, AIRLINE),
+        version_name: str = "trajectory-checker-v1",
+    ) -> None:
+        """``version_name``: the explicit part of the version (a replay names its own)."""
         self.domains = {d.name: d for d in domains}
         self.version = stage_version(
-            "trajectory-checker-v1", {"rules": RULES_VERSION, "domains": sorted(self.domains)}
+            version_name, {"rules": RULES_VERSION, "domains": sorted(self.domains)}
         )
 
     def __repr__(self) -> str:
