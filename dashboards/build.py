@@ -7,7 +7,8 @@ matchers over multi-value variables whose "All" value is ``.*``.
 
 Dashboards: pipeline overview (throughput, live funnel, pass rate per stage and per generator
 model: the APIGen paper's filtering table, live), reject reasons, LLM endpoints, executors,
-Kafka lag, and a replay view comparing the versions of one stage side by side.
+Kafka lag, a replay view comparing the versions of one stage side by side, and the
+processes and services (every scrape target, the simulated endpoint, the REST service).
 """
 
 from __future__ import annotations
@@ -463,6 +464,32 @@ LLM = Dashboard(
             ),
         ),
         Panel(
+            "Requests per second by stage",
+            "timeseries",
+            "reqps",
+            (
+                Query(
+                    "sum by (stage, endpoint) "
+                    f"(rate(apigen_llm_requests_total{{{LLM_FILTER}}}[{RATE}]))",
+                    "{{stage}} {{endpoint}}",
+                ),
+            ),
+            "Which stage's calls load each endpoint (generator, semantic judge, virtual APIs "
+            "under execution; 'none': calls made outside a stage, e.g. apigen check).",
+        ),
+        Panel(
+            "Cost per hour by stage",
+            "timeseries",
+            "currencyUSD",
+            (
+                Query(
+                    "sum by (stage) "
+                    f"(rate(apigen_llm_cost_usd_total{{{LLM_FILTER}}}[{RATE}])) * 3600",
+                    "{{stage}}",
+                ),
+            ),
+        ),
+        Panel(
             "Request latency p50 / p95 / p99",
             "timeseries",
             "s",
@@ -570,6 +597,18 @@ EXECUTORS = Dashboard(
                 ),
             ),
             stacked=True,
+        ),
+        Panel(
+            "Calls per second by stage",
+            "timeseries",
+            "ops",
+            (
+                Query(
+                    f"sum by (stage, kind) (rate(apigen_executor_calls_total{{{KIND}}}[{RATE}]))",
+                    "{{stage}} {{kind}}",
+                ),
+            ),
+            "The stage whose work made the calls ('none': outside a stage, e.g. apigen check).",
         ),
         Panel(
             "Call latency p50 / p95 / p99",
@@ -795,6 +834,106 @@ REPLAY = Dashboard(
     ),
 )
 
+SERVICES_JOB = 'job=~"apigen.*"'
+SERVICES = Dashboard(
+    uid="apigen-services",
+    title="apigen: processes and services",
+    description="Every scraped apigen process (stage services, apigen run with the children of"
+    " --processes merged into its /metrics, simulate-llm, rest-service): up, CPU and memory;"
+    " the simulated endpoint's answers and the local REST service's requests.",
+    panels=(
+        Panel(
+            "Scrape targets up",
+            "timeseries",
+            "short",
+            (Query(f"up{{{SERVICES_JOB}}}", "{{job}} {{instance}}"),),
+            "1 per process Prometheus reaches. The children of apigen run --processes are not "
+            "targets: their series are in the run's own /metrics.",
+            max_value=1,
+        ),
+        Panel(
+            "CPU per process (cores)",
+            "timeseries",
+            "short",
+            (
+                Query(
+                    f"rate(process_cpu_seconds_total{{{SERVICES_JOB}}}[{RATE}])",
+                    "{{job}} {{instance}}",
+                ),
+            ),
+            "The scraped process only (children of --processes are not included).",
+        ),
+        Panel(
+            "Resident memory per process",
+            "timeseries",
+            "bytes",
+            (
+                Query(
+                    f"process_resident_memory_bytes{{{SERVICES_JOB}}}",
+                    "{{job}} {{instance}}",
+                ),
+            ),
+        ),
+        Panel(
+            "Simulated endpoint: answers per second by outcome",
+            "timeseries",
+            "reqps",
+            (
+                Query(
+                    f"sum by (outcome) (rate(apigen_simulator_responses_total[{RATE}]))",
+                    "{{outcome}}",
+                ),
+                Query(
+                    "sum(apigen_simulator_in_flight_requests)",
+                    "in flight",
+                ),
+            ),
+            stacked=False,
+        ),
+        Panel(
+            "Simulated endpoint: requests and corruptions per second",
+            "timeseries",
+            "ops",
+            (
+                Query(
+                    f"sum by (kind) (rate(apigen_simulator_requests_total[{RATE}]))",
+                    "{{kind}} requests",
+                ),
+                Query(
+                    f"sum by (corruption) (rate(apigen_simulator_corruptions_total[{RATE}]))",
+                    "{{corruption}} injected",
+                ),
+            ),
+            "Corruptions injected should match the rejects they must cause (GET /stats: "
+            "expected_rejects).",
+        ),
+        Panel(
+            "REST service: requests per second by route and status",
+            "timeseries",
+            "reqps",
+            (
+                Query(
+                    f"sum by (route, status) (rate(apigen_rest_service_requests_total[{RATE}]))",
+                    "{{route}} {{status}}",
+                ),
+            ),
+            stacked=True,
+        ),
+        Panel(
+            "REST service: latency p95 by route",
+            "timeseries",
+            "s",
+            (
+                Query(
+                    "histogram_quantile(0.95, sum by (route, le) (rate("
+                    f"apigen_rest_service_request_duration_seconds_bucket[{RATE}])))",
+                    "{{route}}",
+                ),
+            ),
+        ),
+    ),
+)
+
 DASHBOARDS: dict[str, Dashboard] = {
     "overview": OVERVIEW,
     "rejects": REJECTS,
@@ -802,6 +941,7 @@ DASHBOARDS: dict[str, Dashboard] = {
     "executors": EXECUTORS,
     "kafka-lag": KAFKA,
     "replay": REPLAY,
+    "services": SERVICES,
 }
 """File stem -> dashboard (``dashboards/<stem>.json``)."""
 

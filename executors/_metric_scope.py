@@ -33,6 +33,7 @@ __all__ = [
     "MAX_SCOPES",
     "NO_STAGE",
     "SCOPE_LABELS",
+    "ScopeGroup",
     "ScopedCounter",
     "ScopedCounters",
     "ScopedHistogram",
@@ -82,25 +83,77 @@ def current_scope() -> tuple[str, str]:
     return _scope.get()
 
 
+class ScopeGroup:
+    """Scoped metrics bound together: the first use of any member in a scope binds every
+    member's child there, so a dashboard sees the others at 0 from then on (as when the
+    children were bound up front). :meth:`enter` binds a scope ahead of use."""
+
+    __slots__ = ("_lock", "_members", "_scopes")
+
+    def __init__(self) -> None:
+        self._members: list[_Bindable] = []
+        self._scopes: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, member: _Bindable) -> None:
+        with self._lock:
+            self._members.append(member)
+            scopes = tuple(self._scopes)
+        for scope in scopes:
+            member.bind(scope)
+
+    def enter(self, scope: tuple[str, str] | None = None) -> None:
+        """Bind every member in ``scope`` (default: the current one)."""
+        scope = scope or _scope.get()
+        if scope in self._scopes:
+            return
+        with self._lock:
+            self._scopes.add(scope)
+            members = tuple(self._members)
+        for member in members:
+            member.bind(scope)
+
+    def __repr__(self) -> str:
+        return f"<ScopeGroup members={len(self._members)} scopes={len(self._scopes)}>"
+
+
+class _Bindable:
+    __slots__ = ()
+
+    def bind(self, scope: tuple[str, str]) -> object:
+        raise NotImplementedError
+
+
 _M = TypeVar("_M", Counter, Histogram)
 
 
-class _Scoped(Generic[_M]):
-    __slots__ = ("_children", "_family", "_labels")
+class _Scoped(_Bindable, Generic[_M]):
+    __slots__ = ("_children", "_family", "_group", "_labels")
     _family: _M
     _children: dict[tuple[str, str], _M]
 
-    def __init__(self, family: _M, *labels: str) -> None:
+    def __init__(self, family: _M, *labels: str, group: ScopeGroup | None = None) -> None:
         self._family = family
         self._labels = labels
         self._children = {}
+        self._group = group
+        if group is not None:
+            group.add(self)
+
+    def bind(self, scope: tuple[str, str]) -> _M:
+        found = self._children.get(scope)
+        if found is None:
+            found = self._children[scope] = self._family.labels(*scope, *self._labels)
+        return found
 
     def child(self) -> _M:
         """The child of the current scope (bound on its first use in that scope)."""
         scope = _scope.get()
         found = self._children.get(scope)
         if found is None:
-            found = self._children[scope] = self._family.labels(*scope, *self._labels)
+            if self._group is not None:
+                self._group.enter(scope)
+            found = self.bind(scope)
         return found
 
     def __repr__(self) -> str:
@@ -125,20 +178,30 @@ class ScopedHistogram(_Scoped[Histogram]):
         self.child().observe(amount)
 
 
-class ScopedCounters:
+class ScopedCounters(_Bindable):
     """Counters of ``family`` for each of ``values`` of its last label, all bound together
     when a scope first uses one, so a dashboard sees the others at 0 from then on.
 
     ``family``'s labels are ``stage, version, *prefix, <last>``.
     """
 
-    __slots__ = ("_family", "_prefix", "_rows", "values")
+    __slots__ = ("_family", "_group", "_prefix", "_rows", "values")
 
-    def __init__(self, family: Counter, prefix: Sequence[str], values: Sequence[str]) -> None:
+    def __init__(
+        self,
+        family: Counter,
+        prefix: Sequence[str],
+        values: Sequence[str],
+        *,
+        group: ScopeGroup | None = None,
+    ) -> None:
         self._family = family
         self._prefix = tuple(prefix)
         self.values = tuple(values)
         self._rows: dict[tuple[str, str], dict[str, Counter]] = {}
+        self._group = group
+        if group is not None:
+            group.add(self)
 
     def get(self, value: str) -> Counter | None:
         """The child of ``value`` in the current scope (None for a value not listed)."""
@@ -148,10 +211,18 @@ class ScopedCounters:
         """The child of ``value`` in the current scope (KeyError for a value not listed)."""
         return self._row()[value]
 
-    def _row(self) -> dict[str, Counter]:
-        scope = _scope.get()
+    def bind(self, scope: tuple[str, str]) -> dict[str, Counter]:
         row = self._rows.get(scope)
         if row is None:
             labels = (*scope, *self._prefix)
             row = self._rows[scope] = {v: self._family.labels(*labels, v) for v in self.values}
+        return row
+
+    def _row(self) -> dict[str, Counter]:
+        scope = _scope.get()
+        row = self._rows.get(scope)
+        if row is None:
+            if self._group is not None:
+                self._group.enter(scope)
+            row = self.bind(scope)
         return row

@@ -50,6 +50,7 @@ from ._metric_scope import (
     ScopedCounter,
     ScopedCounters,
     ScopedHistogram,
+    ScopeGroup,
     current_scope,
     metric_scope,
 )
@@ -76,7 +77,8 @@ _S = list(SCOPE_LABELS)
 @dataclass(frozen=True, slots=True)
 class KindMetrics:
     """The children of one executor kind, bound once; each resolves the current
-    :func:`metric_scope` when it counts."""
+    :func:`metric_scope` when it counts, and the first use in a scope binds all of them
+    there (``group``), so a dashboard shows the others at 0."""
 
     kind: str
     calls: ScopedCounters
@@ -86,6 +88,7 @@ class KindMetrics:
     rate_limit_wait: ScopedCounter
     worker_restarts: ScopedCounter
     wait_durations: Histogram
+    group: ScopeGroup
 
     def observe(self, ok: bool, reason: str, seconds: float) -> None:
         """One executed call: its outcome (``ok`` or ``reason``) and wall time in seconds."""
@@ -96,7 +99,7 @@ class KindMetrics:
 
     def wait_duration(self, host: str) -> ScopedHistogram:
         """The wait histogram of the host entry ``host`` (bind once per entry, not per call)."""
-        return ScopedHistogram(self.wait_durations, self.kind, host)
+        return ScopedHistogram(self.wait_durations, self.kind, host, group=self.group)
 
 
 class ExecutorMetrics:
@@ -163,8 +166,10 @@ class ExecutorMetrics:
             [*_S, "kind"],
             registry=registry,
         )
-        self.cache_hit = ScopedCounter(self.cache_requests, "hit")
-        self.cache_miss = ScopedCounter(self.cache_requests, "miss")
+        cache = ScopeGroup()
+        self.cache_hit = ScopedCounter(self.cache_requests, "hit", group=cache)
+        self.cache_miss = ScopedCounter(self.cache_requests, "miss", group=cache)
+        cache.enter()
         self._kinds: dict[str, KindMetrics] = {}
         self._lock = threading.Lock()
 
@@ -175,16 +180,21 @@ class ExecutorMetrics:
             return found
         with self._lock:
             if kind not in self._kinds:
+                g = ScopeGroup()
                 self._kinds[kind] = KindMetrics(
                     kind=kind,
-                    calls=ScopedCounters(self.calls, (kind,), _OUTCOMES),
-                    duration=ScopedHistogram(self.duration, kind),
-                    requests=ScopedCounter(self.requests, kind),
-                    retries=ScopedCounter(self.retries, kind),
-                    rate_limit_wait=ScopedCounter(self.rate_limit_wait, kind),
-                    worker_restarts=ScopedCounter(self.worker_restarts, kind),
+                    calls=ScopedCounters(self.calls, (kind,), _OUTCOMES, group=g),
+                    duration=ScopedHistogram(self.duration, kind, group=g),
+                    requests=ScopedCounter(self.requests, kind, group=g),
+                    retries=ScopedCounter(self.retries, kind, group=g),
+                    rate_limit_wait=ScopedCounter(self.rate_limit_wait, kind, group=g),
+                    worker_restarts=ScopedCounter(self.worker_restarts, kind, group=g),
                     wait_durations=self.rate_limit_wait_duration,
+                    group=g,
                 )
+                # The default host entry's wait series, like the rest, exists from the start.
+                ScopedHistogram(self.rate_limit_wait_duration, kind, "*", group=g)
+                g.enter()  # the scope this kind is first asked for in
             return self._kinds[kind]
 
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
-from ._metric_scope import SCOPE_LABELS, ScopedCounter, ScopedCounters, ScopedHistogram
+from ._metric_scope import (
+    SCOPE_LABELS,
+    ScopedCounter,
+    ScopedCounters,
+    ScopedHistogram,
+    ScopeGroup,
+)
 from ._metrics import EXECUTOR_LATENCY_BUCKETS
 
 __all__ = ["VIRTUAL_OUTCOMES", "VirtualMetrics", "VirtualStats", "virtual_metrics"]
@@ -68,12 +74,15 @@ class VirtualMetrics:
             buckets=EXECUTOR_LATENCY_BUCKETS,
             registry=registry,
         )
-        self.calls = ScopedCounters(calls, (), VIRTUAL_OUTCOMES)
-        self.cache_hit, self.cache_miss = ScopedCounter(cache, "hit"), ScopedCounter(cache, "miss")
-        self.simulator_requests = ScopedCounter(requests)
-        self.bad_reply = ScopedCounter(failures, "bad_reply")
-        self.simulator_error = ScopedCounter(failures, "error")
-        self.simulator_duration = ScopedHistogram(duration)
+        g = ScopeGroup()  # a scope's first use binds every series there, at 0
+        self.calls = ScopedCounters(calls, (), VIRTUAL_OUTCOMES, group=g)
+        self.cache_hit = ScopedCounter(cache, "hit", group=g)
+        self.cache_miss = ScopedCounter(cache, "miss", group=g)
+        self.simulator_requests = ScopedCounter(requests, group=g)
+        self.bad_reply = ScopedCounter(failures, "bad_reply", group=g)
+        self.simulator_error = ScopedCounter(failures, "error", group=g)
+        self.simulator_duration = ScopedHistogram(duration, group=g)
+        g.enter()
 
 
 _default: VirtualMetrics | None = None

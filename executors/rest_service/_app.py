@@ -38,7 +38,11 @@ def create_app(testing: bool = False) -> FastAPI:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the public service with uvicorn until interrupted."""
+    """Run the public service with uvicorn until interrupted (``/metrics`` included)."""
     import uvicorn
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", ws="none")
+    from ._metrics import add_metrics
+
+    app = create_app()
+    add_metrics(app)
+    uvicorn.run(app, host=host, port=port, log_level="info", ws="none")

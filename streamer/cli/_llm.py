@@ -93,6 +93,7 @@ def simulate_llm(
     from rich.console import Console
 
     from ..llm import SimulatorConfig, create_app
+    from ..llm._simulator_metrics import add_metrics_route
 
     settings: dict[str, Any] = _load_config_file(config) if config else {}
     overrides: dict[str, Any] = {
@@ -127,10 +128,12 @@ def simulate_llm(
         f"latency {cfg.latency}  errors 429={cfg.error_rate_429:g} 500={cfg.error_rate_500:g} "
         f"timeout={cfg.error_rate_timeout:g} truncated={cfg.error_rate_truncated:g} "
         f"non_json={cfg.error_rate_non_json:g}  corruption {dict(cfg.corruption) or 'none'}\n"
-        f"injected-fault counts: GET http://{host}:{port}/stats"
+        f"injected-fault counts: GET http://{host}:{port}/stats (Prometheus: /metrics)"
     )
+    app = create_app(cfg)
+    add_metrics_route(app)
     web.run_app(
-        create_app(cfg), host=host, port=port, print=None, access_log=None,
+        app, host=host, port=port, print=None, access_log=None,
         handler_cancellation=True, shutdown_timeout=1.0,
     )  # fmt: skip
 

@@ -53,7 +53,7 @@ from typing import Any
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import start_http_server
 
-from executors._metric_scope import SCOPE_LABELS, ScopedCounter, ScopedHistogram
+from executors._metric_scope import SCOPE_LABELS, ScopedCounter, ScopedHistogram, ScopeGroup
 from executors._metrics import ExecutorMetrics, executor_metrics
 from topics import Reject, TopicPartition
 
@@ -207,14 +207,17 @@ class LlmMetrics:
         self._f = families
         self._labels = (families.endpoints(endpoint), families.models(model))
         labels = self._labels
-        self.calls = ScopedCounter(families.llm_calls, *labels)
-        self.requests = ScopedCounter(families.llm_requests, *labels)
-        self.duration = ScopedHistogram(families.llm_duration, *labels)
-        self.prompt_tokens = ScopedCounter(families.llm_tokens, *labels, "prompt")
-        self.completion_tokens = ScopedCounter(families.llm_tokens, *labels, "completion")
-        self.cost = ScopedCounter(families.llm_cost, *labels)
-        self.rate_limit_wait = ScopedCounter(families.llm_rate_limit_wait, *labels)
-        self.retries = ScopedCounter(families.llm_retries, *labels)
+        # The first use in a scope binds them all there, so dashboards see the others at 0.
+        g = ScopeGroup()
+        self.calls = ScopedCounter(families.llm_calls, *labels, group=g)
+        self.requests = ScopedCounter(families.llm_requests, *labels, group=g)
+        self.duration = ScopedHistogram(families.llm_duration, *labels, group=g)
+        self.prompt_tokens = ScopedCounter(families.llm_tokens, *labels, "prompt", group=g)
+        self.completion_tokens = ScopedCounter(families.llm_tokens, *labels, "completion", group=g)
+        self.cost = ScopedCounter(families.llm_cost, *labels, group=g)
+        self.rate_limit_wait = ScopedCounter(families.llm_rate_limit_wait, *labels, group=g)
+        self.retries = ScopedCounter(families.llm_retries, *labels, group=g)
+        g.enter()
         self._errors: dict[str, ScopedCounter] = {}
         self._failures: dict[str, ScopedCounter] = {}
 

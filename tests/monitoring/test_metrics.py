@@ -127,6 +127,7 @@ def test_executor_and_llm_metrics_count_under_the_stage_that_called() -> None:
     assert calls(**execution, outcome="timeout") == 1
     # A scope's first call binds every outcome, so dashboards see the others at 0.
     assert calls(**execution, outcome="http_error") == 0
+    assert _value(registry, "apigen_executor_retries_total", **execution, kind="rest") == 0
     wait = "apigen_executor_rate_limit_wait_duration_seconds_count"
     assert _value(registry, wait, **execution, kind="rest", host="*") == 1
     assert _value(registry, "apigen_executor_cache_requests_total", **execution, result="hit") == 1
@@ -163,7 +164,9 @@ def test_metric_scopes_are_bounded() -> None:
         for line in result.stdout.splitlines()
         if line.startswith("apigen_executor_retries_total{")
     }
-    # "none" is admitted from the start, so MAX_SCOPES - 1 stages get a scope of their own.
-    assert len(samples) == MAX_SCOPES
+    # "none" is admitted from the start (its series made at 0 with the family's children),
+    # so MAX_SCOPES - 1 stages get a scope of their own.
+    assert len(samples) == MAX_SCOPES + 1
+    assert samples["none"] == 0
     assert samples["other"] == 6
     assert all(samples[f"stage-{i}"] == 1 for i in range(MAX_SCOPES - 1))

@@ -64,6 +64,30 @@ def test_compose_runs_every_stage_with_the_shipped_configs_and_prometheus_scrape
     assert set(apigen_job["dns_sd_configs"][0]["names"]) == set(served.values())
 
 
+def test_prometheus_scrapes_every_apigen_process_of_compose_where_it_serves() -> None:
+    """Every service of the apigen image is a target: a stage on 9464, any other (the
+    simulated endpoint, the REST service) on the port its command listens on."""
+    services = _compose()["services"]
+    assert isinstance(services, dict)
+    prometheus = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {
+        (name, sd["port"])
+        for job in prometheus["scrape_configs"]
+        if job["job_name"].startswith("apigen")
+        for sd in job.get("dns_sd_configs", [])
+        for name in sd["names"]
+    }
+    expected = set()
+    for name, service in services.items():
+        if service.get("image") != "apigen-streamer:latest":
+            continue
+        command = service["command"]
+        port = 9464 if command[0] == "serve" else int(command[command.index("--port") + 1])
+        expected.add((name, port))
+    assert {"simulate-llm", "rest-api", "generator"} <= {name for name, _ in expected}
+    assert targets == expected
+
+
 def test_committed_dashboards_are_the_builders_output() -> None:
     assert build_dashboards(["--check"]) == 0
     assert {p.stem for p in DASHBOARD_DIR.glob("*.json")} == set(DASHBOARDS)
