@@ -18,12 +18,14 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from topics import PIPELINE, QueryStyle
+from topics import MULTI_TURN, PIPELINE, QueryStyle
 
+from ..pipeline._blueprint_sampler_service import serve_blueprint_sampler
 from ..pipeline._build import STAGE_NAMES, build_stage, open_transport
 from ..pipeline._config import PipelineConfig, check_allow_hosts, load_config
 from ..pipeline._model_config import ConfigError, ModelConfig
 from ..pipeline._multi_turn import run_multi_turn
+from ..pipeline._multi_turn_stages import MULTI_TURN_STAGE_NAMES, build_multi_turn_stage
 from ..pipeline._processes import StageProcessError
 from ..pipeline._run import Progress, run_pipeline
 from ..pipeline._sampler_config import (
@@ -366,7 +368,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        stage: Annotated[str, typer.Argument(help=f"One of sampler, {', '.join(STAGE_NAMES)}.")],
+        stage: Annotated[
+            str,
+            typer.Argument(
+                help=f"One of sampler, {', '.join(STAGE_NAMES)}; multi-turn: blueprint-sampler, "
+                f"{', '.join(MULTI_TURN_STAGE_NAMES)}."
+            ),
+        ],
         config_file: Annotated[Path | None, typer.Option("--config")] = None,
         kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
         out: Annotated[Path | None, typer.Option(help="Dataset directory (sink).")] = None,
@@ -388,10 +396,25 @@ def register(app: typer.Typer) -> None:
             bool | None,
             typer.Option("--feedback/--no-feedback", help="(sampler) Grow the seed pool."),
         ] = None,
+        multi_turn: Annotated[
+            bool,
+            typer.Option(
+                "--multi-turn",
+                help="Serve the multi-turn pipeline's stage (implied by its stage names; "
+                "for the funnel, count the multi-turn rejects).",
+            ),
+        ] = False,
     ) -> None:
         """Run one stage as a long-running service (replicas share its partitions). The
         sampler (one instance) produces --samples tasks, or tasks until --target verified
-        pairs exist, or tasks until stopped; restarted, it resumes."""
+        pairs exist, or tasks until stopped; restarted, it resumes. The blueprint-sampler
+        produces --samples blueprint tasks for the multi-turn stages; restarted, it skips
+        the tasks already produced."""
+        served = ("sampler", *STAGE_NAMES, "blueprint-sampler", *MULTI_TURN_STAGE_NAMES)
+        if stage not in served:
+            known = list(dict.fromkeys(served))
+            console.print(f"[red]error:[/red] unknown stage {stage!r}; choose from {known}")
+            raise typer.Exit(2)
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         for chatty in ("httpx", "httpx2"):  # a line per LLM request drowns the service's own
             logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -400,10 +423,13 @@ def register(app: typer.Typer) -> None:
             pairs=None, seed=seed, feedback=feedback, simulate=simulate, latency_ms=0.0,
             corrupt=[], endpoint=None, model=None, api_key_env=None, gguf=None, apis=[],
             metrics_port=metrics_port, metrics_host=metrics_host, allow_hosts=tuple(allow_host),
+            multi_turn=multi_turn or _multi_turn_only(stage),
         ).with_overrides(run_id=run)  # fmt: skip
         try:
             with serve_metrics(config.metrics_port, host=config.metrics_host):
-                if stage == "sampler":
+                if stage == "blueprint-sampler":
+                    anyio.run(_serve_blueprint_sampler, config)
+                elif stage == "sampler":
                     anyio.run(_serve_sampler, config)
                 else:
                     anyio.run(_serve, stage, config, group)
@@ -500,14 +526,44 @@ async def _serve_sampler(config: PipelineConfig) -> None:
     )
 
 
+def _multi_turn_only(stage: str) -> bool:
+    """Whether ``stage`` names a stage only the multi-turn pipeline has (the funnel is
+    both pipelines')."""
+    return stage == "blueprint-sampler" or (
+        stage in MULTI_TURN_STAGE_NAMES and stage not in STAGE_NAMES
+    )
+
+
+async def _serve_blueprint_sampler(config: PipelineConfig) -> None:
+    stop = anyio.Event()
+
+    async def watch() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                stop.set()
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
+        stats = await serve_blueprint_sampler(config, stop=stop)
+        tg.cancel_scope.cancel()
+    console.print(f"blueprint-sampler: produced={stats.produced} skipped={stats.skipped}")
+
+
 async def _serve(name: str, config: PipelineConfig, group: str | None) -> None:
     transport = open_transport(config)
+    multi_turn = config.multi_turn.enabled and name in MULTI_TURN_STAGE_NAMES
     async with AsyncExitStack() as stack:
         stack.push_async_callback(transport.aclose)
         # Every service creates the topics (existing ones are left as they are), so replicas
         # can start in any order: a stage started before the sampler used to exit with
         # TopicNotFound.
-        await transport.create_topics(list(PIPELINE), config.partitions)
-        stage = await build_stage(name, config, stack)
+        await transport.create_topics(
+            list(MULTI_TURN if multi_turn else PIPELINE), config.partitions
+        )
+        if multi_turn:
+            stage = await build_multi_turn_stage(name, config, stack)
+        else:
+            stage = await build_stage(name, config, stack)
         runner = StageRunner(stage, transport, group=group, handle_signals=True)
         await runner.run()

@@ -1,15 +1,23 @@
 """`apigen serve --allow-host`: a stage run as a service reaches the loopback/private hosts
-the user names, like `apigen run`, and a malformed entry is refused before it starts."""
+the user names, like `apigen run`, and a malformed entry is refused before it starts. The
+multi-turn stages are served with the multi-turn simulator, and the blueprint sampler
+service resumes without producing a task twice."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from typer.testing import CliRunner
 
 import streamer.cli._pipeline as pipeline_cli
 from streamer.cli._app import app
+from streamer.pipeline._build import open_transport
+from streamer.pipeline._config import PipelineConfig
+from streamer.pipeline._multi_turn_stages import make_blueprint_sampler
+from topics import BlueprintTask, Topic, TopicPartition, decode
 
 runner = CliRunner()
 
@@ -32,3 +40,66 @@ def test_allowed_hosts_reach_the_service_config(monkeypatch: pytest.MonkeyPatch)
     assert result.exit_code == 0, result.output
     [(stage, hosts)] = seen
     assert stage == "execution" and hosts[-2:] == ("127.0.0.1:8080", "10.0.0.5")
+
+
+def test_multi_turn_stages_are_served_with_the_multi_turn_simulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    async def serve(stage: str, config: Any, group: str | None) -> None:
+        seen.append((stage, config))
+
+    monkeypatch.setattr(pipeline_cli, "_serve", serve)
+    for argv in (
+        ["serve", "interplay", "--simulate"],
+        ["serve", "trajectory-checker"],
+        ["serve", "funnel", "--multi-turn"],
+        ["serve", "funnel"],
+    ):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 0, result.output
+    (_, interplay), (_, checker), (_, mt_funnel), (_, funnel) = seen
+    assert interplay.multi_turn.enabled and checker.multi_turn.enabled
+    # one simulated endpoint plays every part, as in `apigen run --multi-turn --simulate`
+    [sim] = interplay.generators
+    assert sim.kind == "simulated" and interplay.judges == (sim,)
+    assert mt_funnel.multi_turn.enabled and not funnel.multi_turn.enabled
+
+
+def test_an_unknown_stage_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["serve", "trajectory-chekcer", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown stage" in result.output and "trajectory-checker" in result.output
+
+
+def test_the_blueprint_sampler_service_resumes_without_duplicates(tmp_path: Path) -> None:
+    argv = ["serve", "blueprint-sampler", "--samples", "7", "--out", str(tmp_path)]
+    first = runner.invoke(app, argv)
+    assert first.exit_code == 0, first.output
+    assert "produced=7 skipped=0" in first.output
+    again = runner.invoke(app, [*argv[:3], "9", *argv[4:]])
+    assert again.exit_code == 0, again.output
+    assert "produced=2 skipped=7" in again.output
+    ids = anyio.run(_task_ids, PipelineConfig(out=tmp_path))
+    sampler = make_blueprint_sampler(PipelineConfig(out=tmp_path))
+    assert sorted(ids) == sorted(sampler.task_id(i) for i in range(1, 10))  # each once
+
+
+async def _task_ids(config: PipelineConfig) -> list[str]:
+    """Every task id on ``blueprint-tasks``, repeats kept."""
+    transport = open_transport(config)
+    try:
+        topic = Topic.BLUEPRINT_TASKS.value
+        partitions = (await transport.list_topics())[topic]
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        ids: list[str] = []
+        async with transport.consumer([topic], "test-read") as consumer:
+            ends = await consumer.end_offsets(tps)
+            while len(ids) < sum(ends.values()):
+                ids += [
+                    decode(r.value, BlueprintTask).meta.id for r in await consumer.poll(100, 0.5)
+                ]
+    finally:
+        await transport.aclose()
+    return ids
