@@ -508,7 +508,8 @@ async def _run_with_signals(
     return result[0]
 
 
-async def _serve_sampler(config: PipelineConfig) -> None:
+async def _until_signal(serve: Callable[[anyio.Event], Awaitable[T]]) -> T:
+    """``serve(stop)`` with ``stop`` set on SIGTERM or SIGINT."""
     stop = anyio.Event()
 
     async def watch() -> None:
@@ -519,8 +520,13 @@ async def _serve_sampler(config: PipelineConfig) -> None:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch)
-        stats = await serve_sampler(config, stop=stop)
+        result = await serve(stop)
         tg.cancel_scope.cancel()
+    return result
+
+
+async def _serve_sampler(config: PipelineConfig) -> None:
+    stats = await _until_signal(lambda stop: serve_sampler(config, stop=stop))
     console.print(
         f"sampler: produced={stats.produced} skipped={stats.skipped} verified={stats.verified}"
     )
@@ -535,18 +541,7 @@ def _multi_turn_only(stage: str) -> bool:
 
 
 async def _serve_blueprint_sampler(config: PipelineConfig) -> None:
-    stop = anyio.Event()
-
-    async def watch() -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for _ in signals:
-                stop.set()
-                return
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(watch)
-        stats = await serve_blueprint_sampler(config, stop=stop)
-        tg.cancel_scope.cancel()
+    stats = await _until_signal(lambda stop: serve_blueprint_sampler(config, stop=stop))
     console.print(f"blueprint-sampler: produced={stats.produced} skipped={stats.skipped}")
 
 
