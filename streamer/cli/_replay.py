@@ -21,6 +21,7 @@ from ..pipeline._model_config import ConfigError
 from ..pipeline._runs import recorded_run
 from ..replay._diff import DiffReport, diff_versions, resolve_version
 from ..replay._replay import (
+    MULTI_TURN_REPLAYABLE,
     REPLAYABLE,
     Bound,
     ReplayError,
@@ -58,7 +59,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("replay")
     def replay_command(
-        stage: Annotated[str, typer.Option(help=f"Stage to replay: {', '.join(REPLAYABLE)}.")],
+        stage: Annotated[
+            str,
+            typer.Option(
+                help=f"Stage to replay: {', '.join(REPLAYABLE)}; multi-turn: "
+                f"{', '.join(MULTI_TURN_REPLAYABLE)} ([multi_turn] in --config)."
+            ),
+        ],
         version: Annotated[str, typer.Option(help="Name of the new version (e.g. strict-v2).")],
         config_file: Annotated[
             Path | None,

@@ -1,14 +1,16 @@
 """Replays and diffs: retained topics through new checker versions.
 
-:func:`replay` runs format, execution or semantic stages of another version over a bounded
-window of a retained topic (:func:`run_bounded`), under their own consumer groups and
-version names; :func:`diff_versions` compares two versions' outcomes pair by pair.
+:func:`replay` runs format, execution or semantic stages (or a multi-turn checker) of
+another version over a bounded window of a retained topic (:func:`run_bounded`), under
+their own consumer groups and version names; :func:`diff_versions` compares two versions'
+outcomes pair by pair.
 
 May import ``pipeline`` and every part below it; not ``check`` or ``cli``.
 """
 
 from ._diff import DiffReport, Flip, diff_versions, resolve_version
 from ._replay import (
+    MULTI_TURN_REPLAYABLE,
     REPLAYABLE,
     Bound,
     ReplayError,
@@ -20,6 +22,7 @@ from ._replay import (
 )
 
 __all__ = [
+    "MULTI_TURN_REPLAYABLE",
     "REPLAYABLE",
     "Bound",
     "DiffReport",

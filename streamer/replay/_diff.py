@@ -7,7 +7,10 @@ explicit name (``strict-v2``) when only one configuration was replayed under it.
 Per checker stage, the outcome of a pair is ``pass`` (its event on the stage's pass topic)
 or the reason code of its reject. Pairs are matched across versions by lineage: the root
 sample id and the pair index (a format reject of a whole output, pair index -1, stands for
-every pair of that output). A stage is compared when both versions hold outcomes of it;
+every pair of that output). The multi-turn checkers (``blueprint-validator``,
+``trajectory-checker``) have no pairs: their outcomes are matched by the root task id and
+the draft's attempt (a task refined after a rejected draft has one outcome per draft), which
+stands in the pair index's place. A stage is compared when both versions hold outcomes of it;
 pairs only one version has (say, what a stricter format check let through to execution) are
 counted apart. Outcomes are deduplicated by event id, so re-delivered events count once.
 
@@ -32,7 +35,7 @@ import orjson
 
 from topics import Record, Topic, TopicPartition, Transport
 
-from ._replay import REPLAYABLE, ReplayError
+from ._replay import MULTI_TURN_REPLAYABLE, REPLAYABLE, ReplayError
 
 __all__ = [
     "DiffReport",
@@ -50,7 +53,16 @@ _PASS_TOPIC = {
     "format": Topic.FORMAT_PASS,
     "execution": Topic.EXEC_PASS,
     "semantic": Topic.SEMANTIC_PASS,
+    "blueprint-validator": Topic.BLUEPRINT_PASS,
+    "trajectory-checker": Topic.TRAJECTORY_PASS,
 }
+
+_TASK_PATH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "blueprint-validator": (("blueprint",), ()),
+    "trajectory-checker": (("trajectory", "blueprint", "blueprint"), ("blueprint", "blueprint")),
+}
+"""Per multi-turn checker: where the blueprint sits in its pass event and in the event
+its rejects carry (``rejected``), whose task's ``attempt`` is the outcome's index."""
 _HASH_SUFFIX = re.compile(r"-[0-9a-f]{8}$")
 
 Key = tuple[str, int]
@@ -195,7 +207,7 @@ def _outcome(data: Any, stage: str) -> tuple[str, Key, Outcome] | None:
     if meta.get("stage") != stage:
         return None
     event_id, sample_id = str(meta.get("id", "")), str(meta.get("sample_id", ""))
-    pair_index = data.get("pair_index", -1)
+    pair_index = _attempt(data, stage) if stage in _TASK_PATH else data.get("pair_index", -1)
     if not sample_id or not isinstance(pair_index, int):
         return None
     version = str(meta.get("stage_version", ""))
@@ -206,6 +218,17 @@ def _outcome(data: Any, stage: str) -> tuple[str, Key, Outcome] | None:
     else:
         outcome = Outcome(PASS, version, str(data.get("query", "")))
     return event_id, (sample_id, pair_index), outcome
+
+
+def _attempt(data: dict[str, Any], stage: str) -> int:
+    """The attempt of the draft a multi-turn outcome is about (-1 when it cannot be read)."""
+    in_pass, in_reject = _TASK_PATH[stage]
+    node: Any = data
+    for key in ("rejected", *in_reject) if "reason" in data else in_pass:
+        node = node.get(key) if isinstance(node, dict) else None
+    task = node.get("task") if isinstance(node, dict) else None
+    attempt = task.get("attempt", 0) if isinstance(task, dict) else -1
+    return attempt if isinstance(attempt, int) else -1
 
 
 async def read_outcomes(
@@ -301,13 +324,19 @@ async def diff_versions(
     a: str,
     b: str,
     *,
-    stages: Sequence[str] = REPLAYABLE,
+    stages: Sequence[str] = REPLAYABLE + MULTI_TURN_REPLAYABLE,
     examples_per_kind: int = 3,
 ) -> DiffReport:
-    """Per stage, how outcomes differ between version references ``a`` and ``b``."""
+    """Per stage, how outcomes differ between version references ``a`` and ``b``. A
+    multi-turn checker is compared only when ``b`` has its pass topic (reading ``rejects``
+    again for a pipeline that never ran would find nothing)."""
     va, vb = await resolve_version(transport, a), await resolve_version(transport, b)
+    topics = await transport.list_topics()
     diffs: list[StageDiff] = []
     for stage in stages:
+        passes = str(_PASS_TOPIC[stage]) if vb is None else Topic.versioned(_PASS_TOPIC[stage], vb)
+        if stage in MULTI_TURN_REPLAYABLE and passes not in topics:
+            continue
         outcomes_b = await read_outcomes(transport, vb, stage)
         if not outcomes_b:
             continue

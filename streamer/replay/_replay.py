@@ -1,7 +1,8 @@
 """Replay retained events through a new version of a checker, beside the live pipeline.
 
-A replay runs one changed stage (``format``, ``execution`` or ``semantic``) over the live
-input topic it reads, from a start to an end position, and writes what it produces to
+A replay runs one changed stage (``format``, ``execution`` or ``semantic``; of the multi-turn
+pipeline ``blueprint-validator`` or ``trajectory-checker``, :data:`MULTI_TURN_REPLAYABLE`)
+over the live input topic it reads, from a start to an end position, and writes what it produces to
 versioned topics (``format-pass.<version>``, ``rejects.<version>``, see
 :meth:`topics.Topic.versioned`); ``downstream`` continues through the later checkers, which
 then read and write the versioned topics. Nothing the live pipeline reads or writes changes:
@@ -62,6 +63,7 @@ from ..dataset._store import DatasetStore
 from ..llm._local import default_model_path
 from ..pipeline._build import load_library, open_execution, open_semantic
 from ..pipeline._config import PipelineConfig
+from ..pipeline._multi_turn_stages import build_multi_turn_stage
 from ..pipeline._runs import RunScoped
 from ..pipeline._versions import VERSION_NAMES, format_stage, judge_models
 from ..runtime._runner import RunnerSettings, StageRunner
@@ -70,6 +72,7 @@ from ..stages import DatasetSink, FunnelSink
 from ._expired import ExpiredStart, expired_start
 
 __all__ = [
+    "MULTI_TURN_REPLAYABLE",
     "REPLAYABLE",
     "Bound",
     "ExpiredStart",
@@ -90,10 +93,20 @@ log = logging.getLogger("apigen.replay")
 REPLAYABLE = ("format", "execution", "semantic")
 """The stages a replay can change, in pipeline order."""
 
+MULTI_TURN_REPLAYABLE = ("blueprint-validator", "trajectory-checker")
+"""The multi-turn checkers a replay can change, each alone: what follows the validator is
+the interplay, a generator (never replayed), and the trajectory checker is the last."""
+
+_CHAINS: tuple[tuple[str, ...], ...] = (REPLAYABLE, *((n,) for n in MULTI_TURN_REPLAYABLE))
+"""Runs of stages one replay may cover, in order."""
+
 _OUTPUTS: dict[str, tuple[Topic, ...]] = {
     "format": (Topic.FORMAT_PASS, Topic.REJECTS),
     "execution": (Topic.EXEC_PASS, Topic.REJECTS),
     "semantic": (Topic.SEMANTIC_PASS, Topic.REJECTS),
+    # The validator's refined tasks too: on the live topic the live writer would draft them.
+    "blueprint-validator": (Topic.BLUEPRINT_PASS, Topic.REJECTS, Topic.BLUEPRINT_TASKS),
+    "trajectory-checker": (Topic.TRAJECTORY_PASS, Topic.REJECTS),
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,100}$")
 
@@ -105,8 +118,9 @@ class ReplayError(ValueError):
     ``invalid_position`` (a ``--from``/``--until`` that is no offset or timestamp),
     ``unknown_stage``, ``no_input`` (the input topic does not exist),
     ``unknown_version`` / ``ambiguous_version`` (a version reference matches no / several
-    replays), ``no_judge`` (the semantic stage would judge with the local model, which is
-    not installed).
+    replays), ``no_judge`` (the semantic stage or the blueprint validator's committee would
+    judge with the local model, which is not installed), ``no_downstream`` (a multi-turn
+    checker has no later checker to continue through).
     """
 
     def __init__(self, reason: str, message: str) -> None:
@@ -467,8 +481,13 @@ async def replay(
     if not stages:
         raise ReplayError("unknown_stage", "nothing to replay")
     names = [s.name for s in stages]
-    if names != list(REPLAYABLE[REPLAYABLE.index(names[0]) :][: len(names)]):
-        raise ReplayError("unknown_stage", f"{names}: expected consecutive stages of {REPLAYABLE}")
+    chain = next((c for c in _CHAINS if names[0] in c), ())
+    if not chain or names != list(chain[chain.index(names[0]) :][: len(names)]):
+        raise ReplayError(
+            "unknown_stage",
+            f"{names}: expected consecutive stages of {REPLAYABLE}, or one of "
+            f"{MULTI_TURN_REPLAYABLE}",
+        )
     version = stages[0].version
     check_version_name(version)
     live = await transport.list_topics()
@@ -540,9 +559,14 @@ async def build_replay_stages(
     """The changed ``stage`` named ``version_name`` from ``config`` (its rules, judges and
     prompt), then, with ``downstream``, the later checkers as ``config`` has them. Resources
     (executors, judge clients) are entered on ``stack``. With ``config.run_id`` they read
-    only that run's events (:class:`~streamer.pipeline._runs.RunScoped`)."""
+    only that run's events (:class:`~streamer.pipeline._runs.RunScoped`). A multi-turn
+    checker is built as ``apigen run --multi-turn`` builds it, from ``config.multi_turn``
+    (:mod:`streamer.pipeline._multi_turn_stages`)."""
+    if stage in MULTI_TURN_REPLAYABLE:
+        return [await _multi_turn_stage(config, stack, stage, version_name, downstream)]
     if stage not in REPLAYABLE:
-        raise ReplayError("unknown_stage", f"{stage!r}: choose one of {list(REPLAYABLE)}")
+        known = list(REPLAYABLE) + list(MULTI_TURN_REPLAYABLE)
+        raise ReplayError("unknown_stage", f"{stage!r}: choose one of {known}")
     check_version_name(version_name)
     chosen = REPLAYABLE[REPLAYABLE.index(stage) :] if downstream else (stage,)
     built: list[Stage] = []
@@ -565,6 +589,23 @@ async def build_replay_stages(
     if config.run_id:
         return [RunScoped(s, config.run_id) for s in built]
     return built
+
+
+async def _multi_turn_stage(
+    config: PipelineConfig, stack: AsyncExitStack, stage: str, version_name: str, downstream: bool
+) -> Stage:
+    """The changed multi-turn checker ``stage`` named ``version_name``."""
+    if downstream:
+        raise ReplayError(
+            "no_downstream",
+            f"{stage}: no later checker to continue through (after the validator comes the "
+            "interplay, a generator, which is never replayed; replay trajectory-checker over "
+            "the live trajectories instead)",
+        )
+    check_version_name(version_name)
+    if stage == "blueprint-validator" and config.multi_turn.reviewers:
+        _check_judges(config)
+    return await build_multi_turn_stage(stage, config, stack, version_name=version_name)
 
 
 def _check_judges(config: PipelineConfig) -> None:
