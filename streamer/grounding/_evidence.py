@@ -28,9 +28,10 @@ unnamed function    a called function's name shares no word with the query, apar
 
 Reading statements is deliberately greedy (any number, any capitalized word inside a
 sentence): a statement read by mistake can only make evidence, so its cost is a reject the
-rules would have made anyway, never a wrong value let through. With no evidence the rules
-cannot decide; without a judge, ``apigen check`` reports such a call ``unverified`` (see
-:mod:`streamer.stages._semantic`).
+rules would have made anyway, never a wrong value let through. For the same reason a record
+with more than :data:`MAX_PAIRS` statement-value pairs is not weighed: its size counts as
+evidence. With no evidence the rules cannot decide; without a judge, ``apigen check``
+reports such a call ``unverified`` (see :mod:`streamer.stages._semantic`).
 
 Usage::
 
@@ -51,7 +52,7 @@ from ._documented import is_documented_default
 from ._grounding import Mentions, argument_values
 from ._written import normalize_text, number_spans
 
-__all__ = ["evidence_against", "unnamed_functions", "unused_statements"]
+__all__ = ["MAX_PAIRS", "evidence_against", "unnamed_functions", "unused_statements"]
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 _QUOTED = re.compile(r"""(?:^|(?<=[\s(\[{:=,]))(["'])(.{2,200}?)\1(?=$|[\s.,;:!?)\]}])""")
@@ -75,6 +76,12 @@ _GENERIC = frozenset(
 _CODE = re.compile(r"(?=[A-Z0-9]*[A-Z])[A-Z0-9]{2,8}")
 _IDENTIFIER_WORDS = frozenset({"id", "ids", "identifier", "uuid", "guid", "key", "pk"})
 _SHOWN = 3
+MAX_PAIRS = 2_000
+"""Statement-value pairs :func:`evidence_against` weighs at most: each is a grounding
+question (up to some 80 us), so a hostile record (thousands of names against thousands of
+values) would cost minutes. A larger record counts as evidence against its calls, so
+APIGen's reject applies to it. Real records stay far below: on the BFCL and glaive files
+the median is 6 pairs, the largest 1,764."""
 
 
 def _abbreviation(word: str) -> bool:
@@ -91,7 +98,8 @@ def _names(query: str) -> Iterator[str]:
         pieces = _AFTER_STOP.split(m[0])
         for n, piece in enumerate(pieces):
             words = piece.split(" ")
-            if (n == 0 and _SENTENCE_START.search(query, 0, m.start())) or (
+            start = m.start()
+            if (n == 0 and _SENTENCE_START.search(query, max(0, start - 16), start)) or (
                 n > 0 and not _abbreviation(pieces[n - 1].split(" ")[-1])
             ):
                 words = words[1:]
@@ -143,14 +151,19 @@ def _number(reading: Decimal) -> int | float:
 
 def unused_statements(query: str, calls: Sequence[Call], tools: Sequence[Tool]) -> list[str]:
     """The values ``query`` states that no argument of ``calls`` uses, in query order."""
-    leaves = _arguments(calls, tools)
+    return _unused(query, list(_statements(query)), _arguments(calls, tools))
+
+
+def _unused(
+    query: str, statements: list[tuple[str, list[Decimal]]], leaves: list[tuple[Any, str]]
+) -> list[str]:
     written = Mentions(" ; ".join(str(v) for v, _ in leaves))
     # a documented default is grounded by any text: it uses no statement
     chosen = [(v, hint) for v, hint in leaves if not is_documented_default(v, hint)]
     mentions = Mentions(query)
     coded = any(_opaque(v, hint) and not mentions.grounds(v) for v, hint in leaves)
     unused: list[str] = []
-    for text, readings in _statements(query):
+    for text, readings in statements:
         if coded and not readings:
             continue
         said = Mentions(text)
@@ -180,8 +193,14 @@ def unnamed_functions(query: str, calls: Sequence[Call]) -> list[str]:
 def evidence_against(query: str, calls: Sequence[Call], tools: Sequence[Tool]) -> str | None:
     """Why ``query`` speaks against ``calls`` (a message naming what), or None when it
     states nothing the calls leave unused and names every called function."""
+    statements, leaves = list(_statements(query)), _arguments(calls, tools)
+    if len(statements) * len(leaves) > MAX_PAIRS:
+        return (
+            f"{len(statements)} statements of the query and {len(leaves)} argument values are"
+            f" more than {MAX_PAIRS:,} pairs to weigh"
+        )
     found: list[str] = []
-    unused = unused_statements(query, calls, tools)
+    unused = _unused(query, statements, leaves)
     if unused:
         shown = ", ".join(repr(s) for s in unused[:_SHOWN])
         more = f" (and {len(unused) - _SHOWN} more)" if len(unused) > _SHOWN else ""

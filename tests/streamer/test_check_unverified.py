@@ -15,12 +15,19 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bench import _judge_labels
 from streamer.check import CheckResult, CheckSettings, open_checker, read_items, run_check
 from streamer.cli._app import app
-from streamer.grounding._evidence import evidence_against, unnamed_functions, unused_statements
+from streamer.grounding._evidence import (
+    MAX_PAIRS,
+    evidence_against,
+    unnamed_functions,
+    unused_statements,
+)
 from streamer.stages import SemanticChecker, SemanticRules, rule_check
 from streamer.stages._semantic import Unverified
 from topics import Call, CallResult, EventMeta, ExecPass, QueryStyle, Reject, Sample, Tool
@@ -121,6 +128,35 @@ def test_a_standard_code_may_stand_for_a_name_an_identifier_may_not() -> None:
     ]
     numbers = [Call("get_airport", {"icao_code": "EDDF"})]  # a code names no number
     assert unused_statements("The airport at gate 12.", numbers, [airport]) == ["12"]
+
+
+def test_a_record_too_large_to_weigh_is_evidence_against_itself() -> None:
+    query = " ".join(f"I met Name{i} there." for i in range(200))
+    calls = [Call("f", {f"a{j}": f"value {j}" for j in range(20)})]
+    assert len(unused_statements(query, calls, [])) == 200  # weighed when asked directly
+    found = evidence_against(query, calls, [])
+    assert found is not None and f"more than {MAX_PAIRS:,} pairs to weigh" in found
+
+
+_SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=40)
+_JSON = st.recursive(
+    _SCALARS | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    query=st.text(max_size=300) | st.sampled_from([DECK, "ID 3726", "'a' \"b\" Cc. Dd 1e999"]),
+    arguments=st.dictionaries(st.text(max_size=10), _JSON, max_size=5),
+    name=st.text(max_size=20),
+)
+def test_any_query_and_arguments_give_an_answer_never_an_error(
+    query: str, arguments: dict[str, Any], name: str
+) -> None:
+    found = evidence_against(query, [Call(name, arguments)], [PROBABILITY])
+    assert found is None or isinstance(found, str)
 
 
 def test_sentence_starts_pronouns_and_quotes() -> None:
