@@ -63,9 +63,11 @@ def write_trajectory_card(
     funnel: DatasetStore,
     out: Path,
     models: Mapping[str, Sequence[str]],
+    tasks: int | None = None,
 ) -> Path:
     """Write ``out/README.md`` for the trajectories in ``store`` and the rejects in
-    ``funnel``; ``models``: the model names by part (writer, reviewers, user, agent)."""
+    ``funnel``; ``models``: the model names by part (writer, reviewers, user, agent);
+    ``tasks``: how many blueprint tasks the run finished (None: not stated)."""
     summary = trajectory_summary(store)
     kept = int(summary["trajectories"])
     rejects: Counter[tuple[str, str]] = Counter()
@@ -84,7 +86,8 @@ def write_trajectory_card(
         "Models whose name starts with `simulated` are the simulated endpoint, a test double,",
         "not a real LLM.",
         "",
-        f"- Trajectories: **{kept}**",
+        f"- Trajectories: **{kept}**"
+        + (f" of {tasks} tasks ({tasks - kept} rejected for good)" if tasks is not None else ""),
         f"- Average user turns: {summary['avg_user_turns']:.2f}; average actions: "
         f"{summary['avg_actions']:.2f}",
     ]
@@ -98,6 +101,8 @@ def write_trajectory_card(
             f"| {_cell(name)} | {d['trajectories']} | {d['avg_user_turns']:.2f} "
             f"| {d['avg_actions']:.2f} |"
         )
+    if not summary["domains"]:
+        lines.append("| none | 0 | - | - |")
     lines += ["", "## Funnel", ""]
     lines.append(f"{kept} trajectories verified; rejects by stage and reason:")
     lines += ["", "| stage | reason | rejects |", "| --- | --- | ---: |"]
@@ -109,9 +114,9 @@ def write_trajectory_card(
     if refined:
         lines += [
             "",
-            f"The validator's {refined} rejects are drafts: while a task had refinement rounds",
-            "left, a rejected draft was sent back to the writer with the objections, so a task",
-            "may appear there and still end as a verified trajectory.",
+            f"The validator's {refined} rejects count drafts, not tasks: while a task had",
+            "refinement rounds left, its rejected draft went back to the writer with the",
+            "objections, and the task ended with its last draft's outcome.",
         ]
     lines += ["", "## Files", ""]
     for name in _ORDER:

@@ -118,7 +118,9 @@ async def run_multi_turn(
     funnel = DatasetStore(config.out / "dataset.db", near_threshold=0)
     try:
         files = export_trajectories(store, config.out)
-        files["card"] = write_trajectory_card(store, funnel, config.out, models)
+        files["card"] = write_trajectory_card(
+            store, funnel, config.out, models, tasks=progress.completed
+        )
         kept = store.count()
     finally:
         store.close()
