@@ -42,6 +42,18 @@ class Prometheus:
         results: list[dict[str, Any]] = body["data"]["result"]
         return results
 
+    def had_series(self, promql: str, start: float, end: float, step: float = 2) -> bool:
+        """Whether ``promql`` returned series at any ``step`` seconds from ``start`` to
+        ``end`` (Unix seconds), as a dashboard over that time range would draw them."""
+        response = httpx.get(
+            f"{self.base_url}/api/v1/query_range",
+            params={"query": promql, "start": start, "end": end, "step": step},
+            timeout=30,
+        )
+        body: dict[str, Any] = response.json()
+        assert body["status"] == "success", f"{promql}: {body}"
+        return bool(body["data"]["result"])
+
     def value(self, promql: str) -> float | None:
         """The value of a query with one series (None when it has none)."""
         results = self.results(promql)

@@ -23,12 +23,18 @@ CORRUPTIONS = {"wrong_type": 0.15, "unknown_function": 0.1, "invalid_json": 0.05
 class Services:
     simulator_url: str  # ends in /v1
     rest_url: str
+    _started: tuple[tuple[subprocess.Popen[bytes], str, Path], ...] = ()
 
     @property
     def targets(self) -> list[str]:
         """``host:port`` of both, for a scrape config."""
         return [self.simulator_url.removeprefix("http://").removesuffix("/v1"),
                 self.rest_url.removeprefix("http://")]  # fmt: skip
+
+    def wait_ready(self) -> None:
+        """Until both answer at ``/metrics``."""
+        for process, base, log in self._started:
+            wait_ready(process, f"{base}/metrics", log)
 
 
 def _start(args: Sequence[str], port: int, log: IO[str]) -> subprocess.Popen[bytes]:
@@ -40,8 +46,11 @@ def _start(args: Sequence[str], port: int, log: IO[str]) -> subprocess.Popen[byt
 
 
 @contextmanager
-def running_services(tmp_path: Path, latency_ms: float = 20) -> Iterator[Services]:
-    """Both services on free ports (started side by side) until the block ends."""
+def running_services(
+    tmp_path: Path, latency_ms: float = 20, *, wait: bool = True
+) -> Iterator[Services]:
+    """Both services on free ports (started side by side) until the block ends; ready
+    unless ``wait`` is false (then call :meth:`Services.wait_ready`)."""
     corrupt = [arg for kind, rate in CORRUPTIONS.items() for arg in ("--corrupt", f"{kind}={rate}")]
     commands = {
         "simulator": ["simulate-llm", "--latency-ms", str(latency_ms), "--seed", "7", *corrupt],
@@ -54,8 +63,11 @@ def running_services(tmp_path: Path, latency_ms: float = 20) -> Iterator[Service
             process = _start(args, port, stack.enter_context(log.open("w")))
             stack.callback(stop, process)  # stopped before its log closes
             started[name] = (process, f"http://127.0.0.1:{port}", log)
-        for process, base, log in started.values():
-            wait_ready(process, f"{base}/metrics", log)
-        yield Services(
-            simulator_url=f"{started['simulator'][1]}/v1", rest_url=started["rest-service"][1]
+        services = Services(
+            simulator_url=f"{started['simulator'][1]}/v1",
+            rest_url=started["rest-service"][1],
+            _started=tuple(started.values()),
         )
+        if wait:
+            services.wait_ready()
+        yield services

@@ -1,12 +1,19 @@
-"""Fixtures for the monitoring tests: the real Prometheus binaries and repository paths."""
+"""Fixtures for the monitoring tests: the real Prometheus binaries, repository paths, and a
+live set-up (the services as processes of their own, and Prometheus scraping them)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from ._prometheus import Prometheus
+    from ._services import Services
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "rules" / "apigen.yml"
@@ -32,3 +39,19 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def prometheus_bin() -> str:
     return _binary("prometheus")
+
+
+@pytest.fixture
+def live(prometheus_bin: str, tmp_path: Path) -> Iterator[tuple[Prometheus, int, Services]]:
+    """``apigen simulate-llm`` and ``apigen rest-service`` running, and Prometheus scraping
+    them (job ``apigen-services``) and 127.0.0.1:<metrics port> (job ``apigen``), for the
+    test to serve a run's ``/metrics`` on; yields (Prometheus, metrics port, services)."""
+    from ._prometheus import free_port, running_prometheus  # they import this module
+    from ._services import running_services
+
+    metrics_port = free_port()
+    with running_services(tmp_path, wait=False) as services:  # starting meanwhile
+        jobs = {"apigen": [f"127.0.0.1:{metrics_port}"], "apigen-services": services.targets}
+        with running_prometheus(prometheus_bin, tmp_path, jobs) as server:
+            services.wait_ready()
+            yield server, metrics_port, services

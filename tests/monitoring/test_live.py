@@ -13,7 +13,6 @@ The same with the stages spread over processes: ``test_processes_live``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -23,7 +22,7 @@ import pytest
 from streamer.pipeline._run import run_pipeline
 from streamer.runtime._metrics import serve_metrics
 
-from ._prometheus import Prometheus, free_port, running_prometheus
+from ._prometheus import Prometheus
 from ._scenario import (
     check_rules,
     every_expression,
@@ -32,19 +31,9 @@ from ._scenario import (
     pipeline_config,
     rest_calls_with_a_cache_hit,
 )
-from ._services import Services, running_services
+from ._services import Services
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def live(prometheus_bin: str, tmp_path: Path) -> Iterator[tuple[Prometheus, int, Services]]:
-    """Prometheus scraping the services and 127.0.0.1:<metrics port> (yielded with them)."""
-    metrics_port = free_port()
-    with running_services(tmp_path) as services:
-        jobs = {"apigen": [f"127.0.0.1:{metrics_port}"], "apigen-services": services.targets}
-        with running_prometheus(prometheus_bin, tmp_path, jobs) as server:
-            yield server, metrics_port, services
 
 
 def _check_live(server: Prometheus, promtool: str, exposition: str) -> None:
