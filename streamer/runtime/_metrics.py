@@ -13,7 +13,9 @@ As a guard against a misbehaving producer, a label takes at most :data:`MAX_LABE
 distinct values per family; later ones are recorded as ``other``.
 
 Families (every stage family carries ``stage`` and ``version``, the stage version string,
-so a replay under a new version shows side by side with the old one)::
+so a replay under a new version shows side by side with the old one; so does every LLM
+family, with the stage that made the call — :func:`~executors._metric_scope.metric_scope`,
+``none`` outside a stage)::
 
     apigen_build_info{apigen_version, python_version, stage, version}      1 per running stage
     apigen_stage_consumed_total{stage, version}           input events received
@@ -33,6 +35,10 @@ so a replay under a new version shows side by side with the old one)::
     apigen_llm_cost_usd_total{endpoint, model}
     apigen_llm_rate_limit_wait_seconds_total{endpoint, model}
     apigen_llm_retries_total{endpoint, model}
+
+The gauges declare how the children of ``apigen run --processes`` add up when the run
+serves their metrics with its own (:mod:`~streamer.runtime._child_metrics`): ``livesum``
+for in-flight events and lag, ``livemax`` for the others; a stopped child's go with it.
 
 Usage::
 
