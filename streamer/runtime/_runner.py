@@ -42,12 +42,14 @@ from topics import (
     Message,
     Producer,
     Record,
+    Reject,
     TopicPartition,
     Transport,
     TransportError,
     decode,
 )
 
+from ._decoded import shared_decoded
 from ._metrics import partitions_lag, pipeline_metrics
 from ._offsets import OffsetTracker
 from ._stage import (
@@ -159,6 +161,7 @@ class StageRunner:
         self._consumer: Consumer | None = None
         self._paused = False
         self._metrics = pipeline_metrics().stage(stage.name, stage.version)
+        self._decoded = shared_decoded()
 
     def stop(self) -> None:
         """Ask the runner to stop polling, drain in-flight work, commit and leave."""
@@ -179,7 +182,12 @@ class StageRunner:
     async def run(self) -> None:
         """Run until :meth:`stop` (or a signal when ``handle_signals``)."""
         # Executor and LLM metrics recorded by this stage's tasks carry its name and version.
-        with metric_scope(self.stage.name, self.stage.version):
+        # The decoded-events cache is taken now, so a test can swap the process-wide one.
+        self._decoded = shared_decoded()
+        with (
+            metric_scope(self.stage.name, self.stage.version),
+            self._decoded.reading(self.input_topic, self.group),
+        ):
             await self._run()
 
     async def _run(self) -> None:
@@ -302,9 +310,10 @@ class StageRunner:
 
     async def _handle(self, record: Record) -> list[Message]:
         stage = self.stage
-        event: Any = None
+        event: Any = self._decoded.take(record.value, stage.input_type)
         try:
-            event = decode(record.value, stage.input_type)
+            if event is None:
+                event = decode(record.value, stage.input_type)
         except MalformedEvent as exc:
             outputs: Sequence[Output] = [
                 make_reject(
@@ -357,7 +366,12 @@ class StageRunner:
                 )  # fmt: skip
             kept.append(out)
             key = (out.event.meta.sample_id or out.event.meta.id).encode()
-            messages.append(Message(self._output_topic(out.topic), data, key=key))
+            topic = self._output_topic(out.topic)
+            # A reject holds its input event in a JSON field, which decoding turns into a
+            # dict: sharing it would hand readers another type than the log does.
+            if not isinstance(out.event, Reject):
+                self._decoded.put(topic, data, out.event)
+            messages.append(Message(topic, data, key=key))
         return kept, messages
 
     async def _produce_loop(
