@@ -30,7 +30,7 @@ reason ``judge_<outage>``; never a pass or a fail: the record was not wrong),
 ``unverified`` (no judge, and the semantic rules found argument values the query does not
 state with nothing in the query against the calls, so only a judge could decide: stage
 ``semantic``, reason ``ungrounded_arguments``; see :mod:`streamer.stages._semantic`; never a
-pass or a fail).
+pass or a fail; with a judge, the judge decides such a record).
 
 Failures of the infrastructure are not verdicts on the data: a judge endpoint that refuses
 the credentials stops the check at once (:class:`~streamer.runtime.StageHalted` with reason
@@ -127,9 +127,10 @@ class CheckSettings:
       dataset may hold) and as many calls per answer as the reading limit.
     semantic_rules: the semantic stage's rules.
     judge: the LLM judge of the semantic stage (None: rules only).
-    unverified: without a judge, a record whose argument values the rules cannot ground,
-      and whose query states nothing against its calls, is ``unverified`` (True) rather
-      than failed as ``ungrounded_arguments`` (False: the pipeline's APIGen rule).
+    unverified: a record whose argument values the rules cannot ground, and whose query
+      states nothing against its calls, is ``unverified`` without a judge and the judge's
+      to decide with one (True), rather than failed as ``ungrounded_arguments`` (False:
+      the pipeline's APIGen rule).
     concurrency: records checked at once.
     python_workers: worker processes of the Python executor (shared by every record).
     exec_timeout_s: seconds one call may run.
@@ -298,7 +299,7 @@ class Checker:
             [judge] if judge is not None else [],
             rules=settings.semantic_rules,
             pause_on_outage=False,  # a check reports what it could not judge, then ends
-            unverified_without_judge=settings.unverified,
+            weigh_evidence=settings.unverified,
         )
 
     def __repr__(self) -> str:

@@ -18,9 +18,10 @@ a name) that no argument uses, or names no word of a called function. Without su
 evidence the missing values may be knowledge the query relies on ("a deck of cards": 52,
 4) as well as made up; the rules cannot tell, so the stage raises :class:`Unverified`
 (reason ``ungrounded_arguments``) and ``apigen check`` reports the record ``unverified``:
-not a pass, not a fail, for a judge to decide. This applies only when the stage is built
-with ``unverified_without_judge=True`` and has no judge; the pipeline always has a judge
-and keeps APIGen's rule: ungrounded values are rejected before any judge sees them.
+not a pass, not a fail, for a judge to decide; with a judge, the judge decides such a pair
+instead of the rule. This applies only when the stage is built with ``weigh_evidence=True``
+(``apigen check``); the pipeline, which always has a judge, keeps APIGen's rule: ungrounded
+values are rejected before any judge sees them.
 
 Judge reason codes: ``judge_rejected`` (the verdict, or the quorum, says no) and
 ``judge_<reason>`` when the judge call failed for this request (``judge_bad_request``) or its
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
@@ -295,15 +296,15 @@ class SemanticChecker:
     prompt: the judge prompt (the compact one suits small local models).
     pause_on_outage: wait out a judge endpoint's outage (True, the pipeline) or raise
       :class:`JudgeUnavailable` for a pair it leaves undecided (False, ``apigen check``).
-    unverified_without_judge: with no judges, raise :class:`Unverified` for ungrounded
-      values the query gives no evidence against, instead of rejecting them (``apigen
-      check``); False (the pipeline) keeps APIGen's reject.
+    weigh_evidence: reject ungrounded values only when the query gives evidence against
+      the calls; without evidence the judges decide, or, with none, the stage raises
+      :class:`Unverified` (``apigen check``). False (the pipeline) keeps APIGen's reject.
     config: further settings that decide verdicts (e.g. the judges' models and endpoints,
       see :mod:`streamer.pipeline._versions`), hashed into the version; never secrets.
 
-    Every setting but ``batch_linger_s`` and ``pause_on_outage`` (timing only) and
-    ``unverified_without_judge`` (it raises instead of emitting an event, so nothing it
-    decides is stored) is part of the version.
+    Every setting but ``batch_linger_s`` and ``pause_on_outage`` (timing only) is part of
+    the version (``weigh_evidence`` only when set, so the pipeline's versions stay as they
+    were).
     """
 
     name = "semantic"
@@ -324,10 +325,10 @@ class SemanticChecker:
         version_name: str = "semantic-v1",
         config: object = None,
         pause_on_outage: bool = True,
-        unverified_without_judge: bool = False,
+        weigh_evidence: bool = False,
     ) -> None:
         self.rules = rules or SemanticRules()
-        self.unverified_without_judge = unverified_without_judge
+        self.weigh_evidence = weigh_evidence
         self.quorum = quorum if quorum is not None else len(judges) // 2 + 1
         if judges and not 1 <= self.quorum <= len(judges):
             raise ValueError(f"quorum {self.quorum} is not within 1..{len(judges)} judges")
@@ -354,6 +355,7 @@ class SemanticChecker:
                 "max_tokens_per_verdict": max_tokens_per_verdict,
                 "temperature": temperature,
                 "config": config,
+                **({"weigh_evidence": True} if weigh_evidence else {}),
             },
         )
 
@@ -361,13 +363,16 @@ class SemanticChecker:
         broken = rule_check(event, self.rules)
         if broken:
             reason, message = broken
-            undecidable = self.unverified_without_judge and not self._batchers
-            if reason == "ungrounded_arguments" and undecidable:
+            if reason == "ungrounded_arguments" and self.weigh_evidence:
                 against = evidence_against(event.query, event.calls, event.sample.tools)
-                if against is None:
+                if against is None and not self._batchers:
                     raise Unverified(reason, f"not decidable without a judge: {message}")
-                message = f"{message}; {against}"
-            return [self._reject(event, reason, message)]
+                if against is None:  # the judges decide; the rules after this one still apply
+                    broken = rule_check(event, replace(self.rules, max_ungrounded=1.0))
+                else:
+                    broken = (reason, f"{message}; {against}")
+        if broken:
+            return [self._reject(event, *broken)]
         verdicts: list[Verdict] = []
         if self._batchers:
             item = JudgeItem(query=event.query, calls=event.calls, results=event.results)

@@ -30,7 +30,17 @@ from streamer.grounding._evidence import (
 )
 from streamer.stages import SemanticChecker, SemanticRules, rule_check
 from streamer.stages._semantic import Unverified
-from topics import Call, CallResult, EventMeta, ExecPass, QueryStyle, Reject, Sample, Tool
+from topics import (
+    Call,
+    CallResult,
+    EventMeta,
+    ExecPass,
+    QueryStyle,
+    Reject,
+    Sample,
+    SemanticPass,
+    Tool,
+)
 
 from ..shared_data import needs_shared
 from .fakes import FakeModel
@@ -204,7 +214,7 @@ DECK_EVENT = _event(DECK, PROBABILITY, {"total_outcomes": 52, "favorable_outcome
 
 @pytest.mark.anyio
 async def test_without_a_judge_the_stage_leaves_undecidable_values_unverified() -> None:
-    checker = SemanticChecker(unverified_without_judge=True)
+    checker = SemanticChecker(weigh_evidence=True)
     with pytest.raises(Unverified) as info:
         await checker.process(DECK_EVENT)
     assert info.value.reason == "ungrounded_arguments"
@@ -219,15 +229,34 @@ async def test_without_a_judge_the_stage_leaves_undecidable_values_unverified() 
 
 
 @pytest.mark.anyio
-async def test_the_pipeline_and_a_judge_keep_the_apigen_rule() -> None:
+async def test_the_pipeline_keeps_the_apigen_rule() -> None:
     [out] = await SemanticChecker().process(DECK_EVENT)  # the pipeline's default
     assert isinstance(out.event, Reject) and out.event.reason == "ungrounded_arguments"
-    judge = FakeModel("judge", lambda m, s: {"verdicts": [{"index": 0, "passed": True}]})
-    with_judge = SemanticChecker([judge], batch_linger_s=0, unverified_without_judge=True)
-    [out] = await with_judge.process(DECK_EVENT)
+    weighing = SemanticChecker(weigh_evidence=True)
+    assert weighing.version != SemanticChecker().version  # it decides verdicts
+
+
+def _yes(messages: Any, schema: dict[str, Any]) -> Any:
+    return {"verdicts": [{"index": 0, "passed": True, "reasoning": "52 cards, 4 kings"}]}
+
+
+@pytest.mark.anyio
+async def test_with_a_judge_the_judge_decides_what_the_rules_cannot() -> None:
+    judge = FakeModel("judge", _yes)
+    checker = SemanticChecker([judge], batch_linger_s=0, weigh_evidence=True)
+    [out] = await checker.process(DECK_EVENT)
+    assert isinstance(out.event, SemanticPass) and len(judge.calls) == 1
+    # with evidence the rule still rejects, and no judge is asked
+    [out] = await checker.process(_event("ID 3726", PROVIDERS, {"province_id": 1}))
     assert isinstance(out.event, Reject) and out.event.reason == "ungrounded_arguments"
-    assert judge.calls == []  # the rule decided before the judge
-    assert SemanticChecker(unverified_without_judge=True).version == SemanticChecker().version
+    assert len(judge.calls) == 1
+    # the rules after the deferred one still apply: two numbered requests, one call
+    query = "A deck of cards: 1) the probability of a king, 2) of a heart."
+    tool = _tool("calculate_probability", "")
+    arguments = {"total": 52, "kings": 4, "hearts": 13, "first": 1, "second": 2}
+    [out] = await checker.process(_event(query, tool, arguments))
+    assert isinstance(out.event, Reject) and out.event.reason == "missing_calls"
+    assert len(judge.calls) == 1
 
 
 # --- apigen check ----------------------------------------------------------------------------
