@@ -21,16 +21,20 @@ STAGES = ("generator", "format", "execution", "semantic", "sink", "funnel")
 class Services:
     """One ``apigen serve`` process per stage; logs go to ``<out>/<stage>-<n>.log``."""
 
-    def __init__(self, out: Path, kafka: str | None = None) -> None:
+    def __init__(
+        self, out: Path, kafka: str | None = None, args: tuple[str, ...] = ("--simulate",)
+    ) -> None:
+        """``args``: what each ``apigen serve STAGE`` gets besides ``--out`` and ``--kafka``."""
         self.out = out
         self.kafka = kafka
+        self.args = args
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.dead: list[subprocess.Popen[bytes]] = []
         self.logs_of: dict[str, Path] = {}
 
     def start(self, stage: str) -> None:
         args = [sys.executable, "-m", "streamer", "serve", stage, "--out", str(self.out),
-                "--simulate"] + (["--kafka", self.kafka] if self.kafka else [])  # fmt: skip
+                *self.args] + (["--kafka", self.kafka] if self.kafka else [])  # fmt: skip
         self.out.mkdir(parents=True, exist_ok=True)
         n = len(list(self.out.glob(f"{stage}-*.log")))
         self.logs_of[stage] = self.out / f"{stage}-{n}.log"
