@@ -31,6 +31,7 @@ from ..replay._replay import (
     materialize,
     replay,
 )
+from ..runtime._metrics import serve_metrics
 from ..runtime._runner import RunnerSettings
 
 __all__ = ["export_version", "register"]
@@ -96,6 +97,16 @@ def register(app: typer.Typer) -> None:
                 "config's out directory, else every run's)."
             ),
         ] = None,
+        metrics_port: Annotated[
+            int,
+            typer.Option(
+                help="Serve Prometheus /metrics on this port while replaying (0: off; not "
+                "the config's metrics.port, which the live stages hold)."
+            ),
+        ] = 0,
+        metrics_host: Annotated[
+            str, typer.Option(help="Interface for /metrics (0.0.0.0 in containers).")
+        ] = "127.0.0.1",
     ) -> None:
         """Run a changed checker over the retained input, beside the live pipeline."""
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -110,7 +121,8 @@ def register(app: typer.Typer) -> None:
             )
 
             window = Window(Bound.parse(start), Bound.parse(until, option="--until"))
-            result = anyio.run(_replay, config, stage, version, window, downstream, cache, out)
+            with serve_metrics(metrics_port, host=metrics_host):
+                result = anyio.run(_replay, config, stage, version, window, downstream, cache, out)
         except (ReplayError, ConfigError) as exc:
             raise _fail(exc) from None
         table = Table(title=f"replay {result.version}")
