@@ -4,6 +4,11 @@
 build their stages here, so one config gives the same stages with the same versions
 whether they run in one process or each in its own.
 
+Versions: besides what each stage hashes itself, the writer and the interplay hash the
+generators' identities and the validator its judges' (:func:`~._versions.model_identity`:
+kind, model, seed, simulated faults...; never a credential), as the single-turn stages do,
+so a changed model is a new version.
+
 Models: the blueprint writer and the agent are the generators (by weight), the simulated
 user is the first generator, and the review committee's seats are filled from the judges
 in turn. Each distinct model configuration is opened once, and only when a stage needs
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
+from typing import Any
 
 from topics import Reject, TrajectoryPass
 
@@ -40,7 +46,7 @@ from ._build import open_model
 from ._config import PipelineConfig
 from ._model_config import ConfigError, ModelConfig
 from ._runs import RunScoped
-from ._versions import generator_models, judge_models
+from ._versions import generator_config, generator_models, judge_models, model_identity
 
 __all__ = [
     "MULTI_TURN_STAGE_NAMES",
@@ -122,6 +128,15 @@ class MultiTurnModels:
         }
 
 
+def _reviewer_config(config: PipelineConfig) -> dict[str, Any]:
+    """What decides the committee's verdicts beyond its seats' names (in the validator's
+    version): each judge's identity (:func:`~._versions.model_identity`), as the semantic
+    stage versions its judges; nothing without a committee."""
+    if not config.multi_turn.reviewers:
+        return {}
+    return {"reviewers": [model_identity(m) for m in judge_models(config)]}
+
+
 def make_blueprint_sampler(config: PipelineConfig) -> BlueprintSampler:
     """The run's blueprint sampler (same config, same task ids; the run id goes into the
     tasks' meta, not their ids)."""
@@ -158,7 +173,7 @@ async def build_multi_turn_stage(
     mt = config.multi_turn
     stage: Stage
     if name == "blueprint-writer":
-        stage = BlueprintWriter(await models.writers())
+        stage = BlueprintWriter(await models.writers(), config=generator_config(config))
     elif name == "blueprint-validator":
         stage = BlueprintValidator(
             await models.reviewers(),
@@ -166,6 +181,7 @@ async def build_multi_turn_stage(
             review=ReviewSettings(quorum=mt.quorum or None),
             domains={d.name: d for d in mt.chosen_domains},
             version_name=version_name or VERSION_NAMES[name],
+            config=_reviewer_config(config),
         )
     elif name == "interplay":
         stage = Interplay(
@@ -173,6 +189,7 @@ async def build_multi_turn_stage(
             await models.writers(),
             settings=InterplaySettings(max_turns=mt.max_turns),
             domains=mt.chosen_domains,
+            config=generator_config(config),
         )
     elif name == "trajectory-checker":
         stage = TrajectoryChecker(

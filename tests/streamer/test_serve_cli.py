@@ -5,6 +5,8 @@ service resumes without producing a task twice."""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,14 @@ import streamer.cli._pipeline as pipeline_cli
 from streamer.cli._app import app
 from streamer.pipeline._build import open_transport
 from streamer.pipeline._config import PipelineConfig
-from streamer.pipeline._multi_turn_stages import make_blueprint_sampler
+from streamer.pipeline._model_config import ModelConfig
+from streamer.pipeline._multi_turn_config import MultiTurnConfig
+from streamer.pipeline._multi_turn_stages import (
+    MULTI_TURN_STAGE_NAMES,
+    build_multi_turn_stage,
+    build_multi_turn_stages,
+    make_blueprint_sampler,
+)
 from topics import BlueprintTask, Topic, TopicPartition, decode
 
 runner = CliRunner()
@@ -103,3 +112,36 @@ async def _task_ids(config: PipelineConfig) -> list[str]:
     finally:
         await transport.aclose()
     return ids
+
+
+def test_each_multi_turn_stage_built_alone_has_the_version_of_the_whole_pipeline(
+    tmp_path: Path,
+) -> None:
+    writer = ModelConfig(kind="simulated", seed=2)
+    judge = ModelConfig(kind="simulated", seed=3)
+    config = PipelineConfig(
+        out=tmp_path,
+        generators=(writer,),
+        judges=(judge,),
+        multi_turn=MultiTurnConfig(enabled=True, reviewers=2),
+    )
+
+    async def versions() -> tuple[list[str], list[str]]:
+        async with AsyncExitStack() as stack:
+            together = [s.version for s in await build_multi_turn_stages(config, stack)]
+        alone = []
+        for name in MULTI_TURN_STAGE_NAMES:  # as `apigen serve NAME` builds it
+            async with AsyncExitStack() as stack:
+                alone.append((await build_multi_turn_stage(name, config, stack)).version)
+        return together, alone
+
+    together, alone = anyio.run(versions)
+    assert alone == together
+    # the validator's committee is the judge, named as in the whole pipeline
+    other = replace(config, judges=(ModelConfig(kind="simulated", seed=4),))
+
+    async def validator(cfg: PipelineConfig) -> str:
+        async with AsyncExitStack() as stack:
+            return (await build_multi_turn_stage("blueprint-validator", cfg, stack)).version
+
+    assert anyio.run(validator, other) != together[1]
