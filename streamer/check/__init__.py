@@ -12,6 +12,9 @@ a schema guard), one module per format (``_xlam``, ``_openai``, ``_sharegpt``,
 ``_hermes``, ``_bfcl``) with ``_conversation`` shared by the chat shapes, ``_literals``
 (Python-syntax calls as data), ``_read`` (detection and the record boundary), ``_binding``
 (tool -> library function by signature) and ``_checker`` (the stages, verdicts, summary).
+Multi-turn replay: ``_environments`` (which built-in environment and seed),
+``_trajectory_read`` (a conversation -> its calls and recorded outputs) and ``_trajectory``
+(the replay and its verdict); ``_turn`` is the message the chat readers share.
 
 May import: :mod:`topics`, :mod:`executors` (library, converters, executors),
 :mod:`streamer.stages` (the stages it runs), and ``streamer.pipeline._config``/``_pipeline``/
@@ -20,9 +23,10 @@ CLI imports this package, not the other way round).
 """
 
 from ._binding import NOT_EXECUTABLE_CAUSES, Binder, Binding
-from ._case import CheckCase, InvalidRecord, Item, ReadSettings
+from ._case import CheckCase, InvalidRecord, Item, ReadSettings, TrajectoryCase, TrajectoryStep
 from ._checker import (
     CHECK_STAGES,
+    TRAJECTORY_STAGE,
     Checker,
     CheckResult,
     CheckSettings,
@@ -31,15 +35,20 @@ from ._checker import (
     run_check,
 )
 from ._decode import ReadLimits
+from ._environments import ENVIRONMENTS, EnvironmentChoice, ReplaySettings, parse_environment
 from ._errors import READ_REASONS, BadRecord, DatasetFormatError
 from ._literals import parse_call_string, parse_literal
 from ._read import FORMAT_NAMES, RecordFormat, detect_format, read_dataset, read_items
+from ._trajectory import TRAJECTORY_REASONS, TrajectoryOutcome, replay
 
 __all__ = [
     "CHECK_STAGES",
+    "ENVIRONMENTS",
     "FORMAT_NAMES",
     "NOT_EXECUTABLE_CAUSES",
     "READ_REASONS",
+    "TRAJECTORY_REASONS",
+    "TRAJECTORY_STAGE",
     "BadRecord",
     "Binder",
     "Binding",
@@ -49,16 +58,23 @@ __all__ = [
     "CheckSummary",
     "Checker",
     "DatasetFormatError",
+    "EnvironmentChoice",
     "InvalidRecord",
     "Item",
     "ReadLimits",
     "ReadSettings",
     "RecordFormat",
+    "ReplaySettings",
+    "TrajectoryCase",
+    "TrajectoryOutcome",
+    "TrajectoryStep",
     "detect_format",
     "open_checker",
     "parse_call_string",
+    "parse_environment",
     "parse_literal",
     "read_dataset",
     "read_items",
+    "replay",
     "run_check",
 ]

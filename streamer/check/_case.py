@@ -19,6 +19,7 @@ from topics import QueryStyle, Tool
 
 from ..stages import FormatError
 from ._decode import ReadLimits
+from ._environments import ReplaySettings
 from ._errors import BadRecord
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "InvalidRecord",
     "Item",
     "ReadSettings",
+    "TrajectoryCase",
+    "TrajectoryStep",
     "case_style",
     "check_calls_limit",
     "declared_style",
@@ -45,6 +48,8 @@ class ReadSettings:
     allow_no_call: an answer with no call means "no call is wanted" in every record (the
       irrelevance style), as in datasets made only of irrelevance cases. Off, a record
       must say so itself (see the module docstring).
+    replay: whether conversations that name an environment (or every conversation, with
+      ``--environment``) are also replayed as one trajectory (:class:`ReplaySettings`).
 
     Example::
 
@@ -53,6 +58,7 @@ class ReadSettings:
 
     limits: ReadLimits = field(default_factory=ReadLimits)
     allow_no_call: bool = False
+    replay: ReplaySettings = field(default_factory=ReplaySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +101,46 @@ class InvalidRecord:
     reason: str = "invalid_record"
 
 
-Item = CheckCase | InvalidRecord
+@dataclass(frozen=True, slots=True)
+class TrajectoryStep:
+    """One call of a conversation replayed as a trajectory.
+
+    turn: the tool-calling turn it belongs to, counted from 1 (as ``#turn<k>`` ids are).
+    at: where in the record (``messages[4]``, ``conversations[3]``).
+    name, arguments: the call (arguments decoded to a JSON object).
+    observed: the output the record shows for it (the tool message's or observation's
+      text).
+    """
+
+    turn: int
+    at: str
+    name: str
+    arguments: dict[str, Any]
+    observed: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryCase:
+    """A whole conversation to replay on a built-in environment (see
+    :mod:`streamer.check._trajectory`).
+
+    id: the record's id with ``#trajectory``.
+    domain, seed: the environment (a name of :data:`~streamer.check._environments.ENVIRONMENTS`)
+      and the seed it is reset to.
+    steps: every call, in order, with its recorded output.
+    problem: when reading already decided the verdict: ``(verdict, reason, message)`` (a
+      seed missing, a call that cannot be replayed); ``steps`` is then empty.
+    """
+
+    id: str
+    where: str
+    domain: str
+    seed: int
+    steps: tuple[TrajectoryStep, ...] = ()
+    problem: tuple[Literal["fail", "skip"], str, str] | None = None
+
+
+Item = CheckCase | InvalidRecord | TrajectoryCase
 
 
 def record_id(record: Any, key: str) -> str:

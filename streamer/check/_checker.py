@@ -32,6 +32,12 @@ state with nothing in the query against the calls, so only a judge could decide:
 ``semantic``, reason ``ungrounded_arguments``; see :mod:`streamer.stages._semantic`; never a
 pass or a fail; with a judge, the judge decides such a record).
 
+Trajectories: a conversation that names an environment (``domain``/``env_seed`` fields, or
+``--environment``) is also one item, ``<id>#trajectory``, after its per-turn ones: its
+calls replayed in order on a fresh built-in environment, each result compared with the
+recorded output (:mod:`streamer.check._trajectory`; stage ``trajectory``, reasons
+:data:`~streamer.check.TRAJECTORY_REASONS`). It runs in a worker thread (SQLite blocks).
+
 Failures of the infrastructure are not verdicts on the data: a judge endpoint that refuses
 the credentials stops the check at once (:class:`~streamer.runtime.StageHalted` with reason
 ``judge_auth_error``, raised from :func:`run_check`, naming the endpoint, never the key).
@@ -87,11 +93,13 @@ from ..stages import (
 from ..stages._decontaminate import CONTAMINATED
 from ..stages._semantic import JudgeUnavailable, Unverified
 from ._binding import Binder
-from ._case import CheckCase, InvalidRecord, Item, ReadSettings
+from ._case import CheckCase, InvalidRecord, Item, ReadSettings, TrajectoryCase
 from ._observed import Agreement, compare_observed
+from ._trajectory import replay
 
 __all__ = [
     "CHECK_STAGES",
+    "TRAJECTORY_STAGE",
     "CheckResult",
     "CheckSettings",
     "CheckSummary",
@@ -101,6 +109,9 @@ __all__ = [
 ]
 
 CHECK_STAGES = ("format", "execution", "semantic")
+
+TRAJECTORY_STAGE = "trajectory"
+"""The stage of ``#trajectory`` verdicts: a conversation replayed on an environment."""
 
 Verdict = Literal["pass", "fail", "skip", "not_judged", "unverified"]
 _VERSION = "check-v1"
@@ -215,10 +226,13 @@ class CheckResult:
 
 @dataclass(slots=True)
 class CheckSummary:
-    """Counts per verdict, per (verdict, stage, reason), per cause of calls not run, and of
-    executed results that agree or differ with the outputs the records show."""
+    """Counts per verdict, per (verdict, stage, reason), per cause of calls not run, of
+    executed results that agree or differ with the outputs the records show, and per
+    verdict of the conversations replayed as trajectories (``#trajectory`` results, also
+    counted among the records)."""
 
     verdicts: Counter[str] = field(default_factory=Counter)
+    trajectories: Counter[str] = field(default_factory=Counter)
     reasons: Counter[tuple[str, str | None, str | None]] = field(default_factory=Counter)
     not_run: Counter[str] = field(default_factory=Counter)
     observed: Counter[str] = field(default_factory=Counter)
@@ -226,6 +240,8 @@ class CheckSummary:
 
     def add(self, result: CheckResult) -> None:
         self.verdicts[result.verdict] += 1
+        if TRAJECTORY_STAGE in result.stages:
+            self.trajectories[result.verdict] += 1
         if result.verdict != "pass":
             self.reasons[(result.verdict, result.stage, result.reason)] += 1
         if result.not_run:
@@ -247,8 +263,8 @@ class CheckSummary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """Counts; ``unverified`` and ``not_run`` (cause -> records whose calls were not
-        run) when any."""
+        """Counts; ``unverified``, ``not_run`` (cause -> records whose calls were not
+        run) and ``trajectories`` (replays by verdict) when any."""
         out: dict[str, Any] = {
             "records": self.records,
             "pass": self.verdicts["pass"],
@@ -262,6 +278,8 @@ class CheckSummary:
         }
         if self.not_run:
             out["not_run"] = dict(sorted(self.not_run.items()))
+        if self.trajectories:
+            out["trajectories"] = {v: self.trajectories[v] for v in ("pass", "fail", "skip")}
         if self.observed:
             out["observed"] = dict(sorted(self.observed.items()))
         if self.executed:
@@ -309,6 +327,8 @@ class Checker:
         if isinstance(item, InvalidRecord):
             message = _one_line(f"{item.where}: {item.message}")
             return CheckResult(item.id, "fail", None, item.reason, message, item.where)
+        if isinstance(item, TrajectoryCase):
+            return await self._trajectory(item)
         ran: list[str] = ["format"]
         cause, why, executed = "", "", ""
         agreement: Agreement = ""
@@ -371,6 +391,15 @@ class Checker:
             if isinstance(out, Reject):
                 return result("fail", "semantic", out)
         return result("pass")
+
+    async def _trajectory(self, item: TrajectoryCase) -> CheckResult:
+        """The conversation replayed on its environment, in a worker thread (SQLite)."""
+        outcome = await anyio.to_thread.run_sync(replay, item)
+        stage = None if outcome.verdict == "pass" else TRAJECTORY_STAGE
+        return CheckResult(
+            item.id, outcome.verdict, stage, outcome.reason or None, _one_line(outcome.message),
+            item.where, (TRAJECTORY_STAGE,),
+        )  # fmt: skip
 
     def _resolve_or_virtual(self, tool: Tool) -> ApiSpec:
         """The library function ``tool`` binds to, else a virtual API made from it."""

@@ -7,20 +7,23 @@ record's, with ``#turn<k>`` for the k-th such turn when there are several. A con
 with no tool-calling turn is one case with no call: "no call expected" (irrelevance) when
 an assistant turn answered in text, otherwise (no assistant turn at all) an answer that
 the format stage rejects unless ``--allow-no-call`` or a declared style says otherwise.
+
+A conversation whose turns make more calls than ``ReadLimits.max_conversation_calls`` is
+one ``limit_exceeded`` record (no per-turn cases). One that names an environment (or
+every one, with ``--environment``) is also one trajectory to replay, after its per-turn
+cases (:mod:`streamer.check._trajectory_read`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from topics import QueryStyle, Tool
 
-from ..stages import FormatError
 from ._case import (
     CheckCase,
     InvalidRecord,
@@ -30,36 +33,23 @@ from ._case import (
     check_calls_limit,
     declared_style,
 )
+from ._decode import ReadLimits
 from ._errors import BadRecord
 from ._tools import any_tool, read_tools, tools_field
+from ._trajectory_read import trajectory_items
+from ._turn import Role, Turn
 
 __all__ = [
     "ChatReader",
     "Role",
     "Turn",
     "chat_reader",
+    "check_conversation_limit",
     "conversation_cases",
     "json_values_in",
     "observed_value",
     "text_of",
 ]
-
-Role = Literal["system", "user", "assistant", "tool"]
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One message of a conversation.
-
-    calls: for an assistant turn that calls tools, its calls (JSON call objects) or the
-      :class:`FormatError` reading them raised; None for a text turn.
-    at: where in the record, e.g. ``messages[3]``.
-    """
-
-    role: Role
-    text: str
-    at: str
-    calls: list[Any] | FormatError | None = None
 
 
 def text_of(content: Any) -> str:
@@ -133,8 +123,22 @@ def chat_reader(
             entries = system_tools(system, settings)
         tools = read_tools(entries, any_tool, settings.limits)
         yield from conversation_cases(rid, where, tools, turns, settings, declared_style(record))
+        yield from trajectory_items(record, rid, where, turns, settings)
 
     return read
+
+
+def check_conversation_limit(turns: Sequence[Turn], limits: ReadLimits) -> None:
+    """Raise ``limit_exceeded`` for a conversation whose turns make more calls (a call
+    that cannot be read counts as one) than ``limits.max_conversation_calls``."""
+    calls = sum(
+        len(t.calls) if isinstance(t.calls, list) else 1 for t in turns if t.calls is not None
+    )
+    if calls > limits.max_conversation_calls:
+        raise BadRecord(
+            "limit_exceeded",
+            f"the conversation makes {calls} calls; the limit is {limits.max_conversation_calls}",
+        )
 
 
 def conversation_cases(
@@ -145,7 +149,9 @@ def conversation_cases(
     settings: ReadSettings,
     declared: QueryStyle | None = None,
 ) -> Iterator[Item]:
-    """The cases of one conversation (see the module docstring)."""
+    """The cases of one conversation (see the module docstring); ``limit_exceeded`` for
+    the whole record when its turns make more calls than ``max_conversation_calls``."""
+    check_conversation_limit(turns, settings.limits)
     calling = [i for i, t in enumerate(turns) if t.role == "assistant" and t.calls is not None]
     if not calling:
         answered = any(t.role == "assistant" for t in turns)

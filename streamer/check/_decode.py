@@ -39,6 +39,9 @@ from ._errors import BadRecord, DatasetFormatError
 __all__ = ["RawRecord", "ReadLimits", "check_depth", "decode_file", "loads_text"]
 
 
+_LIMIT_NAMES = ("max_record_bytes", "max_depth", "max_tools", "max_calls")
+
+
 @dataclass(frozen=True, slots=True)
 class ReadLimits:
     """Bounds on one record; a record beyond one is ``limit_exceeded`` (the others go on).
@@ -49,6 +52,8 @@ class ReadLimits:
       is depth 1.
     max_tools: tools one record may offer.
     max_calls: calls one answer (one assistant turn) may make.
+    max_conversation_calls: calls one conversation may make over all its turns (each
+      tool-calling turn is a case, and a replay runs every call: this bounds both).
 
     Example::
 
@@ -59,9 +64,10 @@ class ReadLimits:
     max_depth: int = 64
     max_tools: int = 128
     max_calls: int = 64
+    max_conversation_calls: int = 512
 
     def __post_init__(self) -> None:
-        for name in ("max_record_bytes", "max_depth", "max_tools", "max_calls"):
+        for name in (*_LIMIT_NAMES, "max_conversation_calls"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 

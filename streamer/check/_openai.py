@@ -3,7 +3,8 @@
 Every assistant message with ``tool_calls`` (or a legacy ``function_call``) is a case, in
 order, with the user messages before it as its query and the ``tool`` messages after it as
 its observed outputs (see :mod:`streamer.check._conversation`). Content may be a string or
-a list of ``{"type": "text", "text"}`` parts.
+a list of ``{"type": "text", "text"}`` parts. A record that names an environment is also
+replayed as one trajectory (``domain``/``env_seed`` fields, or ``--environment``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ._case import Item, ReadSettings, declared_style
 from ._conversation import Role, Turn, conversation_cases, text_of
 from ._errors import BadRecord
 from ._tools import any_tool, read_tools, tools_field
+from ._trajectory_read import trajectory_items
 
 __all__ = ["is_openai", "openai_cases"]
 
@@ -70,3 +72,4 @@ def openai_cases(record: Any, where: str, rid: str, settings: ReadSettings) -> I
     tools = read_tools(tools_field(raw_tools, settings.limits), any_tool, settings.limits)
     turns = openai_turns(record["messages"])
     yield from conversation_cases(rid, where, tools, turns, settings, declared_style(record))
+    yield from trajectory_items(record, rid, where, turns, settings)

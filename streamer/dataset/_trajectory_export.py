@@ -6,11 +6,13 @@ exports are:
 
 - ``sharegpt``   ``trajectories.sharegpt.jsonl``: the multi-turn ShareGPT shape LLaMA-Factory
                  reads (``formatting: sharegpt`` with ``tools`` and ``system`` columns):
-                 ``{"id", "conversations": [{"from", "value"}], "tools", "system"}``, the
-                 conversation opening with a ``system`` turn (the policy);
-- ``openai``     ``trajectories.openai.jsonl``: ``{"id", "messages", "tools"}``, OpenAI chat
-                 messages (system, user, assistant with ``tool_calls``, ``tool`` messages with
-                 ``tool_call_id``) and ``tools`` as ``{"type": "function", "function"}``;
+                 ``{"id", "conversations": [{"from", "value"}], "tools", "system",
+                 "domain", "env_seed"}``, the conversation opening with a ``system`` turn
+                 (the policy);
+- ``openai``     ``trajectories.openai.jsonl``: ``{"id", "messages", "tools", "domain",
+                 "env_seed"}``, OpenAI chat messages (system, user, assistant with
+                 ``tool_calls``, ``tool`` messages with ``tool_call_id``) and ``tools`` as
+                 ``{"type": "function", "function"}``;
 - ``apigen-mt``  ``apigen-mt.jsonl``: the rows of the APIGen-MT-5k release
                  (``Salesforce/APIGen-MT-5k`` on the Hugging Face Hub, ``apigen-mt_5k.json``),
                  exactly its three keys: ``conversations`` (``from`` ``human`` | ``gpt`` |
@@ -34,6 +36,10 @@ shape and are left out (the OpenAI export keeps both); a user turn right after a
 gets an empty ``gpt`` entry before it (the agent said nothing). ``sharegpt`` rows end on
 the agent (trailing user turns, which train nothing, are left out), while ``apigen-mt``
 rows keep them, as the release's do. The calls, and so the actions, are never left out.
+
+``domain`` and ``env_seed`` (the ``sharegpt`` and ``openai`` rows; not ``apigen-mt``, which
+keeps the release's keys) name the environment and the seed it was reset to, so ``apigen
+check`` can replay the conversation's calls and compare every result with its observation.
 
 OpenAI tool call ids are ``call_<n>``, ``n`` counting the record's calls from 0: the same
 record always gets the same ids, and every ``tool`` message names its call's.
@@ -146,11 +152,22 @@ def _tools_json(t: StoredTrajectory) -> str:
     return orjson.dumps(t.tools).decode()
 
 
+def _environment(t: StoredTrajectory) -> dict[str, Any]:
+    """The keys that let ``apigen check`` replay the row: its domain and seed."""
+    return {"domain": t.domain, "env_seed": t.env_seed}
+
+
 def sharegpt_trajectory_row(t: StoredTrajectory) -> dict[str, Any]:
     """One ``trajectories.sharegpt.jsonl`` row (LLaMA-Factory's multi-turn ShareGPT)."""
     conv = [{"from": "system", "value": t.policy}]
     conv += _sharegpt_conversation(t, trailing_user=False)
-    return {"id": t.id, "conversations": conv, "tools": _tools_json(t), "system": t.policy}
+    return {
+        "id": t.id,
+        "conversations": conv,
+        "tools": _tools_json(t),
+        "system": t.policy,
+        **_environment(t),
+    }
 
 
 def apigen_mt_row(t: StoredTrajectory) -> dict[str, Any]:
@@ -197,7 +214,7 @@ def openai_trajectory_row(t: StoredTrajectory) -> dict[str, Any]:
         }
         for tool in t.tools
     ]
-    return {"id": t.id, "messages": messages, "tools": tools}
+    return {"id": t.id, "messages": messages, "tools": tools, **_environment(t)}
 
 
 _ROWS: dict[str, Callable[[StoredTrajectory], dict[str, Any]]] = {

@@ -262,7 +262,7 @@ def test_exports_have_the_documented_shapes(
     assert len(sharegpt) == len(openai) == len(apigen) == 2
     policies = {t.meta.id: t.blueprint.blueprint.task.policy for t in two}
     for row in sharegpt:
-        assert set(row) == {"id", "conversations", "tools", "system"}
+        assert set(row) == {"id", "conversations", "tools", "system", "domain", "env_seed"}
         assert row["conversations"][0] == {"from": "system", "value": policies[row["id"]]}
         assert row["system"] == policies[row["id"]]
         tools = json.loads(row["tools"])
@@ -277,7 +277,7 @@ def test_exports_have_the_documented_shapes(
         }
         assert all(set(e) == {"from", "value"} for e in row["conversations"])
     for row in openai:
-        assert set(row) == {"id", "messages", "tools"}
+        assert set(row) == {"id", "messages", "tools", "domain", "env_seed"}
         assert row["messages"][0] == {"role": "system", "content": policies[row["id"]]}
         assert {m["role"] for m in row["messages"]} == {"system", "user", "assistant", "tool"}
         for tool in row["tools"]:
