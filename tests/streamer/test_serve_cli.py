@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import streamer.cli._pipeline as pipeline_cli
 from streamer.cli._app import app
+from streamer.pipeline._blueprint_sampler_service import serve_blueprint_sampler
 from streamer.pipeline._build import open_transport
 from streamer.pipeline._config import PipelineConfig
 from streamer.pipeline._model_config import ModelConfig
@@ -26,7 +27,7 @@ from streamer.pipeline._multi_turn_stages import (
     build_multi_turn_stages,
     make_blueprint_sampler,
 )
-from topics import BlueprintTask, Topic, TopicPartition, decode
+from topics import BlueprintTask, MalformedEvent, Message, Topic, TopicPartition, decode
 
 runner = CliRunner()
 
@@ -96,7 +97,8 @@ def test_the_blueprint_sampler_service_resumes_without_duplicates(tmp_path: Path
 
 
 async def _task_ids(config: PipelineConfig) -> list[str]:
-    """Every task id on ``blueprint-tasks``, repeats kept."""
+    """Every task id on ``blueprint-tasks``, repeats kept (records that are no task, which
+    a test put there, left out)."""
     transport = open_transport(config)
     try:
         topic = Topic.BLUEPRINT_TASKS.value
@@ -105,10 +107,14 @@ async def _task_ids(config: PipelineConfig) -> list[str]:
         ids: list[str] = []
         async with transport.consumer([topic], "test-read") as consumer:
             ends = await consumer.end_offsets(tps)
-            while len(ids) < sum(ends.values()):
-                ids += [
-                    decode(r.value, BlueprintTask).meta.id for r in await consumer.poll(100, 0.5)
-                ]
+            seen = 0
+            while seen < sum(ends.values()):
+                for record in await consumer.poll(100, 0.5):
+                    seen += 1
+                    try:
+                        ids.append(decode(record.value, BlueprintTask).meta.id)
+                    except MalformedEvent:
+                        continue
     finally:
         await transport.aclose()
     return ids
@@ -145,3 +151,29 @@ def test_each_multi_turn_stage_built_alone_has_the_version_of_the_whole_pipeline
             return (await build_multi_turn_stage("blueprint-validator", cfg, stack)).version
 
     assert anyio.run(validator, other) != together[1]
+
+
+def test_unreadable_records_on_blueprint_tasks_do_not_stop_the_blueprint_sampler(
+    tmp_path: Path,
+) -> None:
+    config = PipelineConfig(out=tmp_path, samples=3)
+
+    async def scenario() -> tuple[int, int, list[str]]:
+        transport = open_transport(config)
+        try:
+            await transport.create_topics([Topic.BLUEPRINT_TASKS.value], config.partitions)
+            async with transport.producer() as producer:
+                await producer.produce(
+                    [
+                        Message(Topic.BLUEPRINT_TASKS.value, value, key=b"x")
+                        for value in (b"\xff not json", b"[1, 2]", b'{"meta": {"id": 7}}')
+                    ]
+                )
+        finally:
+            await transport.aclose()
+        stats = await serve_blueprint_sampler(config)
+        return stats.produced, stats.skipped, await _task_ids(config)
+
+    produced, skipped, ids = anyio.run(scenario)
+    assert (produced, skipped) == (3, 0)
+    assert sorted(ids) == sorted(make_blueprint_sampler(config).task_id(i) for i in (1, 2, 3))
