@@ -15,6 +15,14 @@ Without a judge, a record the semantic rules cannot decide (argument values the 
 not state, nothing in the query against the calls) is ``unverified``: counted apart, never
 passed or failed; give a judge to decide it.
 
+Multi-turn conversations: besides one line per tool-calling turn, a conversation that names
+a built-in environment (``domain`` and ``env_seed`` fields), or every conversation with
+``--environment DOMAIN[:SEED]``, gets one ``<id>#trajectory`` line (stage ``trajectory``):
+its calls replayed in order on the environment reset to the seed, each result compared with
+the recorded output (reasons :data:`~streamer.check.TRAJECTORY_REASONS`); the summary counts
+them under ``trajectories``. Without a seed the conversation is checked for format only
+(a ``no_seed`` skip). ``--stages`` without ``execution`` turns replay off.
+
 Exit status (:data:`EXIT_STATUS`): 0 when every record was checked and none failed, 1 when
 some failed (or, with ``--strict``, were skipped, not judged or unverified), 2 on usage
 errors (unknown options, unreadable files, a file whose format cannot be told, BFCL
@@ -40,15 +48,20 @@ from executors import ApiLibrary, SpecError, default_redactor
 
 from ..check import (
     CHECK_STAGES,
+    ENVIRONMENTS,
     FORMAT_NAMES,
+    TRAJECTORY_REASONS,
     CheckResult,
     CheckSettings,
     CheckSummary,
     DatasetFormatError,
+    EnvironmentChoice,
     ReadLimits,
     ReadSettings,
     RecordFormat,
+    ReplaySettings,
     open_checker,
+    parse_environment,
     read_items,
     run_check,
 )
@@ -146,7 +159,26 @@ def _summary_table(summary: CheckSummary) -> Table:
         table.add_row("[dim]recorded outputs", "execution", agreement, f"{count:,}")
     for executed, count in sorted(summary.executed.items()):
         table.add_row("[dim]calls run", "execution", executed, f"{count:,}")
+    for verdict, count in sorted(summary.trajectories.items()):
+        table.add_row("[dim]trajectories", "trajectory", verdict, f"{count:,}")
     return table
+
+
+_ENVIRONMENT_HELP = (
+    f"Replay every conversation's calls on this built-in environment ({', '.join(ENVIRONMENTS)})"
+    ", reset to SEED (default: each record's env_seed; records that carry domain and env_seed "
+    "are replayed without this option); one <id>#trajectory verdict per conversation, stage "
+    "trajectory, reasons: " + ", ".join(TRAJECTORY_REASONS) + ". Needs the execution stage."
+)
+
+
+def _environment(text: str | None) -> EnvironmentChoice | None:
+    if text is None:
+        return None
+    try:
+        return parse_environment(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--environment") from None
 
 
 def _virtual_apis(on: bool, simulator: ModelConfig | None, cache: Path | None) -> VirtualApisConfig:
@@ -184,6 +216,18 @@ def register(app: typer.Typer) -> None:
         max_calls: Annotated[
             int, typer.Option(min=1, help="Most calls one answer (assistant turn) may make.")
         ] = _LIMITS.max_calls,
+        max_conversation_calls: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                help="Most calls one conversation may make over all its turns (beyond: the "
+                "record is one limit_exceeded fail).",
+            ),
+        ] = _LIMITS.max_conversation_calls,
+        environment: Annotated[
+            str | None,
+            typer.Option(metavar="DOMAIN[:SEED]", help=_ENVIRONMENT_HELP),
+        ] = None,
         answers: Annotated[
             Path | None, typer.Option(help="BFCL possible_answer file (default: found beside).")
         ] = None,
@@ -260,6 +304,9 @@ def register(app: typer.Typer) -> None:
 
         A judge option (--judge-endpoint/--judge-simulated) implies the semantic stage.
         The simulator of --virtual-apis defaults to the judge, else the local model.
+        A multi-turn conversation that names its environment (domain and env_seed fields,
+        as `apigen run --multi-turn` exports write them), or every one with --environment,
+        is also replayed as one trajectory: verdict <id>#trajectory (see docs/checks.md).
         """
         if fmt is not None and fmt not in FORMAT_NAMES:
             raise typer.BadParameter(
@@ -275,11 +322,20 @@ def register(app: typer.Typer) -> None:
             max_depth=max_depth,
             max_tools=max_tools,
             max_calls=max_calls,
+            max_conversation_calls=max_conversation_calls,
         )
+        chosen_stages = _stages(stages, judge is not None)
+        choice = _environment(environment)
+        if choice is not None and "execution" not in chosen_stages:
+            raise typer.BadParameter(
+                "replaying on an environment is execution: add it to --stages",
+                param_hint="--environment",
+            )
+        replay = ReplaySettings(enabled="execution" in chosen_stages, environment=choice)
         settings = CheckSettings(
-            stages=_stages(stages, judge is not None),
+            stages=chosen_stages,
             require_execution=require_execution,
-            reading=ReadSettings(limits=limits, allow_no_call=allow_no_call),
+            reading=ReadSettings(limits=limits, allow_no_call=allow_no_call, replay=replay),
             format_rules=FormatRules(max_query_chars=32768, max_calls=max_calls),
             judge=judge,
             concurrency=concurrency,
