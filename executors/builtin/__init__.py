@@ -25,10 +25,12 @@ import importlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._spec import ApiSpec
 from ._bfcl import BFCL_WEB_ONLY
+
+if TYPE_CHECKING:
+    from .._spec import ApiSpec
 
 __all__ = [
     "BFCL_WEB_ONLY",
