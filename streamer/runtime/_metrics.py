@@ -18,6 +18,7 @@ family, with the stage that made the call — :func:`~executors._metric_scope.me
 ``none`` outside a stage)::
 
     apigen_build_info{apigen_version, python_version, stage, version}      1 per running stage
+                                                          (gone when its runners stopped)
     apigen_stage_consumed_total{stage, version}           input events received
     apigen_stage_outputs_total{stage, version, outcome, model, style, category}
                                                           output events; outcome pass | reject
@@ -131,9 +132,25 @@ class StageMetrics:
         self._outputs: dict[tuple[str, str, str, str], Counter] = {}
         self._rejects: dict[str, Counter] = {}
         self._lag: dict[TopicPartition, Gauge] = {}
-        families.build_info.labels(
-            families.apigen_version, platform.python_version(), stage, version
-        ).set(1)
+        self._info = (families.apigen_version, platform.python_version(), stage, version)
+        self._runners = 0
+        self._runners_lock = threading.Lock()
+        families.build_info.labels(*self._info).set(1)
+
+    def started(self) -> None:
+        """A runner of this stage started: its build info is 1 (again)."""
+        with self._runners_lock:
+            self._runners += 1
+            self._f.build_info.labels(*self._info).set(1)
+
+    def stopped(self) -> None:
+        """A runner stopped; with none left the build info goes, as it counts running
+        stages (in a child process the series goes when the process does)."""
+        with self._runners_lock:
+            self._runners = max(0, self._runners - 1)
+            if self._runners == 0 and not multiprocess_mode():
+                with suppress(KeyError):
+                    self._f.build_info.remove(*self._info)
 
     def output(self, outcome: str, model: str, style: str, category: str) -> None:
         """One output event (``outcome`` ``pass`` or ``reject``) of a pair of ``model``."""

@@ -188,7 +188,11 @@ class StageRunner:
             metric_scope(self.stage.name, self.stage.version),
             self._decoded.reading(self.input_topic, self.group),
         ):
-            await self._run()
+            self._metrics.started()
+            try:
+                await self._run()
+            finally:
+                self._metrics.stopped()
 
     async def _run(self) -> None:
         cfg = self.settings

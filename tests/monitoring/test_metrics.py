@@ -170,3 +170,21 @@ def test_metric_scopes_are_bounded() -> None:
     assert samples["none"] == 0
     assert samples["other"] == 6
     assert all(samples[f"stage-{i}"] == 1 for i in range(MAX_SCOPES - 1))
+
+
+def test_build_info_counts_running_stages() -> None:
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry)
+    stage = metrics.stage("format", "v1")
+    info = {"apigen_version": metrics.apigen_version, "python_version": platform.python_version(),
+            "stage": "format", "version": "v1"}  # fmt: skip
+    stage.started()
+    stage.started()  # two runners of one stage in one process
+    stage.stopped()
+    assert _value(registry, "apigen_build_info", **info) == 1
+    stage.stopped()
+    assert registry.get_sample_value("apigen_build_info", info) is None
+    # A later runner of the same stage and version (the metrics are cached) shows it again.
+    assert metrics.stage("format", "v1") is stage
+    stage.started()
+    assert _value(registry, "apigen_build_info", **info) == 1

@@ -78,11 +78,12 @@ def _promql(name: str, labels: dict[str, str]) -> str:
 CHILD_SERIES = (
     *(f'apigen_build_info{{stage="{s}"}}' for s in CHILD_STAGES),
     *(f'count(apigen_consumer_lag_records{{stage="{s}"}}) == 2' for s in CHILD_STAGES),
-    'apigen_llm_requests_total{stage="generator"} > 0',
-    'apigen_executor_calls_total{stage="execution", outcome="ok"} > 0',
+    'sum(increase(apigen_llm_requests_total{stage="generator"}[15s])) > 0',
+    'sum(increase(apigen_executor_calls_total{stage="execution", outcome="ok"}[15s])) > 0',
 )
 """Series only the children have: their stages' build info and lag on both partitions, the
-generator's LLM requests, the execution check's executor calls."""
+generator's LLM requests, the execution check's executor calls. Counts as increases, since
+an earlier run of this test process may have left counts under the same labels."""
 
 
 def test_a_multi_process_run_is_seen_whole_by_prometheus(
