@@ -581,3 +581,13 @@ def test_the_environments_are_the_built_in_domains_only() -> None:
     assert parse_environment(" Retail:7 ") == EnvironmentChoice("retail", 7)
     assert parse_environment("airline") == EnvironmentChoice("airline", None)
     assert orjson.loads(orjson.dumps(sorted(TRAJECTORY_REASONS)))  # codes are plain strings
+
+
+def test_every_trajectory_reason_is_documented_and_in_the_help() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "checks.md").read_text()
+    section = docs[docs.index("## Multi-turn conversations and environment replay") :]
+    result = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    for reason in TRAJECTORY_REASONS:
+        assert f"`{reason}`" in section, reason
+        assert reason in result.output, reason
