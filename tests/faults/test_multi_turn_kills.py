@@ -2,11 +2,11 @@
 restart it, and compare with an undisturbed in-process run of the same config, simulator
 seed and faults: the same trajectories (ids and bodies) and the same rejects (ids, stages
 and reasons), so nothing was lost and nothing stored twice — on the embedded log and on a
-real Kafka broker. The tasks enter in waves from reruns of the blueprint sampler service
-(each must produce only the new ones), so every stage has input until the end and every
-kill is checked to have left its stage input still to do. Every process plays its parts
-with its own simulated endpoint; the stages send seeded requests, so a restarted process
-gets the answers the killed one had."""
+real Kafka broker (a dedicated one, also restarted mid-run). The tasks enter in waves from
+reruns of the blueprint sampler service (each must produce only the new ones), so every
+stage has input until the end and every kill is checked to have left its stage input
+still to do. Every process plays its parts with its own simulated endpoint; the stages
+send seeded requests, so a restarted process gets the answers the killed one had."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from streamer.broker._kafka import LocalKafkaBroker
 from streamer.llm._simroles import role_corruptions
 from streamer.pipeline._build import open_transport
 from streamer.pipeline._config import PipelineConfig, load_config
@@ -168,10 +169,12 @@ def _wait(out: Path, expected: int, services: Services, timeout_s: float = 300) 
     raise AssertionError(f"only {got} of {expected} outcomes arrived\n{services.logs()}")
 
 
-def _run_with_kills(out: Path, kafka: str | None, seed: int, expected: int) -> Services:
+def _run_with_kills(out: Path, kafka: str | None, seed: int, expected: int,
+                    broker: LocalKafkaBroker | None = None) -> Services:  # fmt: skip
     """The run as services, its tasks in :data:`WAVES` waves (each a rerun of the sampler
     service, which must produce only the new tasks), a stage killed and restarted twice
-    per wave while it is in flight; returns once every outcome is stored."""
+    per wave while it is in flight, and ``broker`` (if any) restarted after the second
+    wave's kills; returns once every outcome is stored."""
     out.mkdir(parents=True)
     namespace = f"mtk{uuid.uuid4().hex[:8]}" if kafka else ""
     config_file = _config_file(out / "apigen.toml", namespace)
@@ -191,6 +194,8 @@ def _run_with_kills(out: Path, kafka: str | None, seed: int, expected: int) -> S
                 services.kill(stage)
                 at_kill[stage] = anyio.run(_offsets, config, stage)[0]
                 _wait_started(services, stage)
+            if broker is not None and i == 1:
+                broker.restart()
         _wait(out, expected, services)
         time.sleep(1.0)  # let any re-delivered duplicate arrive before comparing
         codes = services.stop()
@@ -232,10 +237,14 @@ def test_sigkilled_multi_turn_stages_on_the_embedded_log_lose_and_duplicate_noth
 
 @pytest.mark.kafka
 @pytest.mark.slow
-def test_sigkilled_multi_turn_stages_on_kafka_lose_and_duplicate_nothing(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
+def test_sigkilled_multi_turn_stages_and_a_restarted_broker_on_kafka_lose_and_duplicate_nothing(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, own_broker: LocalKafkaBroker
 ) -> None:
     want = _reference(tmp_path_factory)
-    services = _run_with_kills(tmp_path / "killed", kafka_bootstrap, seed=5, expected=want.total)
+    bootstrap = own_broker.bootstrap
+    services = _run_with_kills(
+        tmp_path / "killed", bootstrap, seed=5, expected=want.total, broker=own_broker
+    )
+    assert own_broker.bootstrap == bootstrap
     assert len(services.dead) == len(STAGES)
     _assert_same(read_outcome(tmp_path / "killed"), want)
