@@ -113,9 +113,11 @@ class MultiTurnModels:
         return await self._get(generator_models(self._config)[0])
 
     async def reviewers(self) -> list[ChatModel]:
-        """One model per committee seat, filled from the judges in turn."""
-        judges = [await self._get(m) for m in judge_models(self._config)]
-        return [judges[i % len(judges)] for i in range(self._config.multi_turn.reviewers)]
+        """One model per committee seat, filled from the judges in turn (no seats: no
+        judge is opened)."""
+        seats = self._config.multi_turn.reviewers
+        judges = [await self._get(m) for m in judge_models(self._config)] if seats else []
+        return [judges[i % len(judges)] for i in range(seats)]
 
     async def parts(self) -> dict[str, list[str]]:
         """The model names that play each part (for the card), by part."""
