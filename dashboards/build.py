@@ -7,8 +7,9 @@ matchers over multi-value variables whose "All" value is ``.*``.
 
 Dashboards: pipeline overview (throughput, live funnel, pass rate per stage and per generator
 model: the APIGen paper's filtering table, live), reject reasons, LLM endpoints, executors,
-Kafka lag, a replay view comparing the versions of one stage side by side, and the
-processes and services (every scrape target, the simulated endpoint, the REST service).
+Kafka lag, a replay view comparing the versions of one stage side by side, the
+processes and services (every scrape target, the simulated endpoint, the REST service), and
+the multi-turn pipeline (issue 18: funnel, trajectories by domain, turns, refinement).
 """
 
 from __future__ import annotations
@@ -201,6 +202,23 @@ def _pass_rate_by_version(title: str) -> Panel:
     )
 
 
+def _rejects_per_second(selector: str, *, width: int = 12) -> Panel:
+    """Rejects per second by stage and reason of the stages ``selector`` matches."""
+    return Panel(
+        "Rejects per second by stage and reason",
+        "timeseries",
+        "ops",
+        (
+            Query(
+                f"sum by (stage, reason) (rate(apigen_stage_rejects_total{{{selector}}}[{RATE}]))",
+                "{{stage}} {{reason}}",
+            ),
+        ),
+        width=width,
+        stacked=True,
+    )
+
+
 STAGE_VARS = (
     Variable("stage", "apigen_stage_consumed_total", "stage"),
     Variable("version", 'apigen_stage_consumed_total{stage=~"$stage"}', "version"),
@@ -360,20 +378,7 @@ REJECTS = Dashboard(
     description="Why pairs fail: reject reason codes per stage, model and query style.",
     variables=STAGE_VARS,
     panels=(
-        Panel(
-            "Rejects per second by stage and reason",
-            "timeseries",
-            "ops",
-            (
-                Query(
-                    "sum by (stage, reason) (rate(apigen_stage_rejects_total"
-                    f"{{{STAGE}, {VERSION}}}[{RATE}]))",
-                    "{{stage}} {{reason}}",
-                ),
-            ),
-            width=24,
-            stacked=True,
-        ),
+        _rejects_per_second(f"{STAGE}, {VERSION}", width=24),
         Panel(
             "Top reasons (time range)",
             "bargauge",
@@ -934,6 +939,245 @@ SERVICES = Dashboard(
     ),
 )
 
+_MT_PASSING = ("blueprint-writer", "blueprint-validator", "interplay", "trajectory-checker")
+MT_STAGES = f'stage=~"{"|".join(_MT_PASSING)}"'
+"""The multi-turn stages that pass events on (the trajectory sink only stores them)."""
+MT_ALL = f'stage=~"{"|".join((*_MT_PASSING, "trajectory-sink"))}"'
+"""Every multi-turn stage."""
+DOMAIN = 'domain=~"$domain"'
+MT_VERIFIED = "apigen_multi_turn_trajectories_verified_total"
+MT_DRAFTS = "apigen_multi_turn_blueprint_drafts_total"
+MT_ENDS = "apigen_multi_turn_conversations_ended_total"
+
+
+def _mt_average(title: str, histogram: str, unit_note: str) -> Panel:
+    """Average of a per-trajectory histogram by domain: over 5 minutes, and the range."""
+    return Panel(
+        title,
+        "timeseries",
+        "short",
+        (
+            Query(
+                f"sum by (domain) (rate({histogram}_sum{{{DOMAIN}}}[5m])) / sum by (domain) "
+                f"(rate({histogram}_count{{{DOMAIN}}}[5m]))",
+                "{{domain}} (5m)",
+            ),
+            Query(
+                f"sum by (domain) (increase({histogram}_sum{{{DOMAIN}}}[$__range])) / sum by"
+                f" (domain) (increase({histogram}_count{{{DOMAIN}}}[$__range]))",
+                "{{domain}} (time range)",
+            ),
+        ),
+        unit_note,
+        width=8,
+    )
+
+
+MULTI_TURN = Dashboard(
+    uid="apigen-multi-turn",
+    title="apigen: multi-turn trajectories",
+    description="apigen run --multi-turn (after APIGen-MT): the funnel from blueprint tasks to"
+    " stored trajectories, trajectories per domain and their length, blueprint refinement"
+    " and why conversations end.",
+    variables=(Variable("domain", MT_DRAFTS, "domain"),),
+    panels=(
+        Panel(
+            "Verified trajectories (time range)",
+            "stat",
+            "short",
+            (Query(f"sum(increase({MT_VERIFIED}{{{DOMAIN}}}[$__range]))", "stored", instant=True),),
+            "Trajectories the trajectory sink newly stored (redeliveries not counted).",
+            width=6,
+            height=5,
+        ),
+        Panel(
+            "Verified trajectories per second by domain",
+            "timeseries",
+            "ops",
+            (
+                Query(
+                    f"sum by (domain) (rate({MT_VERIFIED}{{{DOMAIN}}}[{RATE}]))",
+                    "{{domain}}",
+                ),
+            ),
+            width=10,
+            height=5,
+            stacked=True,
+        ),
+        Panel(
+            "Refinement rate (5m)",
+            "stat",
+            "percentunit",
+            (
+                Query(
+                    f'sum(rate({MT_DRAFTS}{{outcome="refined", {DOMAIN}}}[5m])) / '
+                    f"sum(rate({MT_DRAFTS}{{{DOMAIN}}}[5m]))",
+                    "refined",
+                ),
+            ),
+            "Share of judged blueprint drafts the validator rejected and sent back as a"
+            " refined task (with the reviewers' or checks' feedback).",
+            width=8,
+            height=5,
+            max_value=1,
+        ),
+        Panel(
+            "Funnel (time range)",
+            "bargauge",
+            "short",
+            (
+                Query(
+                    "sum(increase(apigen_stage_consumed_total"
+                    '{stage="blueprint-writer"}[$__range]))',
+                    "tasks to draft (refinements included)",
+                    instant=True,
+                ),
+                Query(
+                    "sum by (stage) (increase(apigen_stage_outputs_total"
+                    f'{{outcome="pass", {MT_STAGES}}}[$__range]))',
+                    "{{stage}} pass",
+                    instant=True,
+                ),
+                Query(
+                    f"sum(increase({MT_VERIFIED}[$__range]))",
+                    "stored trajectories",
+                    instant=True,
+                ),
+            ),
+            "Drafts asked for, what passed each stage (writer: drafts written; validator:"
+            " blueprints; interplay: conversations; checker: verified), and what was stored.",
+        ),
+        Panel(
+            "Rejects by stage and reason (time range)",
+            "table",
+            "short",
+            (
+                Query(
+                    "sum by (stage, reason) (increase(apigen_stage_rejects_total"
+                    f"{{{MT_ALL}}}[$__range]))",
+                    instant=True,
+                ),
+            ),
+            "The funnel's losses: rows are reason codes, columns the multi-turn stages. A"
+            " validator reject that was refined is counted here and tried again.",
+            matrix=("reason", "stage"),
+        ),
+        _rejects_per_second(MT_ALL),
+        Panel(
+            "Pass rate per multi-turn stage (5m)",
+            "timeseries",
+            "percentunit",
+            (
+                Query(
+                    f"apigen:stage_pass_rate:ratio_rate5m{{{MT_STAGES}}}",
+                    "{{stage}} {{version}}",
+                ),
+            ),
+            max_value=1,
+        ),
+        _mt_average(
+            "Average user turns per verified trajectory",
+            "apigen_multi_turn_trajectory_user_turns",
+            "User turns of stored trajectories (the user's closing turn included); issue 18"
+            " asks for at least three on average in each domain.",
+        ),
+        _mt_average(
+            "Average actions per verified trajectory",
+            "apigen_multi_turn_trajectory_actions",
+            "Tool calls the agent made per stored trajectory.",
+        ),
+        Panel(
+            "User turns per trajectory p50 / p90",
+            "timeseries",
+            "short",
+            tuple(
+                Query(
+                    f"histogram_quantile({q}, sum by (domain, le) (rate("
+                    f"apigen_multi_turn_trajectory_user_turns_bucket{{{DOMAIN}}}[5m])))",
+                    f"{{{{domain}}}} p{int(q * 100)}",
+                )
+                for q in (0.5, 0.9)
+            ),
+            width=8,
+        ),
+        Panel(
+            "Blueprint drafts per second by outcome",
+            "timeseries",
+            "ops",
+            (
+                Query(
+                    f"sum by (outcome) (rate({MT_DRAFTS}{{{DOMAIN}}}[{RATE}]))",
+                    "{{outcome}}",
+                ),
+            ),
+            "passed: a blueprint; refined: rejected and tried again with feedback; rejected:"
+            " rejected for good (out of rounds, or an unknown domain).",
+            stacked=True,
+        ),
+        Panel(
+            "Drafts by refinement attempt and outcome (time range)",
+            "table",
+            "short",
+            (
+                Query(
+                    f"sum by (attempt, outcome) (increase({MT_DRAFTS}{{{DOMAIN}}}[$__range]))",
+                    instant=True,
+                ),
+            ),
+            "Attempt 0 is a task's first draft; each refinement adds one.",
+            matrix=("attempt", "outcome"),
+        ),
+        Panel(
+            "Conversation ends per second by reason",
+            "timeseries",
+            "ops",
+            (
+                Query(
+                    f"sum by (reason) (rate({MT_ENDS}{{{DOMAIN}}}[{RATE}]))",
+                    "{{reason}}",
+                ),
+            ),
+            "user_done: the simulated user stopped (the checker then compares actions and"
+            " state); any other reason is the interplay's reject.",
+            stacked=True,
+        ),
+        Panel(
+            "Conversation ends by reason and domain (time range)",
+            "bargauge",
+            "percentunit",
+            (
+                Query(
+                    f"sum by (domain, reason) (increase({MT_ENDS}{{{DOMAIN}}}[$__range]))"
+                    f" / on (domain) group_left sum by (domain) (increase({MT_ENDS}"
+                    f"{{{DOMAIN}}}[$__range]))",
+                    "{{domain}} {{reason}}",
+                    instant=True,
+                ),
+            ),
+            "Share of each domain's conversations that ended so.",
+            max_value=1,
+        ),
+        Panel(
+            "LLM calls per verified trajectory by stage (time range)",
+            "bargauge",
+            "short",
+            (
+                Query(
+                    "sum by (stage) (increase(apigen_llm_calls_total"
+                    f"{{{MT_STAGES}}}[$__range])) / scalar(sum(increase({MT_VERIFIED}"
+                    "[$__range])))",
+                    "{{stage}}",
+                    instant=True,
+                ),
+            ),
+            "What one kept trajectory costs in calls: drafting, review, the user and the agent"
+            " (refinements and rejected work included).",
+            width=24,
+            height=6,
+        ),
+    ),
+)
+
 DASHBOARDS: dict[str, Dashboard] = {
     "overview": OVERVIEW,
     "rejects": REJECTS,
@@ -942,6 +1186,7 @@ DASHBOARDS: dict[str, Dashboard] = {
     "kafka-lag": KAFKA,
     "replay": REPLAY,
     "services": SERVICES,
+    "multi-turn": MULTI_TURN,
 }
 """File stem -> dashboard (``dashboards/<stem>.json``)."""
 

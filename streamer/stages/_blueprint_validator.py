@@ -54,6 +54,7 @@ from executors.environments import AIRLINE, RETAIL, Domain, Environment
 from topics import Blueprint, BlueprintPass, BlueprintTask, CallResult, Topic
 
 from ..llm import ChatModel
+from ..runtime._multi_turn_metrics import multi_turn_metrics
 from ..runtime._stage import Output, make_reject, stage_version
 from ._blueprint_review import CommitteeDecision, ReviewCommittee, ReviewSettings
 
@@ -189,6 +190,7 @@ class BlueprintValidator:
         self.passed_total = 0
         self.rejected_total = 0
         self.refined_total = 0
+        self._metrics = multi_turn_metrics().stage(self.name, self.version)
 
     def __repr__(self) -> str:
         return (
@@ -223,6 +225,7 @@ class BlueprintValidator:
         if not decision.approved:
             return self._fail(event, "review_rejected", _review_message(decision), True, decision)
         self.passed_total += 1
+        self._metrics.draft(task.domain, task.attempt, "passed")
         passed = BlueprintPass(
             meta=event.meta.child(self.name, self.version),
             blueprint=event,
@@ -266,7 +269,10 @@ class BlueprintValidator:
             )
         ]
         task = event.task
-        if refine and task.attempt < self.settings.max_rounds:
+        domain = task.domain if task.domain in self.domains else "unknown"
+        refined_too = refine and task.attempt < self.settings.max_rounds
+        self._metrics.draft(domain, task.attempt, "refined" if refined_too else "rejected")
+        if refined_too:
             feedback = decision.objections if decision is not None else ()
             self.refined_total += 1
             refined: BlueprintTask = replace(

@@ -65,6 +65,7 @@ from ..prompts._interplay import (
     render_agent,
     render_user,
 )
+from ..runtime._multi_turn_metrics import multi_turn_metrics
 from ..runtime._stage import Output, StageHalted, make_reject, stage_version
 
 __all__ = ["ConversationFailed", "Interplay", "InterplaySettings"]
@@ -175,6 +176,7 @@ class Interplay:
                 "config": config,
             },
         )
+        self._metrics = multi_turn_metrics().stage(self.name, self.version)
 
     def __repr__(self) -> str:
         return (
@@ -194,6 +196,7 @@ class Interplay:
         task = event.blueprint.task
         domain = self.domains.get(task.domain)
         if domain is None:
+            self._metrics.conversation_ended("unknown", "unknown_domain")
             return [self._reject(event, "unknown_domain", f"no domain {task.domain!r}", agent.name)]
         env = Environment(domain)
         try:
@@ -202,9 +205,11 @@ class Interplay:
             ended = await self._converse(event, agent, chat)
             final_state = env.state_digest()
         except ConversationFailed as failed:
+            self._metrics.conversation_ended(domain.name, failed.reason)
             return [self._reject(event, failed.reason, failed.message, failed.model)]
         finally:
             env.close()
+        self._metrics.conversation_ended(domain.name, ended)
         trajectory = Trajectory(
             meta=event.meta.child(self.name, self.version),
             blueprint=event,

@@ -29,6 +29,7 @@ from ..dataset._trajectory_store import (
     UnstorableTrajectory,
     trajectory_row,
 )
+from ..runtime._multi_turn_metrics import multi_turn_metrics
 from ..runtime._stage import Output, make_reject, stage_version
 from ._sink import GroupCommit
 
@@ -66,6 +67,7 @@ class TrajectorySink:
             store.add_rows, max_batch=max_batch, linger_s=linger_s
         )
         self.rejected = 0
+        self._metrics = multi_turn_metrics().stage(self.name, self.version)
 
     def __repr__(self) -> str:
         return f"<TrajectorySink {self.version} rejected={self.rejected} commit={self._commit!r}>"
@@ -86,6 +88,8 @@ class TrajectorySink:
             )
             return [reject]
         added = await self._commit.submit(row)
+        if added:
+            self._metrics.trajectory_verified(row.domain, row.user_turns, row.action_count)
         if added and self._on_trajectory is not None:
             self._on_trajectory(event)
         return []

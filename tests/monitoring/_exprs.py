@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,15 @@ def load_dashboards(folder: Path) -> dict[str, dict[str, Any]]:
     return {p.name: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
-def dashboard_exprs(folder: Path) -> list[Expr]:
+def dashboard_exprs(
+    folder: Path, *, only: Collection[str] | None = None, exclude: Collection[str] = ()
+) -> list[Expr]:
+    """The queries and variables of the dashboards in ``folder`` (file names, e.g.
+    ``overview.json``: ``only`` those if given, never those in ``exclude``)."""
     out: list[Expr] = []
     for name, board in load_dashboards(folder).items():
+        if name in exclude or (only is not None and name not in only):
+            continue
         for panel in board["panels"]:
             for target in panel["targets"]:
                 where = f"{name}: panel {panel['id']} {panel['title']!r} {target['refId']}"
