@@ -18,13 +18,17 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from executors.environments import AIRLINE, RETAIL, Domain, Environment
 from streamer.check import (
     ENVIRONMENTS,
+    READ_REASONS,
     TRAJECTORY_REASONS,
     EnvironmentChoice,
+    InvalidRecord,
     ReadLimits,
     ReadSettings,
     ReplaySettings,
@@ -591,3 +595,48 @@ def test_every_trajectory_reason_is_documented_and_in_the_help() -> None:
     for reason in TRAJECTORY_REASONS:
         assert f"`{reason}`" in section, reason
         assert reason in result.output, reason
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data(), replacement=JSON)
+def test_any_value_anywhere_in_a_row_is_one_verdict_never_a_crash(
+    run_dir: Path, tmp_path: Path, data: st.DataObject, replacement: Any
+) -> None:
+    row = rows(run_dir / "trajectories.openai.jsonl")[data.draw(st.integers(0, 5))]
+    paths = [p for p in _paths(row) if p]
+    path = data.draw(st.sampled_from(paths))
+    node = row
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = replacement
+    file = write(tmp_path / "fuzzed.jsonl", [row])
+    _, items = read_dataset(file, fmt="openai")  # forced: a row that lost its shape is data too
+    for item in items:
+        if isinstance(item, InvalidRecord):
+            assert item.reason in READ_REASONS
+        elif isinstance(item, TrajectoryCase):
+            verdict = replay(item)
+            assert verdict.verdict == "pass" or verdict.reason in TRAJECTORY_REASONS
