@@ -50,7 +50,7 @@ TRAJECTORY_REASONS: dict[str, str] = {
     "limit_exceeded": "the conversation makes more calls than --max-conversation-calls",
     "no_seed": "skip: no seed is known (format only; seeds are not guessed)",
     "unknown_domain": "skip: the record's domain is not a built-in environment",
-    "domain_mismatch": "skip: the record's domain is not the one --environment names",
+    "domain_mismatch": "skip: the record's domain (or policy) is not --environment's domain",
 }
 """Reason code -> meaning, for ``#trajectory`` verdicts (stage ``trajectory``)."""
 

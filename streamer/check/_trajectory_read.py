@@ -10,7 +10,8 @@ What reading decides already, as the case's ``problem`` (no environment is opene
 
     skip no_seed              the domain is known but no seed is (checked for format only)
     skip unknown_domain       the record's domain is not a built-in environment
-    skip domain_mismatch      the record's domain is not --environment's
+    skip domain_mismatch      the record's domain is not --environment's (or, with no domain
+                              field, its system prompt is another built-in domain's policy)
     fail invalid_environment  the record's domain is not a string, or env_seed not an
                               integer in 0..2**63-1
     fail invalid_call         a call has no string name or its arguments are not a JSON object
@@ -43,7 +44,20 @@ class _Unreplayable(Exception):
         self.problem: tuple[Literal["fail", "skip"], str, str] = (verdict, reason, message)
 
 
-def _domain(record: Mapping[str, Any], replay: ReplaySettings) -> str:
+def _policy_domain(record: Mapping[str, Any], turns: Sequence[Turn]) -> str | None:
+    """The built-in domain whose written policy the record's system prompt is, word for
+    word (``apigen-mt.jsonl`` rows carry it as ``system``), else None."""
+    texts = [t.text for t in turns if t.role == "system"]
+    if isinstance(record.get("system"), str):
+        texts.append(record["system"])
+    for text in texts:
+        for name, domain in ENVIRONMENTS.items():
+            if text.strip() == domain.policy.strip():
+                return name
+    return None
+
+
+def _domain(record: Mapping[str, Any], replay: ReplaySettings, turns: Sequence[Turn]) -> str:
     own = record.get("domain")
     if "domain" in record and not isinstance(own, str):
         raise _Unreplayable("fail", "invalid_environment", "the domain field is not a string")
@@ -53,6 +67,10 @@ def _domain(record: Mapping[str, Any], replay: ReplaySettings) -> str:
         if own_name is not None and own_name != choice.domain:
             shown = own_name[:40]
             message = f"the record's domain {shown!r} is not --environment's {choice.domain}"
+            raise _Unreplayable("skip", "domain_mismatch", message)
+        policy = _policy_domain(record, turns) if own_name is None else None
+        if policy is not None and policy != choice.domain:
+            message = f"the record's system prompt is the {policy} policy, not {choice.domain}'s"
             raise _Unreplayable("skip", "domain_mismatch", message)
         return choice.domain
     if own_name is None or own_name not in ENVIRONMENTS:
@@ -139,7 +157,7 @@ def trajectory_items(
     tid = f"{rid}#trajectory"
     domain = replay.environment.domain if replay.environment is not None else ""
     try:
-        domain = _domain(record, replay)
+        domain = _domain(record, replay, turns)
         seed = _seed(record, replay, domain)
         steps = _steps(turns, settings.limits)
     except _Unreplayable as exc:

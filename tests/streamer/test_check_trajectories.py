@@ -167,13 +167,18 @@ def test_apigen_mt_rows_replay_with_the_environment_option_only(
 
 def test_a_domain_without_a_seed_is_checked_for_format_only(run_dir: Path) -> None:
     path = run_dir / "apigen-mt.jsonl"
+    domains = [r["domain"] for r in rows(run_dir / "trajectories.openai.jsonl")]
     code, results, summary = cli(path, "--environment", "airline")
     assert code == 0  # a skip is not a failure...
-    skipped = trajectories(results).values()
+    skipped = list(trajectories(results).values())
     assert len(skipped) == 6
-    for verdict in skipped:
-        assert outcome(verdict) == ("skip", "trajectory", "no_seed")
-        assert "format only" in verdict["message"] and "not guessed" in verdict["message"]
+    for verdict, domain in zip(skipped, domains, strict=True):
+        if domain == "airline":
+            assert outcome(verdict) == ("skip", "trajectory", "no_seed")
+            assert "format only" in verdict["message"] and "not guessed" in verdict["message"]
+        else:  # the row's system prompt is the retail policy
+            assert outcome(verdict) == ("skip", "trajectory", "domain_mismatch")
+            assert "retail policy" in verdict["message"]
     assert summary["trajectories"] == {"pass": 0, "fail": 0, "skip": 6}
     assert cli(path, "--environment", "airline", "--strict")[0] == 1  # ...unless --strict
 
