@@ -15,6 +15,11 @@ Labels are bounded: ``domain`` is a domain the counting stage knows (``retail``,
 ``turn_limit``, ``tool_step_limit``, ``agent_unparseable``, ``unknown_domain``,
 ``llm_<reason>``). Never ids, intents or model output.
 
+Each stage declares its series at 0 when it is made (:meth:`MultiTurnStageMetrics.declare`:
+its domains, the validator's attempts and outcomes, the interplay's usual ends), so the
+first trajectory of a run shows in ``increase`` and ``rate`` and a domain that yields
+nothing shows as 0 rather than missing.
+
 Families::
 
     apigen_multi_turn_trajectories_verified_total{stage, version, domain}
@@ -43,6 +48,7 @@ Usage::
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
@@ -50,6 +56,7 @@ from ._metrics import _Bounded
 
 __all__ = [
     "ACTION_BUCKETS",
+    "CONVERSATION_ENDS",
     "DRAFT_OUTCOMES",
     "USER_TURN_BUCKETS",
     "MultiTurnMetrics",
@@ -65,6 +72,15 @@ ACTION_BUCKETS: tuple[float, ...] = (0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30)
 
 DRAFT_OUTCOMES: tuple[str, ...] = ("passed", "rejected", "refined")
 """What became of a blueprint draft."""
+
+CONVERSATION_ENDS: tuple[str, ...] = (
+    "user_done",
+    "turn_limit",
+    "tool_step_limit",
+    "agent_unparseable",
+)
+"""The ends the interplay declares at 0 for its domains (``unknown_domain`` and
+``llm_<reason>`` ends appear when they happen)."""
 
 _MAX_ATTEMPT = 10
 _STAGE = ["stage", "version", "domain"]
@@ -91,8 +107,48 @@ class MultiTurnStageMetrics:
             f" drafts={len(self._drafts)} ends={len(self._ends)}>"
         )
 
+    def declare(
+        self,
+        domains: Iterable[str],
+        *,
+        verified: bool = False,
+        max_rounds: int | None = None,
+        ends: Iterable[str] = (),
+    ) -> None:
+        """Create at 0 the series a stage will count into, before it counts: Prometheus
+        sees a series' first increment only if it scraped the series before it (otherwise
+        ``increase`` over a short run is 0). ``verified``: the trajectory families;
+        ``max_rounds``: the drafts of attempts 0..max_rounds, every outcome; ``ends``:
+        conversation ends with these reasons; each for every one of ``domains``."""
+        ends = tuple(ends)
+        for domain in domains:
+            if verified:
+                self._verified_children(domain)
+            if max_rounds is not None:
+                for attempt in range(max_rounds + 1):
+                    for outcome in DRAFT_OUTCOMES:
+                        self._draft_child(domain, attempt, outcome)
+            for reason in ends:
+                self._end_child(domain, reason)
+
     def trajectory_verified(self, domain: str, user_turns: int, actions: int) -> None:
         """One newly stored trajectory of ``domain`` with its user turns and actions."""
+        verified, turns, calls = self._verified_children(domain)
+        verified.inc()
+        turns.observe(user_turns)
+        calls.observe(actions)
+
+    def draft(self, domain: str, attempt: int, outcome: str) -> None:
+        """One judged blueprint draft (``outcome`` one of :data:`DRAFT_OUTCOMES`)."""
+        if outcome not in DRAFT_OUTCOMES:
+            raise ValueError(f"outcome {outcome!r} not in {DRAFT_OUTCOMES}")
+        self._draft_child(domain, attempt, outcome).inc()
+
+    def conversation_ended(self, domain: str, reason: str) -> None:
+        """One conversation finished by the interplay; ``reason`` a stable code."""
+        self._end_child(domain, reason).inc()
+
+    def _verified_children(self, domain: str) -> tuple[Counter, Histogram, Histogram]:
         children = self._verified.get(domain)
         if children is None:
             f = self._f
@@ -103,15 +159,9 @@ class MultiTurnStageMetrics:
                 f.actions.labels(*labels),
             )
             self._verified[domain] = children
-        verified, turns, calls = children
-        verified.inc()
-        turns.observe(user_turns)
-        calls.observe(actions)
+        return children
 
-    def draft(self, domain: str, attempt: int, outcome: str) -> None:
-        """One judged blueprint draft (``outcome`` one of :data:`DRAFT_OUTCOMES`)."""
-        if outcome not in DRAFT_OUTCOMES:
-            raise ValueError(f"outcome {outcome!r} not in {DRAFT_OUTCOMES}")
+    def _draft_child(self, domain: str, attempt: int, outcome: str) -> Counter:
         key = (domain, attempt, outcome)
         child = self._drafts.get(key)
         if child is None:
@@ -120,17 +170,16 @@ class MultiTurnStageMetrics:
                 self.stage, self.version, f.domains(domain), _attempt(attempt), outcome
             )
             self._drafts[key] = child
-        child.inc()
+        return child
 
-    def conversation_ended(self, domain: str, reason: str) -> None:
-        """One conversation finished by the interplay; ``reason`` a stable code."""
+    def _end_child(self, domain: str, reason: str) -> Counter:
         key = (domain, reason)
         child = self._ends.get(key)
         if child is None:
             f = self._f
             child = f.ends.labels(self.stage, self.version, f.domains(domain), f.reasons(reason))
             self._ends[key] = child
-        child.inc()
+        return child
 
 
 class MultiTurnMetrics:

@@ -191,6 +191,7 @@ class BlueprintValidator:
         self.rejected_total = 0
         self.refined_total = 0
         self._metrics = multi_turn_metrics().stage(self.name, self.version)
+        self._metrics.declare(self.domains, max_rounds=self.settings.max_rounds)
 
     def __repr__(self) -> str:
         return (

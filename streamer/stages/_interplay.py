@@ -65,7 +65,7 @@ from ..prompts._interplay import (
     render_agent,
     render_user,
 )
-from ..runtime._multi_turn_metrics import multi_turn_metrics
+from ..runtime._multi_turn_metrics import CONVERSATION_ENDS, multi_turn_metrics
 from ..runtime._stage import Output, StageHalted, make_reject, stage_version
 
 __all__ = ["ConversationFailed", "Interplay", "InterplaySettings"]
@@ -177,6 +177,7 @@ class Interplay:
             },
         )
         self._metrics = multi_turn_metrics().stage(self.name, self.version)
+        self._metrics.declare(self.domains, ends=CONVERSATION_ENDS)
 
     def __repr__(self) -> str:
         return (

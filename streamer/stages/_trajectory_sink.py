@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from executors.environments import AIRLINE, RETAIL
 from topics import Topic, TrajectoryPass
 
 from ..dataset._trajectory_store import (
@@ -68,6 +69,7 @@ class TrajectorySink:
         )
         self.rejected = 0
         self._metrics = multi_turn_metrics().stage(self.name, self.version)
+        self._metrics.declare((RETAIL.name, AIRLINE.name), verified=True)  # the built-in ones
 
     def __repr__(self) -> str:
         return f"<TrajectorySink {self.version} rejected={self.rejected} commit={self._commit!r}>"
