@@ -1045,7 +1045,8 @@ MULTI_TURN = Dashboard(
                 ),
             ),
             "Drafts asked for, what passed each stage (writer: drafts written; validator:"
-            " blueprints; interplay: conversations; checker: verified), and what was stored.",
+            " blueprints; interplay: conversations; checker: verified), and what was stored."
+            " Every domain (the stage counters carry none).",
         ),
         Panel(
             "Rejects by stage and reason (time range)",
