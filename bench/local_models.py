@@ -202,8 +202,9 @@ RUN_PAIRS: tuple[Probe, ...] = (
 )
 """Pairs from real ``apigen run --samples 8`` runs of the default model, labelled by hand
 (bench/results/local_models.md lists each run's rejects and labels), and wrong twins of
-the right ones: eight right, eight wrong. All pass the semantic rules, so only the judge
-decides them; the first five right ones are the judge's false rejects in those runs."""
+the right ones: eight right, eight wrong. The run pairs passed the semantic rules in their
+runs and the twins state the same values, so the judge decides them; the first five right
+ones are the judge's false rejects in those runs."""
 
 
 def _load() -> float:

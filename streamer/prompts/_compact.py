@@ -40,8 +40,11 @@ DESCRIPTION_CHARS = 120
 RESULT_CHARS = 300
 """Results longer than this (as JSON) are cut in the compact judge prompt, in characters."""
 
-REASONING_CHARS = 120
-"""Longest judge reasoning the compact judge schema allows, in characters."""
+REASONING_CHARS = 200
+"""Longest judge reasoning the compact judge schema allows, in characters. At 120 the
+default model's reasoning (which restates the query) was cut mid-sentence and the verdict
+decoded after the cut: all six judge rejects of three 8-sample runs were such cuts, and
+all six were right pairs (bench/results/local_models.md)."""
 
 QUERY_CHARS = 200
 """Longest query the compact generation schema allows, in characters."""
@@ -123,17 +126,19 @@ def _judge_shot(
     name, arguments, result = call
     calls = [{"name": name, "arguments": arguments}]
     sample = {"index": 0, "query": query, "calls": calls, "results": [result]}
-    reasoning = f"The call computes {computes}; the query asks for {asks}."
+    same = "yes" if passed else "no"
+    reasoning = f"{name} computes {computes}; the query asks for {asks}. Same thing: {same}."
     verdict = {"index": 0, "reasoning": reasoning, "passed": passed}
     return _JUDGE_USER.format(samples=json_block([sample])), json.dumps({"verdicts": [verdict]})
 
 
 JUDGE_COMPACT = PromptTemplate(
     id="judge-compact",
-    version="2",
+    version="3",
     system=(
-        "You check function calls. Say what the called function computes and what the query "
-        "asks for; passed is true only if they are the same thing. Reply with JSON."
+        "You check function calls. In a few words, say what the called function computes "
+        "and what the query asks for, then whether they are the same thing. passed is true "
+        "only if they are. Reply with JSON."
     ),
     user=_JUDGE_USER,
     shots=(
@@ -141,7 +146,7 @@ JUDGE_COMPACT = PromptTemplate(
             "How many days are in February 2024?",
             ("days_in_month", {"year": 2024, "month": 2}, {"days": 29}),
             "the days in a month",
-            "the days in February 2024",
+            "how many days February 2024 has",
             True,
         ),
         _judge_shot(
@@ -162,16 +167,24 @@ JUDGE_COMPACT = PromptTemplate(
             "What is the greatest common divisor of 12 and 18?",
             ("math_gcd", {"a": 12, "b": 18}, {"gcd": 6}),
             "the greatest common divisor of two numbers",
-            "the greatest common divisor of 12, 18",
+            "the GCD of 12 and 18",
             True,
         ),
     ),
 )
 """The compact judge template: four worked verdicts (two right calls, two calls of a function
 that computes something else) as earlier turns, then the samples. Each verdict reasons before
-it decides — what the call computes, what the query asks — which is where a small model
-catches a wrong function (bench/local_models.py: Qwen2.5-Coder-0.5B judged 6 of 12 probes
-right with the bare v1 prompt, as many as always answering yes). Placeholders: samples."""
+it decides: what the function, named first, computes, what the query asks for, and whether
+they are the same thing, in words, right before ``passed``. Naming the function anchors the
+first half on the call (v2 said "the call computes" and the model described the query
+twice); the right shots paraphrase the query, so passing does not hinge on copying it.
+
+Measured with Qwen2.5-Coder-0.5B (bench/results/local_models.md, judge_agreement.md): v2's
+rejects were artefacts of its 120-character bound (given room, v2 passes every wrong pair of
+judge_agreement's sample); v3 passes 4/8 right and rejects 6/8 wrong hand-labelled run pairs
+(v2: 3/8, 1/8) and rejects 8/8 wrong of judge_agreement's sample (v2: 3/8), but also its two
+right ones. A version without the "Same thing" clause passed 8/8 right run pairs but caught
+1/8 wrong on judge_agreement, so it was not taken. Placeholders: samples."""
 
 
 def _first_sentence(text: str) -> str:

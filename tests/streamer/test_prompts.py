@@ -11,14 +11,17 @@ import pytest
 from streamer.prompts import (
     GENERATOR,
     JUDGE,
+    JUDGE_COMPACT,
     STYLE_GUIDE,
     JudgeItem,
+    compact_judge_schema,
     extract_block,
     generation_schema,
     judge_schema,
     render_generation,
     render_judge,
 )
+from streamer.prompts._compact import QUERY_CHARS, REASONING_CHARS
 from topics import Call, CallResult, Example, QueryStyle, Tool
 
 from .llm_tools import TOOLS, WEATHER
@@ -84,3 +87,24 @@ def test_judge_prompt_and_schema() -> None:
     jsonschema.validate({"verdicts": [verdict, {**verdict, "index": 1}]}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"verdicts": [verdict]}, schema)
+
+
+def test_compact_judge_shots_name_the_function_then_the_query() -> None:
+    """Each worked verdict starts with the called function's name (what it computes), then
+    what the query asks for, well inside the bound the schema sets."""
+    messages = JUDGE_COMPACT.render(samples="[]")
+    for user, answer in zip(messages[1:-1:2], messages[2:-1:2], strict=True):
+        (sample,) = json.loads(extract_block(user["content"], "samples") or "")
+        (verdict,) = json.loads(answer["content"])["verdicts"]
+        (call,) = sample["calls"]
+        assert verdict["reasoning"].startswith(f"{call['name']} computes "), verdict
+        assert "; the query asks for " in verdict["reasoning"]
+        assert len(verdict["reasoning"]) <= REASONING_CHARS * 2 // 3
+
+
+def test_compact_judge_reasoning_has_room_to_restate_the_query() -> None:
+    """Small judges restate the query in their reasoning; a bound below the longest query
+    cut it mid-sentence and the verdict was decoded after the cut (issue 20)."""
+    assert REASONING_CHARS >= QUERY_CHARS
+    (verdict,) = compact_judge_schema(1)["properties"]["verdicts"]["prefixItems"]
+    assert verdict["properties"]["reasoning"]["maxLength"] == REASONING_CHARS
