@@ -18,6 +18,7 @@ from topics import FormatPass, Generation, Sample, decode, encode
 from topics._events import EventMeta, GenerationSettings, QueryStyle, Tool
 
 SAMPLES = 150
+MULTI_TURN_SAMPLES = 120  # as test_multi_turn_run: enough for every fault to be injected
 
 
 def _sample(n: int) -> Sample:
@@ -183,11 +184,11 @@ def test_runners_use_the_process_wide_cache_by_default() -> None:
 async def test_a_multi_turn_run_keeps_its_trajectories(
     tmp_path: Path, recording: _Recording
 ) -> None:
-    shared = await multi_turn._run(tmp_path / "shared", 60)
+    shared = await multi_turn._run(tmp_path / "shared", MULTI_TURN_SAMPLES)
     use_decoded(DecodedEvents(max_entries=0))
-    decoded = await multi_turn._run(tmp_path / "decoded", 60)
-    multi_turn._check(shared, 60)
-    multi_turn._check(decoded, 60)
+    decoded = await multi_turn._run(tmp_path / "decoded", MULTI_TURN_SAMPLES)
+    multi_turn._check(shared, MULTI_TURN_SAMPLES)
+    multi_turn._check(decoded, MULTI_TURN_SAMPLES)
     assert shared.trajectories == decoded.trajectories
     assert shared.rejects == decoded.rejects
     _check_shared(recording)
