@@ -25,13 +25,13 @@ from streamer.pipeline._multi_turn import MultiTurnSummary, run_multi_turn
 from streamer.pipeline._multi_turn_config import MultiTurnConfig
 
 FAULTS = {
-    "blueprint_invalid_json": 0.04,
-    "blueprint_failing_action": 0.04,
-    "blueprint_unknown_tool": 0.04,
-    "review_reject": 0.04,
-    "agent_wrong_argument": 0.04,
-    "agent_skip_action": 0.04,
-    "user_never_stops": 0.04,
+    "blueprint_invalid_json": 0.05,
+    "blueprint_failing_action": 0.05,
+    "blueprint_unknown_tool": 0.05,
+    "review_reject": 0.05,
+    "agent_wrong_argument": 0.05,
+    "agent_skip_action": 0.05,
+    "user_never_stops": 0.05,
 }
 
 
@@ -87,7 +87,10 @@ async def _run(out: Path, samples: int, kafka: str | None = None, seed: int = 3)
 def _check(outcome: Outcome, samples: int) -> None:
     assert outcome.summary.progress.completed == samples
     assert outcome.rejects == outcome.expected, (outcome.rejects, outcome.injected)
-    assert all(outcome.injected[k] > 0 for k in FAULTS), outcome.injected
+    # Each kind is drawn per blueprint or conversation (about 6 each at 120 tasks); fewer
+    # tasks may draw none of a kind, which proves nothing wrong.
+    if samples >= 100:
+        assert all(outcome.injected[k] > 0 for k in FAULTS), outcome.injected
     assert outcome.summary.trajectories == len(outcome.trajectories) > samples // 2
     assert set(outcome.domains) == {"retail", "airline"}
     for domain, (count, avg_user_turns) in outcome.domains.items():
@@ -110,10 +113,10 @@ async def test_faults_give_exactly_the_expected_rejects(tmp_path: Path) -> None:
 async def test_the_same_trajectories_on_kafka_and_embedded(
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
-    embedded = await _run(tmp_path / "embedded", 80)
-    kafka = await _run(tmp_path / "kafka", 80, kafka=kafka_bootstrap)
-    _check(embedded, 80)
-    _check(kafka, 80)
+    embedded = await _run(tmp_path / "embedded", 120)
+    kafka = await _run(tmp_path / "kafka", 120, kafka=kafka_bootstrap)
+    _check(embedded, 120)
+    _check(kafka, 120)
     assert kafka.injected == embedded.injected
     assert kafka.rejects == embedded.rejects
     assert kafka.trajectories == embedded.trajectories
