@@ -409,10 +409,17 @@ def _decode(response: httpx.Response, body: bytes) -> Any:
         return None
     if "json" in response.headers.get("content-type", ""):
         try:
-            return json.loads(body)
+            # NaN and Infinity are not JSON: read as null, which is what the result is on
+            # the log (orjson writes them so), so a stage that takes the event from the
+            # process's memory sees what one that decodes it from the log sees.
+            return json.loads(body, parse_constant=_null)
         except ValueError:
             pass
     return _text(response, body)
+
+
+def _null(_: str) -> None:
+    return None
 
 
 def _text(response: httpx.Response, body: bytes) -> str:

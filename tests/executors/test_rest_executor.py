@@ -506,3 +506,15 @@ async def test_specs_converted_from_the_services_openapi_document(
     assert weight.ok and weight.result["weight_newtons"] == pytest.approx(259.0)
     assert molar.ok and molar.result["molar_mass_g_mol"] == pytest.approx(180.156, abs=1e-3)
     assert missing.reason == "http_error" and "404" in missing.message
+
+
+def test_nan_and_infinity_in_a_json_body_read_as_null() -> None:
+    """They are not JSON; the log writes them as null, so the executor reads them so too
+    (a stage taking the event from memory must see what one decoding the log sees)."""
+    import httpx
+
+    from executors._rest import _decode
+
+    body = b'{"x": NaN, "y": [Infinity, -Infinity, 1.5]}'
+    response = httpx.Response(200, headers={"content-type": "application/json"}, content=body)
+    assert _decode(response, body) == {"x": None, "y": [None, None, 1.5]}
