@@ -12,7 +12,14 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from streamer.check import CheckCase, InvalidRecord, ReadSettings, detect_format, read_dataset
+from streamer.check import (
+    CheckCase,
+    InvalidRecord,
+    ReadSettings,
+    TrajectoryCase,
+    detect_format,
+    read_dataset,
+)
 from streamer.cli._app import app
 from tests.shared_data import shared
 from tests.streamer.test_check import OPENAI_RECORDS
@@ -310,7 +317,7 @@ def test_tools_bind_to_library_functions_by_signature(tmp_path: Path) -> None:
     assert "calls not run" in required.stderr and "signature_mismatch" in required.stderr
 
 
-def _items(path: Path, **settings: Any) -> list[CheckCase | InvalidRecord]:
+def _items(path: Path, **settings: Any) -> list[CheckCase | InvalidRecord | TrajectoryCase]:
     return list(read_dataset(path, settings=ReadSettings(**settings))[1])
 
 
