@@ -365,7 +365,7 @@ def report(result: dict[str, Any]) -> str:
         "## As judge",
         "",
         f"Probes: {len(PROBES)} executed pairs, half right, half calling a function that does"
-        " not do what the query asks. Run pairs: :data:`RUN_PAIRS`, "
+        " not do what the query asks. Run pairs: `RUN_PAIRS` of `bench/local_models.py`, "
         f"{len(RUN_PAIRS)} pairs from default-model runs labelled by hand (the right ones the"
         " judge rejected or passed, the wrong ones it passed) and wrong twins of the right"
         " ones. Each judged alone, greedy, with the compact judge prompt.",
@@ -485,7 +485,11 @@ def main(argv: list[str] | None = None) -> None:
             print(generator, judge, seed, {k: run[k] for k in ("verified", "rejects")}, flush=True)
             measured.append(run)
     fresh = {_run_key(r) for r in measured}
-    kept = [r for r in previous.get("runs", []) if _run_key(r) not in fresh]
+    kept = [
+        {"when": previous["when"], **r}
+        for r in previous.get("runs", [])
+        if _run_key(r) not in fresh
+    ]
     result["runs"] = sorted(kept + measured, key=lambda r: _run_key(r)[:3])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
