@@ -44,8 +44,10 @@ from ._services import Services
 
 pytestmark = pytest.mark.slow
 
-SAMPLES = 60
-"""Tasks the run issues (it ends when every one is verified or rejected)."""
+SAMPLES = 240
+"""Tasks the run issues (it ends when every one is verified or rejected). Enough for the run
+to span several of Prometheus's 1 s scrapes on an idle machine: with 60 it could end within
+one, and the panels of rates and of the running stages had no series over the run."""
 
 CHILD_STAGES = ("generator", "format", "execution")
 """The stages ``processes = 3`` moves to child processes."""
