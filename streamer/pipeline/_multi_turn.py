@@ -17,14 +17,14 @@ every part of a ``--simulate`` run and its ``/stats`` adds up to the run's rejec
 stages are built by :mod:`._multi_turn_stages`, as ``apigen serve`` builds them.
 
 A task is finished when its trajectory is stored or it is rejected for good: a reject of
-the validator that it answered with a refined task (``attempt < max_rounds``) is not the
+the validator that it answered with a refined task (its ``detail`` is ``refined``) is not the
 end, the refined task's outcome is.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,11 +39,12 @@ from ..dataset._trajectory_export import export_trajectories
 from ..dataset._trajectory_store import TrajectoryStore
 from ..runtime._runner import StageRunner
 from ..stages._blueprint_sampler import BlueprintSampler
+from ..stages._blueprint_validator import REFINED
 from ._build import open_transport, runner_settings
 from ._config import PipelineConfig
 from ._model_config import ConfigError
 from ._multi_turn_stages import MultiTurnModels, build_multi_turn_stages, make_blueprint_sampler
-from ._run import Progress
+from ._run import Progress, report_progress
 from ._runs import RunStart, begin_run
 
 __all__ = ["MultiTurnSummary", "run_multi_turn"]
@@ -62,18 +63,6 @@ class MultiTurnSummary:
     trajectories: int
     files: dict[str, Path] = field(default_factory=dict)
     run: RunStart | None = None
-
-
-def _refined(reject: Reject, max_rounds: int) -> bool:
-    """Whether the validator answered this reject of a draft with a refined task (it does
-    for every reason but ``unknown_domain`` while the task's attempt is below
-    ``max_rounds``; see :mod:`streamer.stages._blueprint_validator`)."""
-    if reject.meta.stage != _VALIDATOR or reject.reason == "unknown_domain":
-        return False
-    rejected = reject.rejected
-    task = rejected.get("task") if isinstance(rejected, Mapping) else None
-    attempt = task.get("attempt", 0) if isinstance(task, Mapping) else None
-    return isinstance(attempt, int) and attempt < max_rounds
 
 
 class _Tasks:
@@ -137,7 +126,6 @@ async def _run_stages(
     stop: anyio.Event | None,
 ) -> dict[str, list[str]]:
     """Run the stages; the models that played each part, by part."""
-    mt = config.multi_turn
     transport = open_transport(config)
     await transport.create_topics(list(MULTI_TURN), config.partitions)
     tasks = _Tasks()
@@ -153,7 +141,7 @@ async def _run_stages(
         def on_reject(event: Reject) -> None:
             progress.rejected[(event.meta.stage, event.reason)] += 1
             progress.per_model[(event.model, f"fail_{event.meta.stage}")] += 1
-            if event.meta.sample_id and not _refined(event, mt.max_rounds):
+            if event.meta.sample_id and event.detail != REFINED:
                 tasks.finish(event.meta.sample_id)
 
         stages = await build_multi_turn_stages(
@@ -169,7 +157,7 @@ async def _run_stages(
                 tg.start_soon(runner.run)
             reporting = anyio.CancelScope()
             if on_progress is not None:
-                tg.start_soon(_report, progress, on_progress, reporting)
+                tg.start_soon(report_progress, progress, on_progress, reporting)
             await _produce(config, sampler, transport, tasks, progress, stop)
             while tasks.outstanding and not (stop and stop.is_set()):
                 with anyio.move_on_after(0.5):
@@ -212,12 +200,3 @@ async def _produce(
             tasks.issued.update(t.meta.sample_id for t in batch)
             index += len(batch)
             progress.issued = index
-
-
-async def _report(
-    progress: Progress, callback: Callable[[Progress], None], scope: anyio.CancelScope
-) -> None:
-    with scope:
-        while True:
-            callback(progress)
-            await anyio.sleep(0.5)

@@ -43,7 +43,7 @@ from ._model_config import ConfigError
 from ._processes import StageProcess, offloaded, watch
 from ._runs import RunStart, begin_run
 
-__all__ = ["Progress", "RunSummary", "run_pipeline"]
+__all__ = ["Progress", "RunSummary", "report_progress", "run_pipeline"]
 
 log = logging.getLogger("apigen.pipeline")
 
@@ -200,7 +200,7 @@ async def _run_stages(
                 tg.start_soon(_watch, children, watching)
             reporting = anyio.CancelScope()
             if on_progress is not None:
-                tg.start_soon(_report, progress, on_progress, reporting)
+                tg.start_soon(report_progress, progress, on_progress, reporting)
             async with transport.producer() as producer:
                 await _produce(config, built, completion, progress, producer, stop)
             while completion.outstanding and not (stop and stop.is_set()):
@@ -255,9 +255,10 @@ async def _watch(children: Sequence[StageProcess], scope: anyio.CancelScope) -> 
         await watch(children)
 
 
-async def _report(
+async def report_progress(
     progress: Progress, callback: Callable[[Progress], None], scope: anyio.CancelScope
 ) -> None:
+    """Hand ``progress`` to ``callback`` every half second until ``scope`` is cancelled."""
     with scope:
         while True:
             callback(progress)

@@ -43,6 +43,7 @@ from ..llm._outage import EndpointGate
 from ..prompts import PromptTemplate
 from ..prompts._review import REVIEW, render_review, review_schema
 from ..runtime._stage import StageHalted
+from ._asking import ask_model
 
 __all__ = [
     "ABSTAINED",
@@ -221,11 +222,10 @@ class ReviewCommittee:
 
         gate = self._gates.get(model.name)
         try:
-            completion = await (gate.call(call) if gate is not None else call())
+            completion = await ask_model(call, gate, model=model.name, part="reviewer")
+        except StageHalted as halted:
+            return halted
         except LlmError as exc:
-            if exc.fatal:
-                where = exc.endpoint or model.name
-                return StageHalted(f"llm_{exc.reason}", f"reviewer endpoint {where}: {exc.message}")
             why = f"{ABSTAINED}the call failed ({exc.reason}): {exc.message}"
             return Review(model.name, False, why[:FEEDBACK_CHARS]), True
         return parse_review(model.name, completion.parsed, completion.usage)

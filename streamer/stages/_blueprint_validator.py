@@ -58,7 +58,10 @@ from ..runtime._multi_turn_metrics import multi_turn_metrics
 from ..runtime._stage import Output, make_reject, stage_version
 from ._blueprint_review import CommitteeDecision, ReviewCommittee, ReviewSettings
 
-__all__ = ["DOMAINS", "BlueprintValidator", "Replay", "ValidatorSettings", "replay"]
+__all__ = ["DOMAINS", "REFINED", "BlueprintValidator", "Replay", "ValidatorSettings", "replay"]
+
+REFINED = "refined"
+"""The ``detail`` of a draft's reject when the validator also wrote a refined task for it."""
 
 DOMAINS: Mapping[str, Domain] = {RETAIL.name: RETAIL, AIRLINE.name: AIRLINE}
 """The domains a validator knows by default, by name."""
@@ -259,6 +262,9 @@ class BlueprintValidator:
         decision: CommitteeDecision | None = None,
     ) -> list[Output]:
         self.rejected_total += 1
+        task = event.task
+        domain = task.domain if task.domain in self.domains else "unknown"
+        refined_too = refine and task.attempt < self.settings.max_rounds
         out = [
             make_reject(
                 self.name,
@@ -267,11 +273,10 @@ class BlueprintValidator:
                 message=message,
                 event=event,
                 input_topic=self.input_topic,
+                # The task goes on with a refined draft: this reject is not its end.
+                detail=REFINED if refined_too else "",
             )
         ]
-        task = event.task
-        domain = task.domain if task.domain in self.domains else "unknown"
-        refined_too = refine and task.attempt < self.settings.max_rounds
         self._metrics.draft(domain, task.attempt, "refined" if refined_too else "rejected")
         if refined_too:
             feedback = decision.objections if decision is not None else ()

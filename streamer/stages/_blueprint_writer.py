@@ -20,7 +20,6 @@ stops the stage (:class:`~streamer.runtime.StageHalted`, ``llm_auth_error``).
 
 from __future__ import annotations
 
-import random
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +31,8 @@ from ..llm import ChatModel, Completion, LlmError, parse_json_content
 from ..llm._outage import EndpointGate
 from ..prompts import PromptTemplate
 from ..prompts._blueprint import BLUEPRINT_WRITER, blueprint_schema, render_blueprint_task
-from ..runtime._stage import Output, StageHalted, make_reject, stage_version
-from ._generator import WeightedModel
+from ..runtime._stage import Output, make_reject, stage_version
+from ._asking import WeightedModel, ask_model, choose_weighted
 
 __all__ = [
     "BlueprintDraft",
@@ -191,10 +190,7 @@ class BlueprintWriter:
 
     def choose(self, task: BlueprintTask) -> ChatModel:
         """A weighted draw seeded by the task id (the same task, the same model)."""
-        if len(self.models) == 1:
-            return self.models[0][0]
-        rng = random.Random(task.meta.id)
-        return rng.choices([m for m, _ in self.models], [w for _, w in self.models])[0]
+        return choose_weighted(self.models, task.meta.id)
 
     def _reject(
         self, task: BlueprintTask, model: str, reason: str, message: str, detail: str = ""
@@ -226,13 +222,8 @@ class BlueprintWriter:
 
         gate = self.gates.get(model.name)
         try:
-            completion = await (gate.call(ask) if gate is not None else ask())
+            completion = await ask_model(ask, gate, model=model.name, part="blueprint writer")
         except LlmError as exc:
-            if exc.fatal:
-                raise StageHalted(
-                    f"llm_{exc.reason}",
-                    f"blueprint writer endpoint {exc.endpoint or model.name}: {exc.message}",
-                ) from exc
             return [self._reject(event, model.name, f"llm_{exc.reason}", exc.message)]
         parsed = completion.parsed
         if parsed is None:

@@ -18,7 +18,6 @@ reason ``llm_auth_error``, naming the endpoint.
 
 from __future__ import annotations
 
-import random
 import zlib
 from collections.abc import Mapping, Sequence
 
@@ -27,12 +26,10 @@ from topics import Generation, Sample, Topic
 from ..llm import ChatModel, Completion, LlmError
 from ..llm._outage import EndpointGate
 from ..prompts import FULL_GENERATION, GenerationPrompt
-from ..runtime._stage import Output, StageHalted, make_reject, stage_version
+from ..runtime._stage import Output, make_reject, stage_version
+from ._asking import WeightedModel, ask_model, choose_weighted
 
 __all__ = ["Generator", "WeightedModel"]
-
-WeightedModel = tuple[ChatModel, float]
-"""A generator model and its relative weight (> 0)."""
 
 
 class Generator:
@@ -84,10 +81,7 @@ class Generator:
         pinned = sample.settings.model
         if pinned and pinned in self._by_name:
             return self._by_name[pinned]
-        if len(self.models) == 1:
-            return self.models[0][0]
-        rng = random.Random(sample.meta.id)
-        return rng.choices([m for m, _ in self.models], [w for _, w in self.models])[0]
+        return choose_weighted(self.models, sample.meta.id)
 
     async def process(self, event: Sample) -> list[Output]:
         model = self.choose(event)
@@ -107,13 +101,8 @@ class Generator:
 
         gate = self.gates.get(model.name)
         try:
-            completion = await (gate.call(ask) if gate is not None else ask())
+            completion = await ask_model(ask, gate, model=model.name, part="generator")
         except LlmError as exc:
-            if exc.fatal:
-                raise StageHalted(
-                    f"llm_{exc.reason}",
-                    f"generator endpoint {exc.endpoint or model.name}: {exc.message}",
-                ) from exc
             return [
                 make_reject(
                     self.name,

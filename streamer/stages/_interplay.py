@@ -30,7 +30,6 @@ protocol: this stage neither writes nor reads them.
 
 from __future__ import annotations
 
-import random
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -66,7 +65,8 @@ from ..prompts._interplay import (
     render_user,
 )
 from ..runtime._multi_turn_metrics import CONVERSATION_ENDS, multi_turn_metrics
-from ..runtime._stage import Output, StageHalted, make_reject, stage_version
+from ..runtime._stage import Output, make_reject, stage_version
+from ._asking import WeightedModel, ask_model, choose_weighted
 
 __all__ = ["ConversationFailed", "Interplay", "InterplaySettings"]
 
@@ -108,7 +108,7 @@ class ConversationFailed(Exception):
         self.model = model
 
 
-WeightedAgent = tuple[ChatModel, float]
+WeightedAgent = WeightedModel
 """An agent model and its relative weight (> 0)."""
 
 
@@ -187,10 +187,7 @@ class Interplay:
 
     def choose(self, event: BlueprintPass) -> ChatModel:
         """The agent for a blueprint: a weighted draw seeded by the blueprint id."""
-        if len(self.agents) == 1:
-            return self.agents[0][0]
-        rng = random.Random(event.blueprint.meta.id)
-        return rng.choices([m for m, _ in self.agents], [w for _, w in self.agents])[0]
+        return choose_weighted(self.agents, event.blueprint.meta.id)
 
     async def process(self, event: BlueprintPass) -> list[Output]:
         agent = self.choose(event)
@@ -297,13 +294,8 @@ class Interplay:
 
         gate = self.gates.get(model.name)
         try:
-            return await (gate.call(ask) if gate is not None else ask())
+            return await ask_model(ask, gate, model=model.name, part="interplay")
         except LlmError as exc:
-            if exc.fatal:
-                raise StageHalted(
-                    f"llm_{exc.reason}",
-                    f"interplay endpoint {exc.endpoint or model.name}: {exc.message}",
-                ) from exc
             raise ConversationFailed(f"llm_{exc.reason}", exc.message, model.name) from exc
 
     def _reject(self, event: BlueprintPass, reason: str, message: str, model: str) -> Output:

@@ -57,6 +57,7 @@ from ..llm import ChatModel, Completion, LlmError
 from ..llm._outage import EndpointGate
 from ..prompts import FULL_JUDGING, JudgeItem, JudgePrompt
 from ..runtime._stage import Output, StageHalted, make_reject, stage_version
+from ._asking import ask_model
 
 __all__ = [
     "JudgeUnavailable",
@@ -261,12 +262,9 @@ class _JudgeBatcher:
             )
 
         try:
-            completion = await (self.gate.call(ask) if self.gate is not None else ask())
+            completion = await ask_model(ask, self.gate, model=name, part="judge", prefix="judge_")
         except LlmError as exc:
             reason = f"judge_{exc.reason}"
-            if exc.fatal:
-                where = exc.endpoint or name
-                raise StageHalted(reason, f"judge endpoint {where}: {exc.message}") from exc
             return [Verdict(False, exc.message, name, reason, exc.outage)] * len(items)
         by_index: dict[int, Verdict] = {}
         parsed = completion.parsed
